@@ -1,0 +1,58 @@
+/**
+ * The WebGPU adapter and device, with the limits this project needs asked for
+ * explicitly: WebGPU's defaults (128 MiB per storage binding, 256 invocations
+ * per workgroup) are smaller than what most adapters can give.
+ */
+
+/** Thrown when `navigator.gpu` has no adapter to give. */
+export class NoAdapterError extends Error {
+  constructor() {
+    super(
+      "Cannot start WebGPU: navigator.gpu.requestAdapter() returned no adapter.\n" +
+        "  With an NVIDIA GPU: install its driver with Vulkan support (libvulkan1, nvidia driver).\n" +
+        "  Without a GPU: install Mesa's software Vulkan driver,\n" +
+        "    sudo apt-get install mesa-vulkan-drivers\n" +
+        "  and run again.",
+    );
+    this.name = "NoAdapterError";
+  }
+}
+
+export interface DeviceInfo {
+  device: GPUDevice;
+  /** Human-readable adapter name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  adapterName: string;
+  /** True for CPU implementations (lavapipe/llvmpipe/SwiftShader). */
+  isSoftware: boolean;
+  hasTimestamps: boolean;
+}
+
+const WANTED_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+/** Requests the adapter and a device with the largest limits it offers. */
+export async function requestDevice(): Promise<DeviceInfo> {
+  if (typeof navigator === "undefined" || !("gpu" in navigator)) throw new NoAdapterError();
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) throw new NoAdapterError();
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const hasTimestamps = adapter.features.has("timestamp-query");
+  const device = await adapter.requestDevice({
+    requiredLimits,
+    requiredFeatures: hasTimestamps ? ["timestamp-query"] : [],
+  });
+  const info = adapter.info;
+  const adapterName = info.description ||
+    `${info.vendor} ${info.architecture} ${info.device}`.trim();
+  const isSoftware = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapterName);
+  return { device, adapterName, isSoftware, hasTimestamps };
+}

@@ -1,0 +1,335 @@
+/**
+ * The GPU runtime: kernels compiled once from kernels/*.wgsl and cached by
+ * name, storage and uniform buffers, bind groups, a recorder that puts a
+ * whole step's dispatches into one compute pass and one submit, and readback.
+ */
+
+import { type DeviceInfo, requestDevice } from "./device.ts";
+import { type Grid, grid1d, workgroupsFor } from "./grid.ts";
+import type { StructLayout, StructValues, UniformStruct } from "./uniform.ts";
+
+const KERNEL_DIR = new URL("../../kernels/", import.meta.url);
+export const DEBUG = !!Deno.env.get("DEBUG");
+const BIND_GROUP_CACHE = 4096;
+
+/** A compile or validation error in a kernel, with file, line:column and source line. */
+export class KernelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KernelError";
+  }
+}
+
+export type Constants = Record<string, number>;
+
+/** A compiled compute pipeline and the override constants it was built with. */
+export interface Kernel {
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly constants: Readonly<Constants>;
+}
+
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly adapterName: string;
+  readonly isSoftware: boolean;
+  readonly hasTimestamps: boolean;
+  readonly #kernels = new Map<string, Kernel>();
+  readonly #sources = new Map<string, string>();
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  readonly #bufferIds = new WeakMap<GPUBuffer, number>();
+  #nextBufferId = 0;
+
+  private constructor(info: DeviceInfo) {
+    this.device = info.device;
+    this.adapterName = info.adapterName;
+    this.isSoftware = info.isSoftware;
+    this.hasTimestamps = info.hasTimestamps;
+  }
+
+  static async create(): Promise<Gpu> {
+    return new Gpu(await requestDevice());
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** WGSL source of kernels/<name>.wgsl (read once). */
+  source(name: string): string {
+    let src = this.#sources.get(name);
+    if (src === undefined) {
+      const url = new URL(`${name}.wgsl`, KERNEL_DIR);
+      try {
+        src = Deno.readTextFileSync(url);
+      } catch (e) {
+        throw new KernelError(
+          `Cannot load kernel "${name}": ${url.pathname}: ${(e as Error).message}`,
+        );
+      }
+      this.#sources.set(name, src);
+    }
+    return src;
+  }
+
+  /**
+   * The pipeline for kernels/<name>.wgsl with these override constants,
+   * compiled on first use and cached; the same (name, constants) never compiles twice.
+   */
+  async kernel(name: string, constants: Constants = {}): Promise<Kernel> {
+    const key = `${name}${JSON.stringify(constants)}`;
+    const cached = this.#kernels.get(key);
+    if (cached) return cached;
+    const code = this.source(name);
+    const file = `kernels/${name}.wgsl`;
+    this.device.pushErrorScope("validation");
+    const module = this.device.createShaderModule({ label: file, code });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length > 0) {
+      await this.device.popErrorScope();
+      throw new KernelError(errors.map((m) => _describe(file, code, m)).join("\n"));
+    }
+    const pipeline = this.device.createComputePipeline({
+      label: file,
+      layout: "auto",
+      compute: { module, entryPoint: "main", constants },
+    });
+    const err = await this.device.popErrorScope();
+    if (err) {
+      throw new KernelError(
+        `Cannot build pipeline ${file} with ${JSON.stringify(constants)}: ${err.message}`,
+      );
+    }
+    const kernel = { name, pipeline, constants: { ...constants } };
+    this.#kernels.set(key, kernel);
+    return kernel;
+  }
+
+  /** A storage buffer (also copy source and destination), zeroed or filled from `data`. */
+  storage(label: string, sizeOrData: number | ArrayBufferView): GPUBuffer {
+    const bytes = typeof sizeOrData === "number" ? sizeOrData : sizeOrData.byteLength;
+    const limit = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) throw new BufferTooLargeError(label, bytes, limit);
+    const buffer = this.device.createBuffer({
+      label,
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    if (typeof sizeOrData !== "number") this.write(buffer, sizeOrData);
+    return buffer;
+  }
+
+  /** Writes `data` into `buffer` at `byteOffset` (queued before the next submit). */
+  write(buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer, byteOffset = 0): void {
+    const bytes = data instanceof ArrayBuffer
+      ? new Uint8Array(data)
+      : new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    // writeBuffer wants a multiple of 4 bytes.
+    if (bytes.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      padded.set(bytes);
+      this.device.queue.writeBuffer(buffer, byteOffset, padded);
+    } else {
+      this.device.queue.writeBuffer(buffer, byteOffset, bytes);
+    }
+  }
+
+  /** A uniform buffer holding one struct, rewritable with `setUniform`. */
+  uniform<L extends StructLayout>(def: UniformStruct<L>, values: StructValues<L>): GPUBuffer {
+    const buffer = this.device.createBuffer({
+      size: def.byteSize,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.device.queue.writeBuffer(buffer, 0, def.bytes(values));
+    return buffer;
+  }
+
+  setUniform<L extends StructLayout>(
+    buffer: GPUBuffer,
+    def: UniformStruct<L>,
+    values: StructValues<L>,
+  ) {
+    this.device.queue.writeBuffer(buffer, 0, def.bytes(values));
+  }
+
+  /**
+   * A bind group for `kernel` with `resources[i]` at @group(0) @binding(i).
+   * Training binds the same buffers every step, so groups are cached (LRU, bounded).
+   */
+  bind(kernel: Kernel, resources: (GPUBuffer | GPUBufferBinding)[]): GPUBindGroup {
+    const key = kernel.name + JSON.stringify(kernel.constants) +
+      resources.map((r) =>
+        r instanceof GPUBuffer
+          ? this.#bufferId(r)
+          : `${this.#bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? "all"}`
+      ).join(",");
+    const hit = this.#bindGroups.get(key);
+    if (hit) {
+      this.#bindGroups.delete(key);
+      this.#bindGroups.set(key, hit);
+      return hit;
+    }
+    const group = this.device.createBindGroup({
+      label: kernel.name,
+      layout: kernel.pipeline.getBindGroupLayout(0),
+      entries: resources.map((r, i) => ({
+        binding: i,
+        resource: r instanceof GPUBuffer ? { buffer: r } : r,
+      })),
+    });
+    this.#bindGroups.set(key, group);
+    if (this.#bindGroups.size > BIND_GROUP_CACHE) {
+      this.#bindGroups.delete(this.#bindGroups.keys().next().value!);
+    }
+    return group;
+  }
+
+  #bufferId(buffer: GPUBuffer): number {
+    let id = this.#bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.#nextBufferId++;
+      this.#bufferIds.set(buffer, id);
+    }
+    return id;
+  }
+
+  /** Starts recording a step: dispatches into one compute pass, one submit. */
+  record(label = "step"): Recorder {
+    return new Recorder(this, label);
+  }
+
+  /** Copies `byteLength` bytes at `byteOffset` of `buffer` back to the CPU. Costs ~10 ms: use rarely. */
+  async read(
+    buffer: GPUBuffer,
+    byteOffset = 0,
+    byteLength = buffer.size - byteOffset,
+  ): Promise<ArrayBuffer> {
+    const size = Math.ceil(byteLength / 4) * 4;
+    const staging = this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = staging.getMappedRange().slice(0, byteLength);
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  async readF32(buffer: GPUBuffer, offset = 0, length?: number): Promise<Float32Array> {
+    const bytes = await this.read(
+      buffer,
+      offset * 4,
+      length === undefined ? undefined : length * 4,
+    );
+    return new Float32Array(bytes);
+  }
+
+  async readU32(buffer: GPUBuffer, offset = 0, length?: number): Promise<Uint32Array> {
+    const bytes = await this.read(
+      buffer,
+      offset * 4,
+      length === undefined ? undefined : length * 4,
+    );
+    return new Uint32Array(bytes);
+  }
+
+  /** Resolves when all submitted work is done. */
+  finish(): Promise<void> {
+    return this.device.queue.onSubmittedWorkDone();
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+/** Thrown when a buffer would exceed what the device allows. */
+export class BufferTooLargeError extends RangeError {
+  constructor(what: string, bytes: number, limit: number) {
+    super(
+      `Cannot allocate ${what}: it needs ${bytes} bytes, the device allows ${limit} per ` +
+        `storage binding. Use a smaller batch or --train-limit.`,
+    );
+    this.name = "BufferTooLargeError";
+  }
+}
+
+/** Collects one step's dispatches into a single compute pass, then submits once. */
+export class Recorder {
+  readonly #gpu: Gpu;
+  readonly #encoder: GPUCommandEncoder;
+  #pass: GPUComputePassEncoder | null;
+
+  constructor(gpu: Gpu, label: string) {
+    this.#gpu = gpu;
+    this.#encoder = gpu.device.createCommandEncoder({ label });
+    this.#pass = this.#encoder.beginComputePass({ label });
+  }
+
+  /** Dispatches `kernel` over an explicit grid of workgroups. */
+  dispatch(kernel: Kernel, bindGroup: GPUBindGroup, grid: Grid | number): this {
+    const pass = this.#ensurePass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y, z] = typeof grid === "number" ? grid1d(grid) : grid;
+    pass.dispatchWorkgroups(x, y, z);
+    return this;
+  }
+
+  /** Dispatches enough workgroups of `kernel.constants.WG` invocations to cover `count` items. */
+  dispatchItems(kernel: Kernel, bindGroup: GPUBindGroup, count: number): this {
+    const wg = kernel.constants.WG;
+    if (!wg) {
+      throw new KernelError(`Cannot size dispatch of ${kernel.name}: no WG constant was given`);
+    }
+    return this.dispatch(kernel, bindGroup, grid1d(workgroupsFor(count, wg)));
+  }
+
+  /** Buffer-to-buffer copy, between dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): this {
+    this.#endPass();
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    return this;
+  }
+
+  clear(buffer: GPUBuffer, offset = 0, size?: number): this {
+    this.#endPass();
+    this.#encoder.clearBuffer(buffer, offset, size);
+    return this;
+  }
+
+  /** Ends the pass and submits; with DEBUG set, waits and rethrows validation errors. */
+  async submit(): Promise<void> {
+    this.#endPass();
+    const device = this.#gpu.device;
+    if (DEBUG) device.pushErrorScope("validation");
+    device.queue.submit([this.#encoder.finish()]);
+    if (DEBUG) {
+      const err = await device.popErrorScope();
+      if (err) throw new KernelError(`Validation error in step: ${err.message}`);
+    }
+  }
+
+  #ensurePass(): GPUComputePassEncoder {
+    if (!this.#pass) this.#pass = this.#encoder.beginComputePass();
+    return this.#pass;
+  }
+
+  #endPass(): void {
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+  }
+}
+
+function _describe(file: string, code: string, m: GPUCompilationMessage): string {
+  const line = code.split("\n")[m.lineNum - 1] ?? "";
+  const caret = " ".repeat(Math.max(0, m.linePos - 1)) + "^";
+  return `${file}:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}\n  ${line}\n  ${caret}`;
+}

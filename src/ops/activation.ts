@@ -1,0 +1,67 @@
+/**
+ * Elementwise activations on the GPU: tanh, ReLU, LeakyReLU(slope), sigmoid.
+ * Kernels: kernels/activation_forward.wgsl, kernels/activation_backward.wgsl.
+ */
+
+import type { Gpu, Kernel, Recorder } from "../gpu/gpu.ts";
+import { struct } from "../gpu/uniform.ts";
+
+export type ActivationKind = "tanh" | "relu" | "leaky_relu" | "sigmoid";
+const ACT_CODE: Record<ActivationKind, number> = { tanh: 0, relu: 1, leaky_relu: 2, sigmoid: 3 };
+
+/** Mirror of `struct Shape` in activation_{forward,backward}.wgsl. */
+export const ActivationShape = struct({ n: "u32", slope: "f32" });
+
+export class Activation {
+  readonly kind: ActivationKind;
+  readonly n: number;
+  readonly #gpu: Gpu;
+  readonly #fwd: Kernel;
+  readonly #bwd: Kernel;
+  readonly #shape: GPUBuffer;
+
+  private constructor(
+    gpu: Gpu,
+    kind: ActivationKind,
+    n: number,
+    slope: number,
+    fwd: Kernel,
+    bwd: Kernel,
+  ) {
+    this.#gpu = gpu;
+    this.kind = kind;
+    this.n = n;
+    this.#fwd = fwd;
+    this.#bwd = bwd;
+    this.#shape = gpu.uniform(ActivationShape, { n, slope });
+  }
+
+  /** An activation over `n` elements; `slope` is LeakyReLU's negative slope. */
+  static async create(
+    gpu: Gpu,
+    kind: ActivationKind,
+    n: number,
+    slope = 0.01,
+  ): Promise<Activation> {
+    const constants = { WG: 256, ACT: ACT_CODE[kind] };
+    const [fwd, bwd] = await Promise.all([
+      gpu.kernel("activation_forward", constants),
+      gpu.kernel("activation_backward", constants),
+    ]);
+    return new Activation(gpu, kind, n, slope, fwd, bwd);
+  }
+
+  /** y = act(x). x, y: (n). */
+  forward(rec: Recorder, y: GPUBuffer, x: GPUBuffer): void {
+    rec.dispatchItems(this.#fwd, this.#gpu.bind(this.#fwd, [this.#shape, x, y]), this.n);
+  }
+
+  /**
+   * dX = dY * act'(.), from the forward's output y (tanh, sigmoid) or input x
+   * (ReLU, LeakyReLU): pass whichever the forward saved as `saved`. dX must not alias dY
+   * (WebGPU forbids a writable binding that overlaps another).
+   */
+  backward(rec: Recorder, dX: GPUBuffer, dY: GPUBuffer, saved: GPUBuffer): void {
+    rec.dispatchItems(this.#bwd, this.#gpu.bind(this.#bwd, [this.#shape, saved, dY, dX]), this.n);
+  }
+}
