@@ -22,6 +22,13 @@ export class KernelError extends Error {
 
 export type Constants = Record<string, number>;
 
+/**
+ * A tensor on the GPU: a whole buffer, or a range of one (parameters and
+ * gradients live in flat buffers; each tensor's offset is 256-byte aligned,
+ * WebGPU's largest minStorageBufferOffsetAlignment).
+ */
+export type Tensor = GPUBuffer | GPUBufferBinding;
+
 /** A compiled compute pipeline and the override constants it was built with. */
 export interface Kernel {
   readonly name: string;
@@ -157,7 +164,7 @@ export class Gpu {
    * A bind group for `kernel` with `resources[i]` at @group(0) @binding(i).
    * Training binds the same buffers every step, so groups are cached (LRU, bounded).
    */
-  bind(kernel: Kernel, resources: (GPUBuffer | GPUBufferBinding)[]): GPUBindGroup {
+  bind(kernel: Kernel, resources: Tensor[]): GPUBindGroup {
     const key = kernel.name + JSON.stringify(kernel.constants) +
       resources.map((r) =>
         r instanceof GPUBuffer

@@ -3,7 +3,7 @@
  * Kernels: kernels/activation_forward.wgsl, kernels/activation_backward.wgsl.
  */
 
-import type { Gpu, Kernel, Recorder } from "../gpu/gpu.ts";
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
 
 export type ActivationKind = "tanh" | "relu" | "leaky_relu" | "sigmoid";
@@ -52,7 +52,7 @@ export class Activation {
   }
 
   /** y = act(x). x, y: (n). */
-  forward(rec: Recorder, y: GPUBuffer, x: GPUBuffer): void {
+  forward(rec: Recorder, y: Tensor, x: Tensor): void {
     rec.dispatchItems(this.#fwd, this.#gpu.bind(this.#fwd, [this.#shape, x, y]), this.n);
   }
 
@@ -61,7 +61,7 @@ export class Activation {
    * (ReLU, LeakyReLU): pass whichever the forward saved as `saved`. dX must not alias dY
    * (WebGPU forbids a writable binding that overlaps another).
    */
-  backward(rec: Recorder, dX: GPUBuffer, dY: GPUBuffer, saved: GPUBuffer): void {
+  backward(rec: Recorder, dX: Tensor, dY: Tensor, saved: Tensor): void {
     rec.dispatchItems(this.#bwd, this.#gpu.bind(this.#bwd, [this.#shape, saved, dY, dX]), this.n);
   }
 }
