@@ -13,7 +13,8 @@
  * ```
  *
  * Flag keys are camelCase and spelled kebab-case on the command line (`trainLimit` is
- * `--train-limit`). Exit codes: 0 done or --help, 1 the run failed, 2 bad usage.
+ * `--train-limit`). Exit codes: 0 done or --help, 1 the run failed, 2 bad usage or a bad
+ * input file (DataError, CheckpointError).
  * A spec declared apart from the call needs `as const satisfies FlagSpecs` for choice
  * flags to parse to their literal union rather than `string`.
  */
@@ -173,6 +174,9 @@ const KNOWN_ERRORS = new Set([
   "TrainingError",
 ]);
 
+/** Bad input files are the user's to fix, like a bad flag: exit 2. */
+const INPUT_ERRORS = new Set(["DataError", "CheckpointError"]);
+
 export interface TaskIo {
   exit(code: number): void;
   stdout(text: string): void;
@@ -206,7 +210,7 @@ export async function runTask(
       io.exit(2);
     } else if (KNOWN_ERRORS.has(err.name) && !_debug()) {
       io.stderr(`error: ${err.message}`);
-      io.exit(1);
+      io.exit(INPUT_ERRORS.has(err.name) ? 2 : 1);
     } else {
       io.stderr(err.stack ?? `${err.name}: ${err.message}`);
       io.exit(1);

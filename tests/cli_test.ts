@@ -134,7 +134,7 @@ Deno.test("parseFlags answers --help with a usage listing every flag, its defaul
   }
 });
 
-Deno.test("runTask exits 2 on usage errors, 0 on --help, 1 on failures", async () => {
+Deno.test("runTask exits 2 on usage errors and bad input files, 0 on --help, 1 on failures", async () => {
   let r = recorder();
   await runTask(() => void parseFlags(["--epochs", "0"], SPEC, USAGE), r.io);
   assertEquals(r.rec.code, 2);
@@ -152,7 +152,7 @@ Deno.test("runTask exits 2 on usage errors, 0 on --help, 1 on failures", async (
   await runTask(() => {
     throw new CheckpointError("out/x/model.safetensors", "no such file; run `deno task x` first");
   }, r.io);
-  assertEquals(r.rec.code, 1);
+  assertEquals(r.rec.code, 2);
   assertEquals(
     r.rec.err,
     "error: Cannot load checkpoint out/x/model.safetensors: no such file; run `deno task x` first\n",
@@ -166,7 +166,7 @@ Deno.test("runTask exits 2 on usage errors, 0 on --help, 1 on failures", async (
     throw e;
   }, r.io);
   assertEquals([r.rec.code, r.rec.err], [
-    1,
+    2,
     "error: Cannot read MNIST: data/train-images-idx3-ubyte is 12 bytes\n",
   ]);
 
