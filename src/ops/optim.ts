@@ -1,0 +1,213 @@
+/**
+ * Optimizers over one flat parameter buffer (with its flat gradient and moment buffers), one
+ * dispatch per step: Adam as in PyTorch, plain SGD (for inference without the encoder), and
+ * the zero-fill that clears gradients before a backward pass.
+ * Kernels: kernels/adam.wgsl, kernels/sgd.wgsl, kernels/zero_grad.wgsl.
+ */
+
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { struct } from "../gpu/uniform.ts";
+
+/** Mirror of `struct Hyper` in adam.wgsl. */
+export const AdamHyper = struct({
+  n: "u32",
+  lr: "f32",
+  beta1: "f32",
+  beta2: "f32",
+  eps: "f32",
+  bias1: "f32",
+  bias2: "f32",
+  one_minus_beta1: "f32",
+  one_minus_beta2: "f32",
+});
+
+/** Mirror of `struct Hyper` in sgd.wgsl. */
+export const SgdHyper = struct({ n: "u32", lr: "f32" });
+
+/** Mirror of `struct Shape` in zero_grad.wgsl. */
+export const ZeroGradShape = struct({ n: "u32" });
+
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+/**
+ * Adam with bias correction: m and v are the caller's buffers (a checkpoint saves them with
+ * `t`). Each step() records with its own uniform buffer (t, lr and the bias corrections),
+ * written once and never again, so several steps may be recorded before one submit: a shared
+ * uniform rewritten with queue.writeBuffer would land before the whole submit and give every
+ * recorded step the last step's t. Old uniforms are dropped, not destroyed (an unsubmitted
+ * recorder may still use one); WebGPU frees them once no command does. Making one costs
+ * ~60 us per step on lavapipe. `t` advances when step() records, so a recorder that is
+ * dropped unsubmitted leaves `t` one step ahead of the buffers.
+ */
+export class Adam {
+  readonly n: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly #gpu: Gpu;
+  readonly #kernel: Kernel;
+  #lr: number;
+  #t = 0;
+
+  private constructor(gpu: Gpu, kernel: Kernel, n: number, options: Required<AdamOptions>) {
+    this.#gpu = gpu;
+    this.#kernel = kernel;
+    this.n = n;
+    this.#lr = options.lr;
+    this.beta1 = options.beta1;
+    this.beta2 = options.beta2;
+    this.eps = options.eps;
+  }
+
+  /** Adam over `n` parameters (PyTorch's defaults: beta1 0.9, beta2 0.999, eps 1e-8). */
+  static async create(
+    gpu: Gpu,
+    n: number,
+    { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: AdamOptions,
+  ): Promise<Adam> {
+    _checkCount("Adam", n);
+    _checkLr("Adam", lr);
+    for (const [name, beta] of [["beta1", beta1], ["beta2", beta2]] as const) {
+      if (!(beta >= 0 && beta < 1)) {
+        throw new RangeError(`Cannot create Adam: ${name} must be in [0, 1), got ${beta}`);
+      }
+    }
+    if (!(eps > 0 && Number.isFinite(eps))) {
+      throw new RangeError(`Cannot create Adam: eps must be positive, got ${eps}`);
+    }
+    const kernel = await gpu.kernel("adam", { WG: 256 });
+    return new Adam(gpu, kernel, n, { lr, beta1, beta2, eps });
+  }
+
+  /** Steps taken so far; the next step() uses t + 1 in its bias corrections. */
+  get t(): number {
+    return this.#t;
+  }
+
+  /** Restores the step count from a checkpoint. */
+  set t(value: number) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`Cannot set Adam step count: expected an integer >= 0, got ${value}`);
+    }
+    this.#t = value;
+  }
+
+  get lr(): number {
+    return this.#lr;
+  }
+
+  /** Takes effect from the next step() recorded. */
+  set lr(value: number) {
+    _checkLr("Adam", value);
+    this.#lr = value;
+  }
+
+  /**
+   * One Adam step: m, v updated from grads, params moved. params, m, v: (n), read and written;
+   * grads: (n), in a buffer other than theirs (a buffer bound writable may not also be bound
+   * read-only in the same dispatch).
+   */
+  step(rec: Recorder, params: Tensor, grads: Tensor, m: Tensor, v: Tensor): void {
+    const t = this.#t + 1;
+    const hyper = this.#gpu.uniform(AdamHyper, {
+      n: this.n,
+      lr: this.#lr,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      eps: this.eps,
+      bias1: 1 - this.beta1 ** t,
+      bias2: 1 - this.beta2 ** t,
+      one_minus_beta1: 1 - this.beta1,
+      one_minus_beta2: 1 - this.beta2,
+    });
+    const group = this.#gpu.bind(this.#kernel, [hyper, params, grads, m, v]);
+    rec.dispatchItems(this.#kernel, group, this.n);
+    this.#t = t;
+  }
+}
+
+/** Plain SGD, p -= lr * g, over `n` parameters. */
+export class Sgd {
+  readonly n: number;
+  readonly #gpu: Gpu;
+  readonly #kernel: Kernel;
+  #lr: number;
+  #hyper: GPUBuffer;
+
+  private constructor(gpu: Gpu, kernel: Kernel, n: number, lr: number) {
+    this.#gpu = gpu;
+    this.#kernel = kernel;
+    this.n = n;
+    this.#lr = lr;
+    this.#hyper = gpu.uniform(SgdHyper, { n, lr });
+  }
+
+  static async create(gpu: Gpu, n: number, { lr }: { lr: number }): Promise<Sgd> {
+    _checkCount("Sgd", n);
+    _checkLr("Sgd", lr);
+    return new Sgd(gpu, await gpu.kernel("sgd", { WG: 256 }), n, lr);
+  }
+
+  get lr(): number {
+    return this.#lr;
+  }
+
+  /**
+   * Takes effect from the next step() recorded. A new uniform buffer rather than a rewrite of
+   * the old one, which steps already recorded but not yet submitted still read.
+   */
+  set lr(value: number) {
+    _checkLr("Sgd", value);
+    if (value === this.#lr) return;
+    this.#lr = value;
+    this.#hyper = this.#gpu.uniform(SgdHyper, { n: this.n, lr: value });
+  }
+
+  /** params -= lr * grads. params: (n), read and written; grads: (n), another buffer. */
+  step(rec: Recorder, params: Tensor, grads: Tensor): void {
+    const group = this.#gpu.bind(this.#kernel, [this.#hyper, params, grads]);
+    rec.dispatchItems(this.#kernel, group, this.n);
+  }
+}
+
+/** Zero-fills `n` elements, e.g. the flat gradient buffer, inside the step's compute pass. */
+export class ZeroGrad {
+  readonly n: number;
+  readonly #gpu: Gpu;
+  readonly #kernel: Kernel;
+  readonly #shape: GPUBuffer;
+
+  private constructor(gpu: Gpu, kernel: Kernel, n: number) {
+    this.#gpu = gpu;
+    this.#kernel = kernel;
+    this.n = n;
+    this.#shape = gpu.uniform(ZeroGradShape, { n });
+  }
+
+  static async create(gpu: Gpu, n: number): Promise<ZeroGrad> {
+    _checkCount("ZeroGrad", n);
+    return new ZeroGrad(gpu, await gpu.kernel("zero_grad", { WG: 256 }), n);
+  }
+
+  /** out[0 .. n) = 0. out: (n). */
+  zero(rec: Recorder, out: Tensor): void {
+    rec.dispatchItems(this.#kernel, this.#gpu.bind(this.#kernel, [this.#shape, out]), this.n);
+  }
+}
+
+function _checkCount(what: string, n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) {
+    throw new RangeError(`Cannot create ${what}: n must be a positive u32, got ${n}`);
+  }
+}
+
+function _checkLr(what: string, lr: number): void {
+  if (!(lr > 0 && Number.isFinite(lr))) {
+    throw new RangeError(`Cannot use ${what}: lr must be a positive number, got ${lr}`);
+  }
+}
