@@ -1,0 +1,396 @@
+/**
+ * Transposed 2-D convolution on the GPU (PyTorch's ConvTranspose2d without
+ * output_padding, square kernel): the conv VAE decoder's upsampling layers.
+ * Kernels: kernels/conv_transpose2d_forward.wgsl (gather form),
+ * conv_transpose2d_backward_input.wgsl, conv_transpose2d_backward_weight.wgsl and
+ * conv_transpose2d_backward_bias.wgsl (partial sums per batch chunk),
+ * conv_transpose2d_backward_reduce.wgsl (sums the chunks).
+ */
+
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { struct } from "../gpu/uniform.ts";
+
+export interface ConvTranspose2dOptions {
+  batch: number;
+  inChannels: number;
+  outChannels: number;
+  height: number;
+  width: number;
+  kernel: number;
+  stride: number;
+  pad: number;
+}
+
+/** Register-block sizes (in quads of 4) and workgroup size of each kernel. */
+export interface ConvTransposeVariant {
+  /** Invocations per workgroup, every kernel. */
+  wg: number;
+  /**
+   * Forward: output-channel quads (1, 2, 4; 0 for one channel of four images) x output-pixel
+   * quads (1, 2) per invocation.
+   */
+  forward: { OQ: number; PQ: number };
+  /** Input gradient: input-channel quads (1, 2, 4) x input-pixel quads (1, 2). */
+  backwardInput: { IQ: number; PQ: number };
+  /** Weight gradient: input-channel quads (1, 2) x output-channel quads (1, 2; 0 for one). */
+  backwardWeight: { IQ: number; OQ: number };
+  /** Invocations the chunked dW and db reductions aim for; the batch is split to reach it. */
+  reduceLanes: number;
+}
+
+/**
+ * The one place where block sizes are chosen, for an adapter and a layer shape.
+ *
+ * Measured on lavapipe (llvmpipe, LLVM 15, 256-bit; 2 cores shared with other jobs, so
+ * GFLOP/s are from process CPU time, scaled to 2 cores), decoder layers at batch 256,
+ * k5 s2 p1, FLOPs = 2 N IC H W OC K^2 per pass:
+ *   forward         128->64 3x3: OQ4 PQ1 4.2 | OQ2 PQ1 3.5 | OQ4 PQ2 3.1 | OQ2 PQ2 2.5
+ *                   64->32 7x7:  OQ4 PQ2 6.5 | OQ2 PQ2 5.3 | OQ4 PQ1 4.4 | OQ2 PQ1 3.6
+ *                   32->1 15x15: OQ0 PQ2 1.33 | OQ0 PQ1 1.34 | OQ1 PQ2 0.9 | OQ1 PQ1 0.4
+ *                   16->128 1x1: OQ4 PQ1 1.3 | OQ2 PQ1 1.05 | OQ4 PQ2 1.0 | OQ2 PQ2 0.7
+ *   dX + dW + db    128->64 3x3: IQ4 PQ1 6.2 | IQ4 PQ2 5.4 | IQ2 PQ1 5.3 | IQ2 PQ2 4.5
+ *                   64->32 7x7:  IQ4 PQ2 8.0 | IQ2 PQ2 7.1 | IQ2 PQ1 5.7
+ *   dW + db         128->64 3x3: IQ2 OQ2 7.8 | IQ2 OQ1 5.5 | IQ1 OQ1 3.7
+ *                   64->32 7x7:  IQ2 OQ2 7.9 | IQ2 OQ1 5.6 | IQ1 OQ1 4.1
+ *                   32->1 15x15: IQ2 OQ0 1.7 | IQ1 OQ0 1.6 | IQ2 OQ1 1.3 | IQ1 OQ1 1.1
+ *   reduceLanes 256 .. 16384 and WG 16 .. 128: within noise (2 cores fill with a few
+ *   workgroups); 2048 keeps every dW dispatch at 32 or more workgroups.
+ * Why: every storage load on llvmpipe is a per-lane gather (about 30 cycles per 8 lanes,
+ * measured), so the largest register block that the layer's channels and row fill wins,
+ * and a quad past the end of a short row or channel list is wasted work. OQ = 0 (one
+ * output channel, four images) removes the wasted three quarters of a channel quad.
+ * Hardware adapters: not measured (no GPU where this was built). The choice keeps
+ * smaller blocks, for more invocations in flight, and splits the reductions wider.
+ */
+export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): ConvTransposeVariant {
+  const outW = (o.width - 1) * o.stride - 2 * o.pad + o.kernel;
+  const PQ = Math.ceil(outW / o.stride) > 4 ? 2 : 1; // forward pixels: one residue class
+  const inPQ = o.width > 4 ? 2 : 1;
+  const quads = (channels: number, max: number) => (channels >= 16 ? max : channels >= 8 ? 2 : 1);
+  const oneOc = o.outChannels < 4;
+  if (!gpu.isSoftware) {
+    return {
+      wg: 64,
+      forward: { OQ: oneOc ? 0 : quads(o.outChannels, 2), PQ },
+      backwardInput: { IQ: quads(o.inChannels, 2), PQ: inPQ },
+      backwardWeight: { IQ: 1, OQ: oneOc ? 0 : 1 },
+      reduceLanes: 65536,
+    };
+  }
+  return {
+    wg: 64,
+    forward: { OQ: oneOc ? 0 : quads(o.outChannels, 4), PQ },
+    backwardInput: { IQ: quads(o.inChannels, 4), PQ: inPQ },
+    backwardWeight: { IQ: o.inChannels > 4 ? 2 : 1, OQ: oneOc ? 0 : o.outChannels > 4 ? 2 : 1 },
+    reduceLanes: 2048,
+  };
+}
+
+const geometry = {
+  batch: "u32",
+  in_ch: "u32",
+  out_ch: "u32",
+  height: "u32",
+  width: "u32",
+  out_h: "u32",
+  out_w: "u32",
+  kernel: "u32",
+  stride: "u32",
+  pad: "u32",
+} as const;
+
+/** Mirror of `struct Shape` in conv_transpose2d_forward.wgsl. */
+export const ConvTransposeForwardShape = struct({
+  ...geometry,
+  batch_blocks: "u32",
+  oc_blocks: "u32",
+  col_groups: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_input.wgsl. */
+export const ConvTransposeBackwardInputShape = struct({
+  ...geometry,
+  ic_blocks: "u32",
+  col_groups: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_weight.wgsl. */
+export const ConvTransposeBackwardWeightShape = struct({
+  ...geometry,
+  ic_blocks: "u32",
+  oc_blocks: "u32",
+  chunks: "u32",
+  chunk: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_bias.wgsl. */
+export const ConvTransposeBackwardBiasShape = struct({
+  batch: "u32",
+  out_ch: "u32",
+  pixels: "u32",
+  chunks: "u32",
+  chunk: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl. */
+export const ConvTransposeReduceShape = struct({ len: "u32", chunks: "u32" });
+
+/** A batch split into `chunks` runs of `chunk` images, enough for `lanes` invocations. */
+function _split(batch: number, blocks: number, lanes: number): { chunks: number; chunk: number } {
+  const wanted = Math.min(batch, Math.max(1, Math.ceil(lanes / blocks)));
+  const chunk = Math.ceil(batch / wanted);
+  return { chunks: Math.ceil(batch / chunk), chunk };
+}
+
+interface Dispatch {
+  kernel: Kernel;
+  shape: GPUBuffer;
+  items: number;
+}
+
+export class ConvTranspose2d {
+  readonly opts: Readonly<ConvTranspose2dOptions>;
+  readonly variant: Readonly<ConvTransposeVariant>;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  readonly #gpu: Gpu;
+  readonly #fwd: Dispatch;
+  readonly #bwdInput: Dispatch;
+  readonly #bwdWeight: Dispatch;
+  readonly #bwdBias: Dispatch;
+  readonly #reduceWeight: Dispatch;
+  readonly #reduceBias: Dispatch;
+  /** Per-chunk partial sums of dW and db; null when the batch is not split. */
+  readonly #partWeight: GPUBuffer | null;
+  readonly #partBias: GPUBuffer | null;
+
+  private constructor(
+    gpu: Gpu,
+    opts: ConvTranspose2dOptions,
+    variant: ConvTransposeVariant,
+    kernels: Kernel[],
+  ) {
+    this.#gpu = gpu;
+    this.opts = { ...opts };
+    this.variant = variant;
+    const { batch: N, inChannels: IC, outChannels: OC, height: H, width: W } = opts;
+    const { kernel: K, stride: S, pad: P } = opts;
+    const OH = (H - 1) * S - 2 * P + K, OW = (W - 1) * S - 2 * P + K;
+    this.outHeight = OH;
+    this.outWidth = OW;
+    const geo = {
+      batch: N,
+      in_ch: IC,
+      out_ch: OC,
+      height: H,
+      width: W,
+      out_h: OH,
+      out_w: OW,
+      kernel: K,
+      stride: S,
+      pad: P,
+    };
+    const [fwd, bwdInput, bwdWeight, bwdBias, reduce] = kernels;
+    const f = variant.forward, bi = variant.backwardInput, bw = variant.backwardWeight;
+
+    // OQ = 0 blocks 4 images of one channel instead of 4 channels of one image.
+    const batchBlocks = f.OQ === 0 ? Math.ceil(N / 4) : N;
+    const ocBlocks = f.OQ === 0 ? OC : Math.ceil(OC / (4 * f.OQ));
+    const colGroups = Math.ceil(Math.ceil(OW / S) / (4 * f.PQ));
+    const fwdItems = batchBlocks * ocBlocks * OH * S * colGroups;
+    this.#fwd = {
+      kernel: fwd,
+      items: fwdItems,
+      shape: gpu.uniform(ConvTransposeForwardShape, {
+        ...geo,
+        batch_blocks: batchBlocks,
+        oc_blocks: ocBlocks,
+        col_groups: colGroups,
+        items: fwdItems,
+      }),
+    };
+
+    const icBlocks = Math.ceil(IC / (4 * bi.IQ));
+    const inGroups = Math.ceil(W / (4 * bi.PQ));
+    const inItems = N * icBlocks * H * inGroups;
+    this.#bwdInput = {
+      kernel: bwdInput,
+      items: inItems,
+      shape: gpu.uniform(ConvTransposeBackwardInputShape, {
+        ...geo,
+        ic_blocks: icBlocks,
+        col_groups: inGroups,
+        items: inItems,
+      }),
+    };
+
+    const wIcBlocks = Math.ceil(IC / (4 * bw.IQ));
+    const wOcBlocks = bw.OQ === 0 ? OC : Math.ceil(OC / (4 * bw.OQ));
+    const ws = _split(N, K * K * wIcBlocks * wOcBlocks, variant.reduceLanes);
+    const wItems = K * K * wIcBlocks * wOcBlocks * ws.chunks;
+    this.#bwdWeight = {
+      kernel: bwdWeight,
+      items: wItems,
+      shape: gpu.uniform(ConvTransposeBackwardWeightShape, {
+        ...geo,
+        ic_blocks: wIcBlocks,
+        oc_blocks: wOcBlocks,
+        chunks: ws.chunks,
+        chunk: ws.chunk,
+        items: wItems,
+      }),
+    };
+    const wLen = IC * OC * K * K;
+    this.#partWeight = ws.chunks > 1
+      ? gpu.storage("conv_transpose2d dW partial sums", ws.chunks * wLen * 4)
+      : null;
+    this.#reduceWeight = {
+      kernel: reduce,
+      items: wLen,
+      shape: gpu.uniform(ConvTransposeReduceShape, { len: wLen, chunks: ws.chunks }),
+    };
+
+    const bs = _split(N, OC, variant.reduceLanes);
+    this.#bwdBias = {
+      kernel: bwdBias,
+      items: OC * bs.chunks,
+      shape: gpu.uniform(ConvTransposeBackwardBiasShape, {
+        batch: N,
+        out_ch: OC,
+        pixels: OH * OW,
+        chunks: bs.chunks,
+        chunk: bs.chunk,
+        items: OC * bs.chunks,
+      }),
+    };
+    this.#partBias = bs.chunks > 1
+      ? gpu.storage("conv_transpose2d db partial sums", bs.chunks * OC * 4)
+      : null;
+    this.#reduceBias = {
+      kernel: reduce,
+      items: OC,
+      shape: gpu.uniform(ConvTransposeReduceShape, { len: OC, chunks: bs.chunks }),
+    };
+  }
+
+  /**
+   * A transposed convolution for these shapes; `variant` overrides the block sizes that
+   * `convTransposeVariantFor` would pick (tests use it to cover every code path).
+   */
+  static async create(
+    gpu: Gpu,
+    opts: ConvTranspose2dOptions,
+    variant?: ConvTransposeVariant,
+  ): Promise<ConvTranspose2d> {
+    _validate(opts);
+    variant ??= convTransposeVariantFor(gpu, opts);
+    _validateVariant(variant);
+    const wg = { WG: variant.wg };
+    const kernels = await Promise.all([
+      gpu.kernel("conv_transpose2d_forward", { ...wg, ...variant.forward }),
+      gpu.kernel("conv_transpose2d_backward_input", { ...wg, ...variant.backwardInput }),
+      gpu.kernel("conv_transpose2d_backward_weight", { ...wg, ...variant.backwardWeight }),
+      gpu.kernel("conv_transpose2d_backward_bias", wg),
+      gpu.kernel("conv_transpose2d_backward_reduce", wg),
+    ]);
+    return new ConvTranspose2d(gpu, opts, variant, kernels);
+  }
+
+  /** y = convT(x, w) + b. x: (N, IC, H, W), w: (IC, OC, K, K), b: (OC), y: (N, OC, OH, OW). */
+  forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
+    this.#run(rec, this.#fwd, [x, w, b, y]);
+  }
+
+  /**
+   * Overwrites dX (skipped when null, e.g. for a first layer fed by data), dW and dB from
+   * dY and the forward's x and w. dX: (N, IC, H, W), dW: (IC, OC, K, K), dB: (OC),
+   * dY: (N, OC, OH, OW). Outputs must be buffers other than the inputs' (WebGPU forbids a
+   * writable binding that shares its buffer with another binding).
+   */
+  backward(
+    rec: Recorder,
+    dX: Tensor | null,
+    dW: Tensor,
+    dB: Tensor,
+    dY: Tensor,
+    x: Tensor,
+    w: Tensor,
+  ): void {
+    if (dX !== null) this.#run(rec, this.#bwdInput, [dY, w, dX]);
+    if (this.#partWeight) {
+      this.#run(rec, this.#bwdWeight, [x, dY, this.#partWeight]);
+      this.#run(rec, this.#reduceWeight, [this.#partWeight, dW]);
+    } else {
+      this.#run(rec, this.#bwdWeight, [x, dY, dW]);
+    }
+    if (this.#partBias) {
+      this.#run(rec, this.#bwdBias, [dY, this.#partBias]);
+      this.#run(rec, this.#reduceBias, [this.#partBias, dB]);
+    } else {
+      this.#run(rec, this.#bwdBias, [dY, dB]);
+    }
+  }
+
+  /** Frees the uniform and scratch buffers. */
+  destroy(): void {
+    for (const d of [this.#fwd, this.#bwdInput, this.#bwdWeight, this.#bwdBias]) d.shape.destroy();
+    this.#reduceWeight.shape.destroy();
+    this.#reduceBias.shape.destroy();
+    this.#partWeight?.destroy();
+    this.#partBias?.destroy();
+  }
+
+  #run(rec: Recorder, d: Dispatch, tensors: Tensor[]): void {
+    rec.dispatchItems(d.kernel, this.#gpu.bind(d.kernel, [d.shape, ...tensors]), d.items);
+  }
+}
+
+function _validate(o: ConvTranspose2dOptions): void {
+  const positive = ["batch", "inChannels", "outChannels", "height", "width", "kernel", "stride"];
+  for (const key of positive) {
+    const v = o[key as keyof ConvTranspose2dOptions];
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(
+        `Cannot create ConvTranspose2d: ${key} must be a positive integer, got ${v}`,
+      );
+    }
+  }
+  if (!Number.isInteger(o.pad) || o.pad < 0) {
+    throw new RangeError(
+      `Cannot create ConvTranspose2d: pad must be a non-negative integer, got ${o.pad}`,
+    );
+  }
+  const outH = (o.height - 1) * o.stride - 2 * o.pad + o.kernel;
+  const outW = (o.width - 1) * o.stride - 2 * o.pad + o.kernel;
+  if (outH < 1 || outW < 1) {
+    throw new RangeError(
+      `Cannot create ConvTranspose2d: output would be ${outH} x ${outW} ` +
+        `(input ${o.height} x ${o.width}, kernel ${o.kernel}, stride ${o.stride}, pad ${o.pad})`,
+    );
+  }
+}
+
+function _validateVariant(v: ConvTransposeVariant): void {
+  const allowed: [string, number, number[]][] = [
+    ["forward.OQ", v.forward.OQ, [0, 1, 2, 4]],
+    ["forward.PQ", v.forward.PQ, [1, 2]],
+    ["backwardInput.IQ", v.backwardInput.IQ, [1, 2, 4]],
+    ["backwardInput.PQ", v.backwardInput.PQ, [1, 2]],
+    ["backwardWeight.IQ", v.backwardWeight.IQ, [1, 2]],
+    ["backwardWeight.OQ", v.backwardWeight.OQ, [0, 1, 2]],
+  ];
+  for (const [key, value, values] of allowed) {
+    if (!values.includes(value)) {
+      throw new RangeError(
+        `Cannot create ConvTranspose2d: variant ${key} must be one of ${values.join(", ")}, ` +
+          `got ${value}`,
+      );
+    }
+  }
+  if (!Number.isInteger(v.wg) || v.wg < 1 || !(v.reduceLanes >= 1)) {
+    throw new RangeError(
+      `Cannot create ConvTranspose2d: variant wg and reduceLanes must be positive, ` +
+        `got ${v.wg} and ${v.reduceLanes}`,
+    );
+  }
+}
