@@ -1,0 +1,199 @@
+// 2-D convolution, backward to the weight and bias, first pass: partial sums over a chunk of
+// images. dw[o, c, kh, kw] = sum over n, oh, ow of dy[n, o, oh, ow] x[n, c, ih, iw] with
+// ih = oh STRIDE - pad + kh, iw = ow STRIDE - pad + kw; db[o] = sum over n, oh, ow of
+// dy[n, o, oh, ow].
+// Bindings: 0 shape (uniform), 1 dy (read), 2 x (read), 3 part (write).
+// dy is (N, OC, OH, OW); x is (N, C, H, W). part is (chunks, OC C KH KW + OC): per chunk of
+// `chunk` images, the partial dw in (OC, C, KH, KW) order, then the partial db;
+// conv2d_backward_weight_reduce.wgsl sums it over chunks. Every element of part is written.
+// The sum runs over N OH OW terms (200k per weight for the 28 x 28 layer): splitting it by image
+// chunks gives enough invocations to fill the machine while each keeps a long serial sum.
+// The weight's rows r = c KH + kh (one input channel and kernel row each) are blocked together,
+// so a layer with one input channel (C KH = 5) still fills its blocks. One invocation computes,
+// for one chunk, a block of 8 output channels x 4 rows x 4 taps kw (and, in the blocks with
+// r = kw = 0, the 8 channels' db). Per output column it loads 8 dy values and, with STRIDE = 1,
+// one new x value per row through a sliding window, for 128 multiply-adds. The accumulators are
+// named mat4x4s (see conv2d_forward.wgsl).
+
+override WG: u32 = 64;
+override STRIDE: u32 = 1u;
+
+struct Shape {
+  n: u32,
+  c: u32,
+  h: u32,
+  w: u32,
+  oc: u32,
+  oh: u32,
+  ow: u32,
+  kh: u32,
+  kw: u32,
+  pad: u32,
+  kw_blocks: u32, // ceil(KW / 4)
+  r_blocks: u32, // ceil(C KH / 4)
+  blocks: u32, // ceil(OC / 8) * r_blocks * kw_blocks
+  chunk: u32, // images per chunk
+  count: u32, // blocks * chunks
+  w_count: u32, // OC C KH KW
+}
+
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> part: array<f32>;
+
+fn load_x(row: u32, row_ok: bool, iw: i32) -> f32 {
+  let ok = row_ok && iw >= 0 && iw < i32(shape.w);
+  return select(0.0, x[select(0u, row + u32(iw), ok)], ok);
+}
+
+fn load_dy(i: u32, ok: bool) -> f32 {
+  return select(0.0, dy[select(0u, i, ok)], ok);
+}
+
+// The x window of one weight row (input row `row`) for output column ow: iw = ow STRIDE - pad + kw
+// for the block's four taps, given the window of column ow - 1.
+fn slide(prev: vec4f, row: u32, ok: bool, iw: i32) -> vec4f {
+  if (STRIDE == 1u) {
+    return vec4f(prev.yzw, load_x(row, ok, iw + 3));
+  }
+  if (STRIDE == 2u) {
+    return vec4f(prev.zw, load_x(row, ok, iw + 2), load_x(row, ok, iw + 3));
+  }
+  return vec4f(load_x(row, ok, iw), load_x(row, ok, iw + 1), load_x(row, ok, iw + 2),
+               load_x(row, ok, iw + 3));
+}
+
+// The window before column 0 (iw is column 0's first tap), as `slide` expects it.
+fn prime(row: u32, ok: bool, iw: i32) -> vec4f {
+  if (STRIDE == 1u) {
+    return vec4f(0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1), load_x(row, ok, iw + 2));
+  }
+  if (STRIDE == 2u) {
+    return vec4f(0.0, 0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1));
+  }
+  return vec4f();
+}
+
+// Column j of `acc` is the partial dw of output channel o, weight row r + j, taps kw .. kw + 3.
+fn store_dw(base: u32, o: u32, r: u32, kw: u32, acc: mat4x4f) {
+  if (o >= shape.oc) {
+    return;
+  }
+  store_taps(base, o, r, kw, acc[0]);
+  store_taps(base, o, r + 1u, kw, acc[1]);
+  store_taps(base, o, r + 2u, kw, acc[2]);
+  store_taps(base, o, r + 3u, kw, acc[3]);
+}
+
+fn store_taps(base: u32, o: u32, r: u32, kw: u32, v: vec4f) {
+  let rows = shape.c * shape.kh;
+  if (r >= rows) {
+    return;
+  }
+  let i = base + (o * rows + r) * shape.kw + kw;
+  if (kw < shape.kw) { part[i] = v.x; }
+  if (kw + 1u < shape.kw) { part[i + 1u] = v.y; }
+  if (kw + 2u < shape.kw) { part[i + 2u] = v.z; }
+  if (kw + 3u < shape.kw) { part[i + 3u] = v.w; }
+}
+
+fn store_db(base: u32, o: u32, v: vec4f) {
+  let i = base + shape.w_count + o;
+  if (o < shape.oc) { part[i] = v.x; }
+  if (o + 1u < shape.oc) { part[i + 1u] = v.y; }
+  if (o + 2u < shape.oc) { part[i + 2u] = v.z; }
+  if (o + 3u < shape.oc) { part[i + 3u] = v.w; }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= shape.count) {
+    return;
+  }
+  let chunk = i / shape.blocks;
+  var blk = i % shape.blocks;
+  let kwb = blk % shape.kw_blocks;
+  blk /= shape.kw_blocks;
+  let rb = blk % shape.r_blocks;
+  let ob = blk / shape.r_blocks;
+  let o0 = ob * 8u;
+  let r0 = rb * 4u;
+  let kw0 = kwb * 4u;
+  // Weight row r0 + j is input channel c.j, kernel row kh.j.
+  let rs = vec4u(r0, r0 + 1u, r0 + 2u, r0 + 3u);
+  let ok_r = rs < vec4u(shape.c * shape.kh);
+  let c = rs / shape.kh;
+  let kh = rs % shape.kh;
+  let n_begin = chunk * shape.chunk;
+  let n_end = min(shape.n, n_begin + shape.chunk);
+  let in_plane = shape.h * shape.w;
+  let out_plane = shape.oh * shape.ow;
+  // a<i>: output channel o0 + i; its column j is weight row r0 + j over the four taps.
+  var a0 = mat4x4f();
+  var a1 = mat4x4f();
+  var a2 = mat4x4f();
+  var a3 = mat4x4f();
+  var a4 = mat4x4f();
+  var a5 = mat4x4f();
+  var a6 = mat4x4f();
+  var a7 = mat4x4f();
+  var db0 = vec4f();
+  var db1 = vec4f();
+  let ok_o0 = vec4<bool>(o0 < shape.oc, o0 + 1u < shape.oc, o0 + 2u < shape.oc, o0 + 3u < shape.oc);
+  let ok_o1 = vec4<bool>(o0 + 4u < shape.oc, o0 + 5u < shape.oc, o0 + 6u < shape.oc,
+                         o0 + 7u < shape.oc);
+  let iw_first = i32(kw0) - i32(shape.pad);
+  for (var n = n_begin; n < n_end; n++) {
+    let planes = (n * shape.c + c) * in_plane;
+    let dy_img = (n * shape.oc + o0) * out_plane;
+    for (var oh = 0u; oh < shape.oh; oh++) {
+      let ih = vec4i(vec4u(oh * STRIDE) + kh) - i32(shape.pad);
+      let ok = ok_r & (ih >= vec4i(0)) & (ih < vec4i(i32(shape.h)));
+      let rows = planes + vec4u(ih) * shape.w;
+      var x0 = prime(rows.x, ok.x, iw_first);
+      var x1 = prime(rows.y, ok.y, iw_first);
+      var x2 = prime(rows.z, ok.z, iw_first);
+      var x3 = prime(rows.w, ok.w, iw_first);
+      var d = dy_img + oh * shape.ow;
+      for (var ow = 0u; ow < shape.ow; ow++) {
+        let iw = i32(ow * STRIDE) + iw_first;
+        x0 = slide(x0, rows.x, ok.x, iw);
+        x1 = slide(x1, rows.y, ok.y, iw);
+        x2 = slide(x2, rows.z, ok.z, iw);
+        x3 = slide(x3, rows.w, ok.w, iw);
+        let xs = mat4x4f(x0, x1, x2, x3);
+        let g0 = vec4f(load_dy(d, ok_o0.x), load_dy(d + out_plane, ok_o0.y),
+                       load_dy(d + 2u * out_plane, ok_o0.z), load_dy(d + 3u * out_plane, ok_o0.w));
+        let g1 = vec4f(load_dy(d + 4u * out_plane, ok_o1.x), load_dy(d + 5u * out_plane, ok_o1.y),
+                       load_dy(d + 6u * out_plane, ok_o1.z), load_dy(d + 7u * out_plane, ok_o1.w));
+        d += 1u;
+        a0 += xs * g0.x;
+        a1 += xs * g0.y;
+        a2 += xs * g0.z;
+        a3 += xs * g0.w;
+        a4 += xs * g1.x;
+        a5 += xs * g1.y;
+        a6 += xs * g1.z;
+        a7 += xs * g1.w;
+        db0 += g0;
+        db1 += g1;
+      }
+    }
+  }
+  let base = chunk * (shape.w_count + shape.oc);
+  store_dw(base, o0, r0, kw0, a0);
+  store_dw(base, o0 + 1u, r0, kw0, a1);
+  store_dw(base, o0 + 2u, r0, kw0, a2);
+  store_dw(base, o0 + 3u, r0, kw0, a3);
+  store_dw(base, o0 + 4u, r0, kw0, a4);
+  store_dw(base, o0 + 5u, r0, kw0, a5);
+  store_dw(base, o0 + 6u, r0, kw0, a6);
+  store_dw(base, o0 + 7u, r0, kw0, a7);
+  if (rb == 0u && kwb == 0u) {
+    store_db(base, o0, db0);
+    store_db(base, o0 + 4u, db1);
+  }
+}

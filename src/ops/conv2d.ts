@@ -1,0 +1,382 @@
+/**
+ * 2-D convolution on the GPU: cross-correlation with zero padding, a square kernel and any
+ * stride, as in every deep learning framework. Kernels: kernels/conv2d_pack_weight.wgsl,
+ * conv2d_forward.wgsl, conv2d_backward_input.wgsl, conv2d_backward_weight.wgsl and
+ * conv2d_backward_weight_reduce.wgsl.
+ *
+ * The kernels are register-blocked (16 x 8 outputs per invocation, no shared memory), which is
+ * what the software adapter (lavapipe) runs fastest; see the kernels' headers for why.
+ * Forward GFLOP/s measured on lavapipe (llvmpipe, LLVM 15, 256 bits, 2 shared cores) on the
+ * encoder's 32->64 5x5 and 64->128 3x3 layers at batch 256, from CPU time on 2 cores (wall time
+ * was noisier): 8 x 4 outputs per invocation in private arrays indexed by loop counters, 1.5-1.8
+ * (such arrays live in memory); the same in named mat4x4 accumulators, 4.0; plus weights packed
+ * as one vec4 load per tap, 6.7; a 16 x 8 block with a sliding input window (this), 12-14.
+ * The same block with its loads removed runs at 31, so loads (each a loop over the SIMD lanes on
+ * lavapipe) still take half the time. No shared-memory tiled variant: none could be measured on a
+ * GPU here, and on lavapipe workgroup memory costs the same per-lane loop plus barriers.
+ */
+
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { workgroupsFor } from "../gpu/grid.ts";
+import { struct } from "../gpu/uniform.ts";
+
+export interface Conv2dOptions {
+  batch: number;
+  inChannels: number;
+  outChannels: number;
+  height: number;
+  width: number;
+  /** Kernel height and width. */
+  kernel: number;
+  /** Default 1. */
+  stride?: number;
+  /** Zero padding on each side; default 0. */
+  pad?: number;
+}
+
+/** Mirror of `struct Shape` in conv2d_pack_weight.wgsl. */
+export const Conv2dPackShape = struct({
+  oc: "u32",
+  c: "u32",
+  kh: "u32",
+  kw: "u32",
+  lanes: "u32",
+  by_input: "u32",
+  count: "u32",
+});
+
+/** Mirror of `struct Shape` in conv2d_forward.wgsl. */
+export const Conv2dForwardShape = struct({
+  n: "u32",
+  c: "u32",
+  h: "u32",
+  w: "u32",
+  oc: "u32",
+  oh: "u32",
+  ow: "u32",
+  kh: "u32",
+  kw: "u32",
+  pad: "u32",
+  ow_blocks: "u32",
+  pix_blocks: "u32",
+  pix_groups: "u32",
+  oc_blocks: "u32",
+});
+
+/** Mirror of `struct Shape` in conv2d_backward_input.wgsl. */
+export const Conv2dBackwardInputShape = struct({
+  n: "u32",
+  c: "u32",
+  h: "u32",
+  w: "u32",
+  oc: "u32",
+  oh: "u32",
+  ow: "u32",
+  kh: "u32",
+  kw: "u32",
+  pad: "u32",
+  qh: "u32",
+  q_blocks: "u32",
+  pix_blocks: "u32",
+  pix_groups: "u32",
+  c_blocks: "u32",
+});
+
+/** Mirror of `struct Shape` in conv2d_backward_weight.wgsl. */
+export const Conv2dBackwardWeightShape = struct({
+  n: "u32",
+  c: "u32",
+  h: "u32",
+  w: "u32",
+  oc: "u32",
+  oh: "u32",
+  ow: "u32",
+  kh: "u32",
+  kw: "u32",
+  pad: "u32",
+  kw_blocks: "u32",
+  r_blocks: "u32",
+  blocks: "u32",
+  chunk: "u32",
+  count: "u32",
+  w_count: "u32",
+});
+
+/** Mirror of `struct Shape` in conv2d_backward_weight_reduce.wgsl. */
+export const Conv2dReduceShape = struct({ w_count: "u32", oc: "u32", chunks: "u32" });
+
+const WG = 64;
+const WG_ELEMENTWISE = 256;
+/** Channels per invocation block in the forward (output) and backward-input (input) kernels. */
+const CHANNEL_BLOCK = 16;
+/** Pixels per invocation block along a row. */
+const PIXEL_BLOCK = 8;
+/**
+ * The weight gradient's N OH OW sum is split into image chunks until about this many
+ * invocations run; fewer leave cores idle (conv1 has only 40 blocks), more only add partials.
+ */
+const WEIGHT_GRAD_INVOCATIONS = 4096;
+
+export class Conv2d {
+  readonly batch: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  /** Image chunks of the weight-gradient sum (partials in a scratch buffer). */
+  readonly weightGradChunks: number;
+  readonly #gpu: Gpu;
+  readonly #k: Conv2dKernels;
+  readonly #u: {
+    packForward: GPUBuffer;
+    packInput: GPUBuffer;
+    forward: GPUBuffer;
+    backwardInput: GPUBuffer;
+    backwardWeight: GPUBuffer;
+    reduce: GPUBuffer;
+  };
+  readonly #packedForward: GPUBuffer;
+  readonly #packedInput: GPUBuffer;
+  readonly #partials: GPUBuffer;
+  readonly #counts: {
+    packForward: number;
+    packInput: number;
+    forwardGroups: number;
+    inputGroups: number;
+    weightItems: number;
+    reduceItems: number;
+  };
+
+  private constructor(gpu: Gpu, o: Required<Conv2dOptions>, kernels: Conv2dKernels) {
+    this.#gpu = gpu;
+    this.#k = kernels;
+    this.batch = o.batch;
+    this.inChannels = o.inChannels;
+    this.outChannels = o.outChannels;
+    this.height = o.height;
+    this.width = o.width;
+    this.kernel = o.kernel;
+    this.stride = o.stride;
+    this.pad = o.pad;
+    this.outHeight = Math.floor((o.height + 2 * o.pad - o.kernel) / o.stride) + 1;
+    this.outWidth = Math.floor((o.width + 2 * o.pad - o.kernel) / o.stride) + 1;
+    const { batch: N, inChannels: C, height: H, width: W, outChannels: OC, kernel: K } = o;
+    const [S, OH, OW, taps] = [o.stride, this.outHeight, this.outWidth, K * K];
+    // The fields every kernel's Shape starts with.
+    const dims = { n: N, c: C, h: H, w: W, oc: OC, oh: OH, ow: OW, kh: K, kw: K, pad: o.pad };
+
+    const ocLanes = _roundUp(OC, CHANNEL_BLOCK), cLanes = _roundUp(C, CHANNEL_BLOCK);
+    const packForward = C * taps * ocLanes, packInput = OC * taps * cLanes;
+    const pack = { oc: OC, c: C, kh: K, kw: K };
+
+    const owBlocks = Math.ceil(OW / PIXEL_BLOCK);
+    const pixBlocks = N * OH * owBlocks;
+    const fwd = {
+      ...dims,
+      ow_blocks: owBlocks,
+      pix_blocks: pixBlocks,
+      pix_groups: workgroupsFor(pixBlocks, WG),
+      oc_blocks: ocLanes / CHANNEL_BLOCK,
+    };
+
+    const qh = Math.ceil(H / S), qBlocks = Math.ceil(Math.ceil(W / S) / PIXEL_BLOCK);
+    const inPixBlocks = N * qh * qBlocks;
+    const bwdIn = {
+      ...dims,
+      qh,
+      q_blocks: qBlocks,
+      pix_blocks: inPixBlocks,
+      pix_groups: workgroupsFor(inPixBlocks, WG),
+      c_blocks: cLanes / CHANNEL_BLOCK,
+    };
+
+    // Weight-gradient blocks: 8 output channels x 4 weight rows (c, kh) x 4 taps kw.
+    const kwBlocks = Math.ceil(K / 4), rBlocks = Math.ceil((C * K) / 4);
+    const blocks = Math.ceil(OC / 8) * rBlocks * kwBlocks;
+    const wantChunks = Math.min(N, Math.ceil(WEIGHT_GRAD_INVOCATIONS / blocks));
+    const chunk = Math.ceil(N / wantChunks);
+    const chunks = Math.ceil(N / chunk);
+    this.weightGradChunks = chunks;
+    const wCount = OC * C * taps;
+    const bwdW = {
+      ...dims,
+      kw_blocks: kwBlocks,
+      r_blocks: rBlocks,
+      blocks,
+      chunk,
+      count: blocks * chunks,
+      w_count: wCount,
+    };
+
+    this.#u = {
+      packForward: gpu.uniform(Conv2dPackShape, {
+        ...pack,
+        ...{ lanes: ocLanes, by_input: 0, count: packForward },
+      }),
+      packInput: gpu.uniform(Conv2dPackShape, {
+        ...pack,
+        ...{ lanes: cLanes, by_input: 1, count: packInput },
+      }),
+      forward: gpu.uniform(Conv2dForwardShape, fwd),
+      backwardInput: gpu.uniform(Conv2dBackwardInputShape, bwdIn),
+      backwardWeight: gpu.uniform(Conv2dBackwardWeightShape, bwdW),
+      reduce: gpu.uniform(Conv2dReduceShape, { w_count: wCount, oc: OC, chunks }),
+    };
+    this.#packedForward = gpu.storage("conv2d packed weight (forward)", packForward * 4);
+    this.#packedInput = gpu.storage("conv2d packed weight (backward input)", packInput * 4);
+    this.#partials = gpu.storage("conv2d weight-gradient partials", chunks * (wCount + OC) * 4);
+    this.#counts = {
+      packForward,
+      packInput,
+      forwardGroups: fwd.oc_blocks * fwd.pix_groups,
+      inputGroups: bwdIn.c_blocks * S * S * bwdIn.pix_groups,
+      weightItems: bwdW.count,
+      reduceItems: wCount + OC,
+    };
+  }
+
+  /** A convolution layer's kernels, shape uniforms and scratch buffers for these sizes. */
+  static async create(gpu: Gpu, opts: Conv2dOptions): Promise<Conv2d> {
+    const o: Required<Conv2dOptions> = { ...opts, stride: opts.stride ?? 1, pad: opts.pad ?? 0 };
+    for (
+      const name of [
+        "batch",
+        "inChannels",
+        "outChannels",
+        "height",
+        "width",
+        "kernel",
+        "stride",
+      ] as const
+    ) {
+      if (!Number.isInteger(o[name]) || o[name] < 1) {
+        throw new RangeError(
+          `Cannot create Conv2d: ${name} must be a positive integer, got ${o[name]}`,
+        );
+      }
+    }
+    if (!Number.isInteger(o.pad) || o.pad < 0) {
+      throw new RangeError(
+        `Cannot create Conv2d: pad must be a non-negative integer, got ${o.pad}`,
+      );
+    }
+    if (o.height + 2 * o.pad < o.kernel || o.width + 2 * o.pad < o.kernel) {
+      throw new RangeError(
+        `Cannot create Conv2d: a ${o.kernel} x ${o.kernel} kernel does not fit the ` +
+          `${o.height} x ${o.width} input padded by ${o.pad}`,
+      );
+    }
+    const strided = { WG, STRIDE: o.stride };
+    // One at a time: Gpu.kernel's error scopes are a device-wide stack, so concurrent
+    // compiles would report a failing kernel's error under another kernel's name.
+    const kernels: Conv2dKernels = {
+      packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
+      forward: await gpu.kernel("conv2d_forward", strided),
+      backwardInput: await gpu.kernel("conv2d_backward_input", strided),
+      backwardWeight: await gpu.kernel("conv2d_backward_weight", strided),
+      reduce: await gpu.kernel("conv2d_backward_weight_reduce", { WG: WG_ELEMENTWISE }),
+    };
+    return new Conv2d(gpu, o, kernels);
+  }
+
+  /**
+   * y = conv(x, w) + b. y: (N, OC, OH, OW); x: (N, C, H, W); w: (OC, C, K, K); b: (OC).
+   * y must not share a buffer with x, w or b.
+   */
+  forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
+    const gpu = this.#gpu, k = this.#k;
+    rec.dispatchItems(
+      k.packWeight,
+      gpu.bind(k.packWeight, [this.#u.packForward, w, this.#packedForward]),
+      this.#counts.packForward,
+    );
+    rec.dispatch(
+      k.forward,
+      gpu.bind(k.forward, [this.#u.forward, x, this.#packedForward, b, y]),
+      this.#counts.forwardGroups,
+    );
+  }
+
+  /**
+   * Gradients from dY, overwriting dX, dW and dB. dX: (N, C, H, W) or null to skip it (a first
+   * layer); dW: (OC, C, K, K); dB: (OC); dY: (N, OC, OH, OW); x: the forward's input
+   * (N, C, H, W); w: (OC, C, K, K).
+   */
+  backward(
+    rec: Recorder,
+    dX: Tensor | null,
+    dW: Tensor,
+    dB: Tensor,
+    dY: Tensor,
+    x: Tensor,
+    w: Tensor,
+  ): void {
+    if (dX !== null) this.backwardInput(rec, dX, dY, w);
+    this.backwardWeight(rec, dW, dB, dY, x);
+  }
+
+  /**
+   * dX = the gradient to the input, overwritten. dX: (N, C, H, W), not sharing a buffer with
+   * dY; dY: (N, OC, OH, OW); w: (OC, C, K, K).
+   */
+  backwardInput(rec: Recorder, dX: Tensor, dY: Tensor, w: Tensor): void {
+    const gpu = this.#gpu, k = this.#k;
+    rec.dispatchItems(
+      k.packWeight,
+      gpu.bind(k.packWeight, [this.#u.packInput, w, this.#packedInput]),
+      this.#counts.packInput,
+    );
+    rec.dispatch(
+      k.backwardInput,
+      gpu.bind(k.backwardInput, [this.#u.backwardInput, dY, this.#packedInput, dX]),
+      this.#counts.inputGroups,
+    );
+  }
+
+  /**
+   * dW and dB = the gradients to the weight and bias, overwritten. dW: (OC, C, K, K); dB: (OC)
+   * (they may be ranges of one buffer); dY: (N, OC, OH, OW); x: the forward's input (N, C, H, W).
+   */
+  backwardWeight(rec: Recorder, dW: Tensor, dB: Tensor, dY: Tensor, x: Tensor): void {
+    const gpu = this.#gpu, k = this.#k;
+    rec.dispatchItems(
+      k.backwardWeight,
+      gpu.bind(k.backwardWeight, [this.#u.backwardWeight, dY, x, this.#partials]),
+      this.#counts.weightItems,
+    );
+    rec.dispatchItems(
+      k.reduce,
+      gpu.bind(k.reduce, [this.#u.reduce, this.#partials, dW, dB]),
+      this.#counts.reduceItems,
+    );
+  }
+
+  /** Frees the scratch and uniform buffers; the layer is unusable afterwards. */
+  destroy(): void {
+    for (const b of [this.#packedForward, this.#packedInput, this.#partials]) b.destroy();
+    for (const b of Object.values(this.#u)) b.destroy();
+  }
+
+  /** Multiply-adds times two of one pass (forward, backward to the input, or to the weight). */
+  get flopsPerPass(): number {
+    return 2 * this.batch * this.outChannels * this.outHeight * this.outWidth * this.inChannels *
+      this.kernel * this.kernel;
+  }
+}
+
+interface Conv2dKernels {
+  packWeight: Kernel;
+  forward: Kernel;
+  backwardInput: Kernel;
+  backwardWeight: Kernel;
+  reduce: Kernel;
+}
+
+function _roundUp(v: number, m: number): number {
+  return Math.ceil(v / m) * m;
+}

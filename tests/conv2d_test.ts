@@ -1,0 +1,204 @@
+import { Conv2d, type Conv2dOptions } from "../src/ops/conv2d.ts";
+import type { Gpu } from "../src/gpu/gpu.ts";
+import {
+  conv2dBackward,
+  type Conv2dDims,
+  conv2dForward,
+  conv2dOutSize,
+} from "../src/reference/conv2d.ts";
+import { assertClose, f32, gpuTest, numericGrad, rng, uniform } from "./helpers.ts";
+
+function dims(o: Conv2dOptions): Conv2dDims {
+  return {
+    batch: o.batch,
+    inChannels: o.inChannels,
+    outChannels: o.outChannels,
+    height: o.height,
+    width: o.width,
+    kernelHeight: o.kernel,
+    kernelWidth: o.kernel,
+    stride: o.stride ?? 1,
+    pad: o.pad ?? 0,
+  };
+}
+
+const sizes = (o: Conv2dOptions, oh: number, ow: number) => ({
+  x: o.batch * o.inChannels * o.height * o.width,
+  w: o.outChannels * o.inChannels * o.kernel * o.kernel,
+  y: o.batch * o.outChannels * oh * ow,
+});
+
+Deno.test("conv2d reference backward matches central differences in f64", () => {
+  const rand = rng(11);
+  const cases: Conv2dOptions[] = [
+    { batch: 2, inChannels: 3, outChannels: 2, height: 5, width: 6, kernel: 3, stride: 1, pad: 1 },
+    { batch: 1, inChannels: 2, outChannels: 3, height: 7, width: 6, kernel: 3, stride: 2, pad: 0 },
+    { batch: 2, inChannels: 1, outChannels: 2, height: 6, width: 5, kernel: 5, stride: 2, pad: 2 },
+  ];
+  for (const o of cases) {
+    const d = dims(o);
+    const oh = conv2dOutSize(o.height, o.kernel, d.stride, d.pad);
+    const ow = conv2dOutSize(o.width, o.kernel, d.stride, d.pad);
+    const n = sizes(o, oh, ow);
+    const x = uniform(rand, n.x), w = uniform(rand, n.w), b = uniform(rand, o.outChannels);
+    const dy = uniform(rand, n.y);
+    const loss = (xx: Float64Array, ww: Float64Array, bb: Float64Array) =>
+      conv2dForward(d, xx, ww, bb).reduce((s, v, i) => s + v * dy[i], 0);
+    const { dx, dw, db } = conv2dBackward(d, dy, x, w);
+    const tol = { atol: 1e-7, rtol: 1e-6 };
+    const label = JSON.stringify(o);
+    assertClose(`dx ${label}`, dx, numericGrad((v) => loss(v, w, b), x), tol);
+    assertClose(`dw ${label}`, dw, numericGrad((v) => loss(x, v, b), w), tol);
+    assertClose(`db ${label}`, db, numericGrad((v) => loss(x, w, v), b), tol);
+  }
+});
+
+/**
+ * Runs forward and backward on the GPU for `o` with seeded inputs and compares y, dx, dw, db
+ * with the f64 reference at the f32-rounded inputs. With `ranges`, w, b, dW and dB are
+ * 256-byte-aligned ranges of shared flat buffers (as parameters and gradients are in training).
+ */
+async function checkAgainstReference(
+  gpu: Gpu,
+  o: Conv2dOptions,
+  seed: number,
+  { backward = true, ranges = false } = {},
+): Promise<void> {
+  const conv = await Conv2d.create(gpu, o);
+  const d = dims(o);
+  const n = sizes(o, conv.outHeight, conv.outWidth);
+  const rand = rng(seed);
+  const x = f32(uniform(rand, n.x)), w = f32(uniform(rand, n.w));
+  const b = f32(uniform(rand, o.outChannels)), dy = f32(uniform(rand, n.y));
+  const label = JSON.stringify(o);
+
+  // Parameters live at aligned offsets of one buffer, as in training.
+  const wOff = ranges ? 64 : 0; // floats; 256 bytes
+  const bOff = ranges ? wOff + Math.ceil(n.w / 64) * 64 : 0;
+  const flat = ranges ? new Float32Array(bOff + Math.ceil(o.outChannels / 64) * 64) : null;
+  flat?.set(w, wOff);
+  flat?.set(b, bOff);
+  const params = flat ? gpu.storage("params", flat) : null;
+  const grads = flat ? gpu.storage("grads", flat.length * 4) : null;
+  const range = (buf: GPUBuffer, off: number, len: number) => ({
+    buffer: buf,
+    offset: off * 4,
+    size: len * 4,
+  });
+  const bx = gpu.storage("x", x), by = gpu.storage("y", n.y * 4);
+  const bw = params ? range(params, wOff, n.w) : gpu.storage("w", w);
+  const bb = params ? range(params, bOff, o.outChannels) : gpu.storage("b", b);
+  const bdy = gpu.storage("dy", dy), bdx = gpu.storage("dx", n.x * 4);
+  const bdw = grads ? range(grads, wOff, n.w) : gpu.storage("dw", n.w * 4);
+  const bdb = grads ? range(grads, bOff, o.outChannels) : gpu.storage("db", o.outChannels * 4);
+
+  const rec = gpu.record();
+  conv.forward(rec, by, bx, bw, bb);
+  if (backward) conv.backward(rec, ranges ? null : bdx, bdw, bdb, bdy, bx, bw);
+  await rec.submit();
+
+  const xs = Float64Array.from(x), ws = Float64Array.from(w);
+  const yRef = conv2dForward(d, xs, ws, Float64Array.from(b));
+  // Each output sums C K K products of values in [-1, 1); f32 rounding grows with that count.
+  const terms = o.inChannels * o.kernel * o.kernel;
+  assertClose(`y ${label}`, await gpu.readF32(by, 0, n.y), yRef, {
+    atol: 2e-7 * terms,
+    rtol: 1e-5,
+  });
+  if (backward) {
+    const ref = conv2dBackward(d, Float64Array.from(dy), xs, ws);
+    if (!ranges) {
+      const dxTerms = o.outChannels * o.kernel * o.kernel;
+      assertClose(`dx ${label}`, await gpu.readF32(bdx, 0, n.x), ref.dx, {
+        atol: 2e-7 * dxTerms,
+        rtol: 1e-5,
+      });
+    }
+    const dwTerms = o.batch * conv.outHeight * conv.outWidth;
+    const readRange = (t: GPUBuffer | GPUBufferBinding, len: number) =>
+      t instanceof GPUBuffer ? gpu.readF32(t, 0, len) : gpu.readF32(t.buffer, t.offset! / 4, len);
+    assertClose(`dw ${label}`, await readRange(bdw, n.w), ref.dw, {
+      atol: 2e-7 * dwTerms,
+      rtol: 1e-5,
+    });
+    assertClose(`db ${label}`, await readRange(bdb, o.outChannels), ref.db, {
+      atol: 2e-7 * dwTerms,
+      rtol: 1e-5,
+    });
+  }
+  for (const buf of [bx, by, bdy, bdx, bw, bb, bdw, bdb]) {
+    if (buf instanceof GPUBuffer) buf.destroy();
+  }
+  params?.destroy();
+  grads?.destroy();
+}
+
+gpuTest("conv2d forward and backward match the f64 reference on odd shapes", async (gpu) => {
+  const cases: Conv2dOptions[] = [
+    { batch: 1, inChannels: 1, outChannels: 1, height: 7, width: 9, kernel: 3, pad: 1 },
+    { batch: 3, inChannels: 3, outChannels: 5, height: 7, width: 9, kernel: 3, pad: 1 },
+    {
+      batch: 3,
+      inChannels: 5,
+      outChannels: 3,
+      height: 13,
+      width: 13,
+      kernel: 5,
+      stride: 2,
+      pad: 2,
+    },
+    { batch: 1, inChannels: 3, outChannels: 5, height: 13, width: 13, kernel: 5, pad: 0 },
+    { batch: 3, inChannels: 5, outChannels: 17, height: 9, width: 7, kernel: 3, stride: 2 },
+    { batch: 2, inChannels: 17, outChannels: 5, height: 11, width: 10, kernel: 5, pad: 2 },
+    { batch: 1, inChannels: 33, outChannels: 33, height: 5, width: 19, kernel: 3, pad: 1 },
+    { batch: 2, inChannels: 2, outChannels: 3, height: 8, width: 11, kernel: 3, stride: 3, pad: 1 },
+    { batch: 1, inChannels: 3, outChannels: 2, height: 6, width: 5, kernel: 1 },
+    { batch: 2, inChannels: 3, outChannels: 4, height: 12, width: 10, kernel: 7, pad: 3 },
+    { batch: 1, inChannels: 2, outChannels: 3, height: 9, width: 8, kernel: 2, stride: 2, pad: 1 },
+  ];
+  let seed = 100;
+  for (const o of cases) await checkAgainstReference(gpu, o, seed++);
+});
+
+gpuTest("conv2d takes parameters and gradients as ranges of flat buffers", async (gpu) => {
+  await checkAgainstReference(
+    gpu,
+    { batch: 3, inChannels: 5, outChannels: 7, height: 9, width: 8, kernel: 3, pad: 1 },
+    7,
+    { ranges: true },
+  );
+});
+
+// The conv VAE's encoder layers. Batch 16 keeps the f64 reference's backward to a few seconds
+// on a shared CPU; conv1's forward alone also runs at the training batch, 256.
+gpuTest("conv2d matches the f64 reference on the conv VAE's layers at batch 16", async (gpu) => {
+  const layers: Conv2dOptions[] = [
+    { batch: 16, inChannels: 1, outChannels: 32, height: 28, width: 28, kernel: 5, pad: 2 },
+    { batch: 16, inChannels: 32, outChannels: 64, height: 14, width: 14, kernel: 5, pad: 2 },
+    { batch: 16, inChannels: 64, outChannels: 128, height: 7, width: 7, kernel: 3, pad: 1 },
+  ];
+  let seed = 200;
+  for (const o of layers) await checkAgainstReference(gpu, o, seed++);
+});
+
+gpuTest("conv2d forward matches the f64 reference on conv1 at batch 256", async (gpu) => {
+  await checkAgainstReference(
+    gpu,
+    { batch: 256, inChannels: 1, outChannels: 32, height: 28, width: 28, kernel: 5, pad: 2 },
+    300,
+    { backward: false },
+  );
+});
+
+gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
+  const base = { batch: 1, inChannels: 1, outChannels: 1, height: 4, width: 4, kernel: 3 };
+  for (const bad of [{ kernel: 5 }, { stride: 0 }, { pad: -1 }, { batch: 1.5 }]) {
+    let threw = false;
+    try {
+      await Conv2d.create(gpu, { ...base, ...bad });
+    } catch (e) {
+      threw = e instanceof RangeError;
+    }
+    if (!threw) throw new Error(`Conv2d.create accepted ${JSON.stringify(bad)}`);
+  }
+});
