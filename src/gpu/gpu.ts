@@ -46,6 +46,7 @@ export class Gpu {
   readonly #bindGroups = new Map<string, GPUBindGroup>();
   readonly #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
+  #compiling: Promise<unknown> = Promise.resolve();
 
   private constructor(info: DeviceInfo) {
     this.device = info.device;
@@ -83,12 +84,37 @@ export class Gpu {
    * The pipeline for kernels/<name>.wgsl with these override constants,
    * compiled on first use and cached; the same (name, constants) never compiles twice.
    */
-  async kernel(name: string, constants: Constants = {}): Promise<Kernel> {
+  kernel(name: string, constants: Constants = {}): Promise<Kernel> {
     const key = `${name}${JSON.stringify(constants)}`;
     const cached = this.#kernels.get(key);
-    if (cached) return cached;
-    const code = this.source(name);
-    const file = `kernels/${name}.wgsl`;
+    if (cached) return Promise.resolve(cached);
+    // Error scopes are one stack per device: two compiles in flight at once would
+    // pop each other's errors and blame the wrong file. So compiles run one at a time.
+    const next = this.#compiling.then(() => {
+      const hit = this.#kernels.get(key);
+      return hit ?? this.#compile(name, `kernels/${name}.wgsl`, this.source(name), constants, key);
+    });
+    this.#compiling = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * Compiles WGSL given as text (not cached), with the same error reporting as
+   * `kernel`; for tools and tests. `file` names it in messages.
+   */
+  kernelFromSource(file: string, code: string, constants: Constants = {}): Promise<Kernel> {
+    const next = this.#compiling.then(() => this.#compile(file, file, code, constants, null));
+    this.#compiling = next.catch(() => {});
+    return next;
+  }
+
+  async #compile(
+    name: string,
+    file: string,
+    code: string,
+    constants: Constants,
+    key: string | null,
+  ) {
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ label: file, code });
     const info = await module.getCompilationInfo();
@@ -108,8 +134,8 @@ export class Gpu {
         `Cannot build pipeline ${file} with ${JSON.stringify(constants)}: ${err.message}`,
       );
     }
-    const kernel = { name, pipeline, constants: { ...constants } };
-    this.#kernels.set(key, kernel);
+    const kernel: Kernel = { name, pipeline, constants: { ...constants } };
+    if (key !== null) this.#kernels.set(key, kernel);
     return kernel;
   }
 

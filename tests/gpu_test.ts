@@ -1,0 +1,63 @@
+import { KernelError } from "../src/gpu/gpu.ts";
+import { grid1d, workgroupsFor } from "../src/gpu/grid.ts";
+import { struct } from "../src/gpu/uniform.ts";
+import { gpuTest } from "./helpers.ts";
+
+Deno.test("grid1d stays 1-D up to 65,535 workgroups and folds into 2-D past it", () => {
+  const cases: [number, [number, number, number]][] = [[1, [1, 1, 1]], [65535, [65535, 1, 1]]];
+  for (const [n, want] of cases) {
+    if (JSON.stringify(grid1d(n)) !== JSON.stringify(want)) {
+      throw new Error(`grid1d(${n}) = ${grid1d(n)}`);
+    }
+  }
+  for (const n of [65536, 200_001, 6_422_528 / 64]) {
+    const [x, y] = grid1d(n);
+    if (x > 65535 || y > 65535 || x * y < n || x * (y - 1) >= n) {
+      throw new Error(`grid1d(${n}) = ${[x, y]}`);
+    }
+  }
+  if (workgroupsFor(257, 64) !== 5) throw new Error("workgroupsFor");
+});
+
+Deno.test("struct packs u32, i32 and f32 fields in order and rejects bad values", () => {
+  const S = struct({ n: "u32", k: "i32", a: "f32" });
+  const v = new DataView(S.bytes({ n: 7, k: -3, a: 0.5 }));
+  if (
+    S.byteSize !== 16 || v.getUint32(0, true) !== 7 || v.getInt32(4, true) !== -3 ||
+    v.getFloat32(8, true) !== 0.5
+  ) {
+    throw new Error("bad packing");
+  }
+  for (const bad of [{ n: -1, k: 0, a: 0 }, { n: 1.5, k: 0, a: 0 }, { n: 1, k: 0, a: NaN }]) {
+    let threw = false;
+    try {
+      S.bytes(bad);
+    } catch (e) {
+      threw = e instanceof RangeError || e instanceof TypeError;
+    }
+    if (!threw) throw new Error(`accepted ${JSON.stringify(bad)}`);
+  }
+});
+
+gpuTest("a WGSL compile error names the file, line:column and the source line", async (gpu) => {
+  const code = "@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_thing;\n}\n";
+  try {
+    await gpu.kernelFromSource("kernels/broken.wgsl", code);
+  } catch (e) {
+    if (!(e instanceof KernelError)) throw e;
+    const msg = (e as Error).message;
+    if (!msg.includes("kernels/broken.wgsl:3:") || !msg.includes("undefined_thing")) {
+      throw new Error(`message lacks file:line or source: ${msg}`);
+    }
+    return;
+  }
+  throw new Error("compiled a broken kernel");
+});
+
+gpuTest("kernels compile once: the same name and constants give the same pipeline", async (gpu) => {
+  const [a, b] = await Promise.all([
+    gpu.kernel("activation_forward", { WG: 64, ACT: 1 }),
+    gpu.kernel("activation_forward", { WG: 64, ACT: 1 }),
+  ]);
+  if (a !== b) throw new Error("compiled twice");
+});
