@@ -1,0 +1,126 @@
+// Linear layer, input gradient, register-blocked (no shared memory, no barriers): dx = dy w.
+// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write).
+// dy is (N, M), w is (M, K), dx is (N, K), all row-major f32. dy and w are bound as vec4
+// arrays (the op widens those bindings to a multiple of 16 bytes).
+// One invocation computes a 16 x 16 block of dx: rows n0 .. n0 + 16, columns k0 .. k0 + 16.
+// Per step of 4 along m it reads a vec4 of 16 dy rows and 4 vec4s of 4 w rows: 32 loads for
+// 1024 FMAs, the ratio that measured fastest on llvmpipe (see linear_forward.wgsl).
+// acc_qp[r][c] = dx[n0 + 4q + r, k0 + 4p + c]. accumulate = 1 adds into dx instead of
+// overwriting it.
+// VEC4 (M % 4 == 0 and K % 4 == 0): dy and w rows start on vec4 boundaries, so every vec4
+// is one load. Otherwise rows are read element by element and entries past the row's end
+// read as 0.
+
+override WG: u32 = 16;
+override VEC4: bool = true;
+
+struct Shape {
+  n: u32,
+  k: u32,
+  m: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(2) var<storage, read> w: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+// dy[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest
+// are 0.
+fn dy4(i: u32, live: u32) -> vec4f {
+  if (VEC4) {
+    return dy[i >> 2u];
+  }
+  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
+  let v = vec4f(dy[j.x >> 2u][j.x & 3u], dy[j.y >> 2u][j.y & 3u], dy[j.z >> 2u][j.z & 3u],
+                dy[j.w >> 2u][j.w & 3u]);
+  return select(vec4f(), v, LANES < vec4u(live));
+}
+
+fn w4(i: u32, live: u32) -> vec4f {
+  if (VEC4) {
+    return w[i >> 2u];
+  }
+  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
+  let v = vec4f(w[j.x >> 2u][j.x & 3u], w[j.y >> 2u][j.y & 3u], w[j.z >> 2u][j.z & 3u],
+                w[j.w >> 2u][j.w & 3u]);
+  return select(vec4f(), v, LANES < vec4u(live));
+}
+
+// dy rows at flat starts `a`, columns m .. m + 4: column r of the result is row r.
+fn dyq(a: vec4u, m: u32, live: u32) -> mat4x4f {
+  return mat4x4f(dy4(a.x + m, live), dy4(a.y + m, live), dy4(a.z + m, live),
+                 dy4(a.w + m, live));
+}
+
+// w rows at flat starts `a` (rows m .. m + 4), the 4 columns starting at column c (clamped
+// into the row; columns past K are computed but never stored): column j is row m + j.
+fn wq(a: vec4u, c: u32) -> mat4x4f {
+  let c0 = select(min(c, shape.k - 1u), min(c, shape.k - 4u), VEC4);
+  let live = shape.k - c0;
+  return mat4x4f(w4(a.x + c0, live), w4(a.y + c0, live), w4(a.z + c0, live),
+                 w4(a.w + c0, live));
+}
+
+fn put(acc: mat4x4f, n: u32, k: u32) {
+  for (var r = 0u; r < 4u; r++) {
+    for (var c = 0u; c < 4u; c++) {
+      if (n + r < shape.n && k + c < shape.k) {
+        let i = (n + r) * shape.k + k + c;
+        dx[i] = acc[r][c] + select(0.0, dx[i], shape.accumulate == 1u);
+      }
+    }
+  }
+}
+
+// Flat starts of rows r0 .. r0 + 4 of a (rows, cols) matrix, clamped to the last row: rows
+// past the edge re-read it and their sums are never stored (or multiply a zero dy entry).
+fn starts(r0: u32, rows: u32, cols: u32) -> vec4u {
+  return min(vec4u(r0) + LANES, vec4u(rows - 1u)) * cols;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = (wid.x + wid.y * nwg.x) * WG + lid;
+  let col_blocks = (shape.k + 15u) / 16u;
+  let n0 = (t / col_blocks) * 16u;
+  let k0 = (t % col_blocks) * 16u;
+  if (n0 >= shape.n) {
+    return;
+  }
+  let ya = starts(n0, shape.n, shape.m);
+  let yb = starts(n0 + 4u, shape.n, shape.m);
+  let yc = starts(n0 + 8u, shape.n, shape.m);
+  let yd = starts(n0 + 12u, shape.n, shape.m);
+  var a00 = mat4x4f(); var a01 = mat4x4f(); var a02 = mat4x4f(); var a03 = mat4x4f();
+  var a10 = mat4x4f(); var a11 = mat4x4f(); var a12 = mat4x4f(); var a13 = mat4x4f();
+  var a20 = mat4x4f(); var a21 = mat4x4f(); var a22 = mat4x4f(); var a23 = mat4x4f();
+  var a30 = mat4x4f(); var a31 = mat4x4f(); var a32 = mat4x4f(); var a33 = mat4x4f();
+  for (var m = 0u; m < shape.m; m += 4u) {
+    let live = shape.m - m;
+    let wr = starts(m, shape.m, shape.k);
+    let w0 = wq(wr, k0);
+    let w1 = wq(wr, k0 + 4u);
+    let w2 = wq(wr, k0 + 8u);
+    let w3 = wq(wr, k0 + 12u);
+    let g0 = dyq(ya, m, live);
+    a00 += w0 * g0; a01 += w1 * g0; a02 += w2 * g0; a03 += w3 * g0;
+    let g1 = dyq(yb, m, live);
+    a10 += w0 * g1; a11 += w1 * g1; a12 += w2 * g1; a13 += w3 * g1;
+    let g2 = dyq(yc, m, live);
+    a20 += w0 * g2; a21 += w1 * g2; a22 += w2 * g2; a23 += w3 * g2;
+    let g3 = dyq(yd, m, live);
+    a30 += w0 * g3; a31 += w1 * g3; a32 += w2 * g3; a33 += w3 * g3;
+  }
+  put(a00, n0, k0); put(a01, n0, k0 + 4u); put(a02, n0, k0 + 8u); put(a03, n0, k0 + 12u);
+  put(a10, n0 + 4u, k0); put(a11, n0 + 4u, k0 + 4u);
+  put(a12, n0 + 4u, k0 + 8u); put(a13, n0 + 4u, k0 + 12u);
+  put(a20, n0 + 8u, k0); put(a21, n0 + 8u, k0 + 4u);
+  put(a22, n0 + 8u, k0 + 8u); put(a23, n0 + 8u, k0 + 12u);
+  put(a30, n0 + 12u, k0); put(a31, n0 + 12u, k0 + 4u);
+  put(a32, n0 + 12u, k0 + 8u); put(a33, n0 + 12u, k0 + 12u);
+}

