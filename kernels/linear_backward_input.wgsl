@@ -70,7 +70,11 @@ fn put(acc: mat4x4f, n: u32, k: u32) {
     for (var c = 0u; c < 4u; c++) {
       if (n + r < shape.n && k + c < shape.k) {
         let i = (n + r) * shape.k + k + c;
-        dx[i] = acc[r][c] + select(0.0, dx[i], shape.accumulate == 1u);
+        var v = acc[r][c];
+        if (shape.accumulate == 1u) {
+          v += dx[i];
+        }
+        dx[i] = v;
       }
     }
   }

@@ -76,7 +76,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let k = k0 + 4u * tx + c;
       if (n < shape.n && k < shape.k) {
         let j = n * shape.k + k;
-        dx[j] = acc[i][c] + select(0.0, dx[j], shape.accumulate == 1u);
+        var v = acc[i][c];
+        if (shape.accumulate == 1u) {
+          v += dx[j];
+        }
+        dx[j] = v;
       }
     }
   }

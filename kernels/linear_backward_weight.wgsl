@@ -68,7 +68,11 @@ fn put(acc: mat4x4f, m: u32, k: u32) {
     for (var c = 0u; c < 4u; c++) {
       if (m + i < shape.m && k + c < shape.k) {
         let j = (m + i) * shape.k + k + c;
-        dw[j] = acc[i][c] + select(0.0, dw[j], shape.accumulate == 1u);
+        var v = acc[i][c];
+        if (shape.accumulate == 1u) {
+          v += dw[j];
+        }
+        dw[j] = v;
       }
     }
   }
@@ -77,7 +81,11 @@ fn put(acc: mat4x4f, m: u32, k: u32) {
 fn put_bias(s: vec4f, m: u32) {
   for (var i = 0u; i < 4u; i++) {
     if (m + i < shape.m) {
-      db[m + i] = s[i] + select(0.0, db[m + i], shape.accumulate == 1u);
+      var v = s[i];
+      if (shape.accumulate == 1u) {
+        v += db[m + i];
+      }
+      db[m + i] = v;
     }
   }
 }

@@ -80,11 +80,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let k = k0 + 4u * tx + c;
       if (m < shape.m && k < shape.k) {
         let j = m * shape.k + k;
-        dw[j] = acc[i][c] + select(0.0, dw[j], shape.accumulate == 1u);
+        var v = acc[i][c];
+        if (shape.accumulate == 1u) {
+          v += dw[j];
+        }
+        dw[j] = v;
       }
     }
     if (k0 == 0u && tx == 0u && m < shape.m) {
-      db[m] = s[i] + select(0.0, db[m], shape.accumulate == 1u);
+      var v = s[i];
+      if (shape.accumulate == 1u) {
+        v += db[m];
+      }
+      db[m] = v;
     }
   }
 }

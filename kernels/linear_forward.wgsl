@@ -7,8 +7,10 @@
 // (t / ceil(M / 16), t % ceil(M / 16)).
 // Why this shape: on llvmpipe each storage load is a scalar loop over the SIMD lanes and a
 // barrier is a coroutine switch, so loads, not FMAs, set the speed; 16 x 16 outputs per 32
-// vec4 loads measured fastest (see src/ops/linear.ts). Accumulators are mat4x4f so the
-// unrolled block stays readable: acc_qp[c][r] = y[n0 + 4q + r, m0 + 4p + c].
+// vec4 loads measured fastest (see src/ops/linear.ts). The accumulators are 16 named
+// mat4x4f, not a local array: llvmpipe keeps arrays indexed inside loops in memory (3x
+// slower, measured), and mat4 products keep the unrolled block short.
+// acc_qp[c][r] = y[n0 + 4q + r, m0 + 4p + c].
 // VEC4 (K % 4 == 0): rows start on vec4 boundaries and there is no k tail, so every vec4 is
 // one load. Otherwise rows are read element by element and entries past K read as 0.
 
@@ -64,9 +66,12 @@ fn wq(a: vec4u, k: u32, live: u32) -> mat4x4f {
 
 fn put(acc: mat4x4f, n: u32, m: u32) {
   for (var c = 0u; c < 4u; c++) {
-    for (var r = 0u; r < 4u; r++) {
-      if (n + r < shape.n && m + c < shape.m) {
-        y[(n + r) * shape.m + m + c] = acc[c][r] + b[m + c];
+    if (m + c < shape.m) {
+      let bias = b[m + c];
+      for (var r = 0u; r < 4u; r++) {
+        if (n + r < shape.n) {
+          y[(n + r) * shape.m + m + c] = acc[c][r] + bias;
+        }
       }
     }
   }

@@ -20,7 +20,16 @@ import { convFigures } from "../src/conv/figures.ts";
 runTask(async () => {
   const f = parseFlags(
     Deno.args,
-    sessionFlagSpec({ epochs: 50, batch: 256, latent: 16, out: "out/train-bernoulli" }),
+    sessionFlagSpec({
+      epochs: 50,
+      batch: 256,
+      latent: 16,
+      out: "out/train-bernoulli",
+      // Each importance sample is a decoder pass: on the software adapter K = 100 over 1,000
+      // images would take ~10 minutes, so the default is smaller; raise it on a GPU.
+      isSamples: 50,
+      isImages: 512,
+    }),
     {
       task: "train-bernoulli",
       summary:

@@ -16,7 +16,14 @@ runTask(async () => {
   const f = parseFlags(
     Deno.args,
     {
-      ...sessionFlagSpec({ epochs: 100, batch: 200, latent: 2, out: "out/train-mlp" }),
+      ...sessionFlagSpec({
+        epochs: 100,
+        batch: 200,
+        latent: 2,
+        out: "out/train-mlp",
+        isSamples: 100,
+        isImages: 1000,
+      }),
       hidden: {
         type: "number",
         default: 500,

@@ -378,8 +378,8 @@ export class ConvGraph implements VaeGraph {
     this.#rng.normal(rec, this.eps, this.batch * this.vae.config.latent, seed, counter);
   }
 
-  forwardLoss(rec: Recorder, sums: Tensor, slot: number, mode: Mode): void {
-    this.encode(rec);
+  forwardLoss(rec: Recorder, sums: Tensor, slot: number, mode: Mode, encode = true): void {
+    if (encode) this.encode(rec);
     this.reparameterize(rec);
     this.decode(rec, mode);
     this.#loss.forward(rec, this.perImage, sums, this.logits, this.x, this.h, slot);

@@ -253,8 +253,14 @@ export class MlpGraph implements VaeGraph {
    * (eps already in `this.eps`), decode, Bernoulli NLL + KL into perImage and
    * the batch sums into sums[slot].
    */
-  forwardLoss(rec: Recorder, sums: Tensor, slot: number, _mode: Mode = "train"): void {
-    this.encode(rec);
+  forwardLoss(
+    rec: Recorder,
+    sums: Tensor,
+    slot: number,
+    _mode: Mode = "train",
+    encode = true,
+  ): void {
+    if (encode) this.encode(rec);
     this.#ops.reparam.forward(rec, this.z, this.h, this.eps);
     this.decode(rec);
     this.#ops.loss.forward(rec, this.perImage, sums, this.logits, this.x, this.h, slot);

@@ -103,7 +103,8 @@ export async function importanceNll(
   await _batches(ctx, count, (rec, b) => {
     for (let k = 0; k < K; k++) {
       graph.sampleEps(rec, ctx.seed + 7, b * K + k);
-      graph.forwardLoss(rec, sums, 0, "eval");
+      // The encoder is deterministic: encode once, then draw K samples of z.
+      graph.forwardLoss(rec, sums, 0, "eval", k === 0);
       iw.forward(rec, batchLogw, graph.perImage, graph.h, graph.eps, k * B);
     }
     rec.copy(batchLogw, 0, logw, b * B * K * 4, B * K * 4);

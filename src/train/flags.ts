@@ -1,6 +1,9 @@
 /** The flags every training task shares, with per-task defaults. */
 
 export interface SessionDefaults {
+  /** Importance samples K and test images for the IS NLL estimate. */
+  isSamples: number;
+  isImages: number;
   epochs: number;
   batch: number;
   latent: number;
@@ -64,7 +67,7 @@ export function sessionFlagSpec(d: SessionDefaults) {
     },
     isSamples: {
       type: "number",
-      default: 100,
+      default: d.isSamples,
       integer: true,
       min: 0,
       max: 5000,
@@ -72,7 +75,7 @@ export function sessionFlagSpec(d: SessionDefaults) {
     },
     isImages: {
       type: "number",
-      default: 1000,
+      default: d.isImages,
       integer: true,
       min: 1,
       max: 10000,

@@ -19,8 +19,11 @@ export interface VaeGraph {
   readonly h: GPUBuffer;
   readonly eps: GPUBuffer;
   sampleEps(rec: Recorder, seed: number, counter: number): void;
-  /** Encode x, sample z with eps, decode, write per-image terms and sums[slot]. */
-  forwardLoss(rec: Recorder, sums: Tensor, slot: number, mode: Mode): void;
+  /**
+   * Encode x (unless `encode` is false: h already holds this batch's encoding),
+   * sample z with eps, decode, write per-image terms and sums[slot].
+   */
+  forwardLoss(rec: Recorder, sums: Tensor, slot: number, mode: Mode, encode?: boolean): void;
   /** Gradients of the batch-mean loss into the model's grads (after a train-mode forwardLoss). */
   backward(rec: Recorder): void;
   /** Named buffers in forward order, for finding where a NaN first appears. */
