@@ -63,7 +63,11 @@ export interface TrainResult {
   stoppedEarly: boolean;
 }
 
-const READBACK_EVERY = 50;
+// Losses are read back every `every` steps: at most 50 (fast models), and about
+// every 2 s for slow ones, so the progress bar moves and the CPU never queues
+// more than a couple of seconds of work ahead of the GPU.
+const READBACK_MAX = 50;
+const READBACK_SECONDS = 2;
 
 /** Trains `model` on `train`, validating on `val`; see TrainOptions. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
@@ -102,6 +106,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const progress = new Progress({ total: steps, label: `epoch ${epoch}/${o.epochs}` });
     const t0 = performance.now();
     let running = NaN;
+    let every = 1, lastRead = 0;
     for (let step = 0; step < steps; step++) {
       const global = (epoch - 1) * steps + step;
       const rec = gpu.record("train step");
@@ -114,13 +119,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       graph.backward(rec);
       adam.step(rec, model.params, model.grads, model.m, model.v);
       await rec.submit();
-      if ((step + 1) % READBACK_EVERY === 0 || step === steps - 1) {
+      if (step + 1 - lastRead >= every || step === steps - 1) {
         // A readback also bounds how far the CPU runs ahead of the GPU.
         const s = await gpu.readF32(sums, 0, (step + 1) * 2);
         const bad = _firstNonFinite(s);
         if (bad >= 0) await _nanError(gpu, graph, epoch, Math.floor(bad / 2), o.lastPath);
-        running = _meanPair(s, Math.max(0, step + 1 - READBACK_EVERY), step + 1) / B;
+        running = _meanPair(s, lastRead, step + 1) / B;
         const sec = (performance.now() - t0) / 1000;
+        lastRead = step + 1;
+        every = Math.max(1, Math.min(READBACK_MAX, Math.round((READBACK_SECONDS * lastRead) / sec)));
         progress.update(step + 1, { imagesPerSec: ((step + 1) * B) / sec, loss: running });
       }
     }
