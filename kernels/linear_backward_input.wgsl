@@ -8,8 +8,7 @@
 // acc_qp[r][c] = dx[n0 + 4q + r, k0 + 4p + c]. accumulate = 1 adds into dx instead of
 // overwriting it.
 // VEC4 (M % 4 == 0 and K % 4 == 0): dy and w rows start on vec4 boundaries, so every vec4
-// is one load. Otherwise rows are read element by element and entries past the row's end
-// read as 0.
+// is one load. Otherwise rows are read element by element and dy entries past M read as 0.
 
 override WG: u32 = 16;
 override VEC4: bool = true;
@@ -40,14 +39,15 @@ fn dy4(i: u32, live: u32) -> vec4f {
   return select(vec4f(), v, LANES < vec4u(live));
 }
 
-fn w4(i: u32, live: u32) -> vec4f {
+// Row of w starting at flat index `start`, the 4 columns starting at c. Columns past K are
+// clamped to the row's last element: they only feed dx entries that are never stored.
+fn w4(start: u32, c: u32) -> vec4f {
   if (VEC4) {
-    return w[i >> 2u];
+    return w[(start + min(c, shape.k - 4u)) >> 2u];
   }
-  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
-  let v = vec4f(w[j.x >> 2u][j.x & 3u], w[j.y >> 2u][j.y & 3u], w[j.z >> 2u][j.z & 3u],
-                w[j.w >> 2u][j.w & 3u]);
-  return select(vec4f(), v, LANES < vec4u(live));
+  let j = vec4u(start) + min(vec4u(c) + LANES, vec4u(shape.k - 1u));
+  return vec4f(w[j.x >> 2u][j.x & 3u], w[j.y >> 2u][j.y & 3u], w[j.z >> 2u][j.z & 3u],
+               w[j.w >> 2u][j.w & 3u]);
 }
 
 // dy rows at flat starts `a`, columns m .. m + 4: column r of the result is row r.
@@ -56,13 +56,10 @@ fn dyq(a: vec4u, m: u32, live: u32) -> mat4x4f {
                  dy4(a.w + m, live));
 }
 
-// w rows at flat starts `a` (rows m .. m + 4), the 4 columns starting at column c (clamped
-// into the row; columns past K are computed but never stored): column j is row m + j.
+// w rows at flat starts `a` (rows m .. m + 4), the 4 columns starting at c: column j is
+// row m + j.
 fn wq(a: vec4u, c: u32) -> mat4x4f {
-  let c0 = select(min(c, shape.k - 1u), min(c, shape.k - 4u), VEC4);
-  let live = shape.k - c0;
-  return mat4x4f(w4(a.x + c0, live), w4(a.y + c0, live), w4(a.z + c0, live),
-                 w4(a.w + c0, live));
+  return mat4x4f(w4(a.x, c), w4(a.y, c), w4(a.z, c), w4(a.w, c));
 }
 
 fn put(acc: mat4x4f, n: u32, k: u32) {

@@ -11,8 +11,7 @@
 // also sum the dy values they already load, which costs no loads and saves a dispatch.
 // accumulate = 1 adds into dw and db instead of overwriting them.
 // VEC4 (M % 4 == 0 and K % 4 == 0): dy and x rows start on vec4 boundaries, so every vec4 is
-// one load. Otherwise rows are read element by element and entries past the row's end
-// read as 0.
+// one load. Otherwise rows are read element by element.
 
 override WG: u32 = 16;
 override VEC4: bool = true;
@@ -32,30 +31,24 @@ struct Shape {
 
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
-// Row `row` of dy, the 4 columns starting at `c` (clamped into the row; columns past M are
-// computed but never stored and read as 0).
+// Row `row` of dy (or x), the 4 columns starting at c. Columns past the row's end are
+// clamped to its last element: they only feed dw and db entries that are never stored.
 fn dy4(row: u32, c: u32) -> vec4f {
   if (VEC4) {
     return dy[(row * shape.m + min(c, shape.m - 4u)) >> 2u];
   }
-  let c0 = min(c, shape.m - 1u);
-  let live = shape.m - c0;
-  let j = vec4u(row * shape.m + c0) + min(LANES, vec4u(live - 1u));
-  let v = vec4f(dy[j.x >> 2u][j.x & 3u], dy[j.y >> 2u][j.y & 3u], dy[j.z >> 2u][j.z & 3u],
-                dy[j.w >> 2u][j.w & 3u]);
-  return select(vec4f(), v, LANES < vec4u(live));
+  let j = vec4u(row * shape.m) + min(vec4u(c) + LANES, vec4u(shape.m - 1u));
+  return vec4f(dy[j.x >> 2u][j.x & 3u], dy[j.y >> 2u][j.y & 3u], dy[j.z >> 2u][j.z & 3u],
+               dy[j.w >> 2u][j.w & 3u]);
 }
 
 fn x4(row: u32, c: u32) -> vec4f {
   if (VEC4) {
     return x[(row * shape.k + min(c, shape.k - 4u)) >> 2u];
   }
-  let c0 = min(c, shape.k - 1u);
-  let live = shape.k - c0;
-  let j = vec4u(row * shape.k + c0) + min(LANES, vec4u(live - 1u));
-  let v = vec4f(x[j.x >> 2u][j.x & 3u], x[j.y >> 2u][j.y & 3u], x[j.z >> 2u][j.z & 3u],
-                x[j.w >> 2u][j.w & 3u]);
-  return select(vec4f(), v, LANES < vec4u(live));
+  let j = vec4u(row * shape.k) + min(vec4u(c) + LANES, vec4u(shape.k - 1u));
+  return vec4f(x[j.x >> 2u][j.x & 3u], x[j.y >> 2u][j.y & 3u], x[j.z >> 2u][j.z & 3u],
+               x[j.w >> 2u][j.w & 3u]);
 }
 
 // Outer product: [i][c] = g[i] * xv[c] (column i is xv scaled by g[i]).
