@@ -1,0 +1,116 @@
+/**
+ * The bench's training groups, in images/s: mlp (the MLP VAE, Kingma & Welling's shapes) and
+ * conv-vae (the course's conv VAE), timed over whole steps as the trainer records them.
+ */
+
+import { permutation } from "../data/shuffle.ts";
+import { Adam } from "../ops/optim.ts";
+import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../mlp/mlp_vae.ts";
+import { ConvVae, initConvParams } from "../conv/conv_vae.ts";
+import type { VaeModel } from "../train/model.ts";
+import { reference, REFS } from "./entry.ts";
+import { addEntry } from "./table.ts";
+import { type BenchContext, cpuClock } from "./timing.ts";
+
+/** Wall time the timed training steps of one model should fill (--quick: a quarter). */
+const TRAIN_TARGET_MS = 8000;
+/** The most timed training steps (a fast GPU takes a millisecond or two per step). */
+const MAX_STEPS = 1000;
+
+/** MLP VAE training steps at batch 200; needs `c.data`. */
+export async function mlpGroup(c: BenchContext): Promise<void> {
+  const config = KINGMA_WELLING, batch = 200, warmup = 3;
+  const model = new MlpVae(c.gpu, config, initMlpParams(mlpLayout(config), 1));
+  const t = await _train(c, model, batch, warmup, 10);
+  addEntry(c, {
+    name: "MLP VAE train step",
+    group: "mlp",
+    ...t,
+    shape: `784-${config.hidden}-${config.latent}, batch ${batch}`,
+    note: `${t.iters} timed steps after ${warmup} warm-up, one submit each; ` +
+      `${c.data!.count.toLocaleString("en-US")} MNIST images, static binarization`,
+    refs: [
+      reference(REFS.torchMlp, "images/s", t.images_per_s),
+      reference(REFS.tfjsMlp, "images/s", t.images_per_s),
+    ],
+  });
+}
+
+/** Conv VAE training steps at batch 256, latent 16; needs `c.data`. */
+export async function convVaeGroup(c: BenchContext): Promise<void> {
+  const config = { latent: 16, likelihood: "bernoulli" as const }, batch = 256;
+  const model = new ConvVae(c.gpu, config, initConvParams(config, 1));
+  const t = await _train(c, model, batch, 1, c.quick ? 2 : 3);
+  addEntry(c, {
+    name: "conv VAE train step",
+    group: "conv-vae",
+    shape: `latent ${config.latent}, batch ${batch}`,
+    ...t,
+    note: `${t.iters} timed steps after 1 warm-up, one submit each` +
+      (t.iters < 10 ? " (few: a step takes seconds on a CPU adapter)" : "") +
+      `; ${c.data!.count.toLocaleString("en-US")} MNIST images, static binarization`,
+    refs: [reference(REFS.torchConv, "images/s", t.images_per_s)],
+  });
+}
+
+/**
+ * Whole training steps as src/train/trainer.ts records them (batch indices, static
+ * binarization gather, eps, forward loss, backward, Adam; one submit per step): `warmup`
+ * untimed steps, each waited for, then --iters steps, or as many as the last warm-up step's
+ * time says fill TRAIN_TARGET_MS (at least `minSteps`), timed up to the readback of their
+ * losses.
+ */
+async function _train(
+  c: BenchContext,
+  model: VaeModel,
+  batch: number,
+  warmup: number,
+  minSteps: number,
+): Promise<{ images_per_s: number; ms: number; iters: number }> {
+  const gpu = c.gpu, data = c.data!, cpu = cpuClock();
+  const most = warmup + (c.iters ?? MAX_STEPS);
+  const graph = await model.graph(batch);
+  const adam = await Adam.create(gpu, model.layout.total, { lr: 1e-3 });
+  const order = new Uint32Array(most * batch);
+  for (let i = 0, epoch = 1; i < order.length; i += data.count, epoch++) {
+    const p = permutation(data.count, 1, epoch);
+    order.set(p.subarray(0, Math.min(data.count, order.length - i)), i);
+  }
+  const perm = gpu.storage("bench order", order), batchIdx = gpu.storage("bench batch", batch * 4);
+  const sums = gpu.storage("bench sums", most * 2 * 4);
+  const step = (i: number) => {
+    const rec = gpu.record("bench train step");
+    rec.copy(perm, i * batch * 4, batchIdx, 0, batch * 4);
+    data.gather(rec, graph.x, batchIdx, batch, "static");
+    graph.sampleEps(rec, 1, i);
+    graph.forwardLoss(rec, sums, i, "train");
+    graph.backward(rec);
+    adam.step(rec, model.params, model.grads, model.m, model.v);
+    return rec.submit();
+  };
+  let lastMs = 0;
+  for (let i = 0; i < warmup; i++) {
+    const t = performance.now();
+    await step(i);
+    await gpu.finish();
+    lastMs = performance.now() - t;
+  }
+  const target = c.quick ? TRAIN_TARGET_MS / 4 : TRAIN_TARGET_MS;
+  const steps = c.iters ??
+    Math.min(MAX_STEPS, Math.max(minSteps, Math.ceil(target / Math.max(lastMs, 1e-3))));
+  const t0 = performance.now();
+  for (let i = warmup; i < warmup + steps; i++) await step(i);
+  const s = await gpu.readF32(sums, warmup * 2, steps * 2);
+  const seconds = (performance.now() - t0) / 1000;
+  c.cpuShare = cpu();
+  perm.destroy();
+  batchIdx.destroy();
+  sums.destroy();
+  const bad = s.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    throw new Error(
+      `Cannot report ${model.kind} training speed: the loss of timed step ${bad >> 1} is ${s[bad]}`,
+    );
+  }
+  return { images_per_s: (steps * batch) / seconds, ms: (seconds * 1000) / steps, iters: steps };
+}
