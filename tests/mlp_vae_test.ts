@@ -194,3 +194,62 @@ gpuTest(
     await Deno.remove(dir, { recursive: true });
   },
 );
+
+gpuTest(
+  "MLP VAE: a NaN stops training with the step and layer named and the last good checkpoint kept",
+  async (gpu) => {
+    const mnist = await loadMnist();
+    const dir = await Deno.makeTempDir();
+    const shape: MlpShape = { pixels: 784, hidden: 50, latent: 2, activation: "tanh" };
+    const vae = new MlpVae(gpu, shape, initMlpParams(mlpLayout(shape), 2));
+    const trainData = await GpuDataset.create(gpu, mnist.train.images.subarray(0, 400 * 784), 400);
+    const valData = await GpuDataset.create(gpu, mnist.val.images.subarray(0, 200 * 784), 200);
+    const lastPath = join(dir, "last.safetensors");
+    let message = "";
+    try {
+      await train({
+        model: vae,
+        train: trainData,
+        val: valData,
+        rng: await Rng.create(gpu),
+        epochs: 3,
+        batch: 100,
+        lr: 1e-3,
+        seed: 2,
+        binarize: "static",
+        patience: 5,
+        bestPath: join(dir, "model.safetensors"),
+        lastPath,
+        resume: null,
+        // After epoch 1, poison the decoder's output bias. (WGSL lets compilers assume
+        // finite math, so a NaN fed through tanh's clamp or a zero pixel may vanish; an
+        // infinite logit reaches the loss on every adapter.)
+        onEpoch: (log) => {
+          const offset = vae.layout.get("dec.fc2.bias").offset * 4;
+          if (log.length === 1) gpu.write(vae.params, Float32Array.of(Infinity), offset);
+          return Promise.resolve();
+        },
+      });
+    } catch (e) {
+      if ((e as Error).name !== "TrainingError") throw e;
+      message = (e as Error).message;
+    }
+    if (
+      !message.includes("epoch 2, step 1") || !message.includes("decoder fc2 (logits)") ||
+      !message.includes(lastPath)
+    ) {
+      throw new Error(`unexpected message: ${message}`);
+    }
+    const ckpt = await loadCheckpoint(lastPath, "");
+    if (ckpt.state.epoch !== 1) {
+      throw new Error(`last checkpoint is from epoch ${ckpt.state.epoch}`);
+    }
+    const params = ckpt.read(vae).params;
+    if (!params.every(Number.isFinite)) {
+      throw new Error("the kept checkpoint holds non-finite parameters");
+    }
+    trainData.destroy();
+    valData.destroy();
+    await Deno.remove(dir, { recursive: true });
+  },
+);
