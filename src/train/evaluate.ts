@@ -4,7 +4,7 @@
  * Per-image results stay on the GPU until one readback at the end.
  */
 
-import type { Gpu } from "../gpu/gpu.ts";
+import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Rng } from "../ops/rng.ts";
 import type { IwLogWeight } from "../ops/iw_log_weight.ts";
@@ -40,7 +40,7 @@ export interface EvalContext {
 async function _batches(
   ctx: EvalContext,
   count: number,
-  each: (rec: ReturnType<Gpu["record"]>, b: number) => void,
+  each: (rec: Recorder, b: number) => void,
 ): Promise<void> {
   const { gpu, graph, data, rng, binarize } = ctx;
   const B = graph.batch;

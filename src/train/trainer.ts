@@ -12,7 +12,7 @@ import { Adam } from "../ops/optim.ts";
 import type { Rng } from "../ops/rng.ts";
 import { Progress } from "../progress.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
-import type { VaeModel } from "./model.ts";
+import type { VaeGraph, VaeModel } from "./model.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
@@ -127,7 +127,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         running = _meanPair(s, lastRead, step + 1) / B;
         const sec = (performance.now() - t0) / 1000;
         lastRead = step + 1;
-        every = Math.max(1, Math.min(READBACK_MAX, Math.round((READBACK_SECONDS * lastRead) / sec)));
+        every = Math.max(
+          1,
+          Math.min(READBACK_MAX, Math.round((READBACK_SECONDS * lastRead) / sec)),
+        );
         progress.update(step + 1, { imagesPerSec: ((step + 1) * B) / sec, loss: running });
       }
     }
@@ -208,7 +211,7 @@ function _meanPair(s: Float32Array, from: number, to: number): number {
 /** Finds the first activation holding a NaN/Inf in the last step and throws naming it. */
 async function _nanError(
   gpu: Gpu,
-  graph: Awaited<ReturnType<VaeModel["graph"]>>,
+  graph: VaeGraph,
   epoch: number,
   step: number,
   lastPath: string,
