@@ -38,9 +38,26 @@ const WANTED_LIMITS = [
   "maxStorageBuffersPerShaderStage",
 ] as const;
 
+/**
+ * Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid" twice when it is
+ * unset (headless machines, CI); it is harmless but reads like a failure, so give
+ * them a private directory first.
+ */
+function _quietVulkanLoader(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/webgpu-vae-xdg-${Deno.uid() ?? 0}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without env or write permission the warning stays; nothing else depends on it.
+  }
+}
+
 /** Requests the adapter and a device with the largest limits it offers. */
 export async function requestDevice(): Promise<DeviceInfo> {
   if (typeof navigator === "undefined" || !("gpu" in navigator)) throw new NoAdapterError();
+  _quietVulkanLoader();
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new NoAdapterError();
   const requiredLimits: Record<string, number> = {};
