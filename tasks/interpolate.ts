@@ -14,7 +14,7 @@ import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { ConvVae } from "../src/conv/conv_vae.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
-import { seededRandom } from "../src/model/params.ts";
+import { seededRandom } from "../src/random.ts";
 
 runTask(async () => {
   const f = parseFlags(Deno.args, {

@@ -18,6 +18,7 @@ import { paddedIndices } from "../src/train/evaluate.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { latticePoints } from "../src/plot/lattice.ts";
+import { seededRandom } from "../src/random.ts";
 
 const SPEC = {
   checkpoint: {
@@ -197,10 +198,9 @@ runTask(async () => {
 function pickDigits(labels: Uint8Array, count: number, seed: number): number[] {
   const picks: number[] = [];
   const seen = new Set<number>();
-  let state = (seed * 2654435761 + 1) >>> 0;
+  const rand = seededRandom(seed + 1);
   while (picks.length < count) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    const i = state % labels.length;
+    const i = Math.floor(rand() * labels.length);
     if (!seen.has(labels[i])) {
       seen.add(labels[i]);
       picks.push(i);

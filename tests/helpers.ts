@@ -1,6 +1,7 @@
 /** Shared test helpers: the one closeness checker, a seeded RNG, the test GPU. */
 
 import { Gpu } from "../src/gpu/gpu.ts";
+import { seededRandom } from "../src/random.ts";
 
 export interface Tolerance {
   atol: number;
@@ -50,17 +51,8 @@ export function assertClose(
   }
 }
 
-/** Seeded uniform [0, 1) generator (mulberry32): tests make their inputs from a seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1) generator: tests make their inputs from a seed. */
+export const rng = seededRandom;
 
 /** n uniform draws in [lo, hi) as f64. */
 export function uniform(rand: () => number, n: number, lo = -1, hi = 1): Float64Array {

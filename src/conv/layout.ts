@@ -3,7 +3,8 @@
  * state layouts with PyTorch-style names, and PyTorch's default initialisation.
  */
 
-import { initUniform, ParamLayout, seededRandom } from "../model/params.ts";
+import { initUniform, ParamLayout } from "../model/params.ts";
+import { seededRandom } from "../random.ts";
 
 export interface ConvConfig {
   latent: number;

@@ -4,12 +4,14 @@
  * the same batches on every machine and a resumed run picks up the same order.
  */
 
+import { mulberry32 } from "../random.ts";
+
 /** A permutation of 0..n-1, determined by (seed, epoch) alone. */
 export function permutation(n: number, seed: number, epoch: number): Uint32Array {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
     throw new RangeError(`Cannot shuffle ${n} items: need an integer count in 0..2^32-1`);
   }
-  const next = _mulberry32(_fmix32(_fmix32(seed >>> 0) ^ (epoch >>> 0)));
+  const next = mulberry32(_fmix32(_fmix32(seed >>> 0) ^ (epoch >>> 0)));
   const perm = new Uint32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   for (let i = n - 1; i > 0; i--) {
@@ -27,18 +29,6 @@ function _below(next: () => number, m: number): number {
   let r: number;
   do r = next(); while (r >= limit);
   return r % m;
-}
-
-/** mulberry32: 32 bits of state, returns u32. */
-function _mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
 }
 
 /** MurmurHash3's finalizer: neighbouring seeds and epochs give unrelated streams. */

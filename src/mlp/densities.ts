@@ -9,6 +9,8 @@
  */
 
 import type { ActivationKind } from "../ops/activation.ts";
+import { activationForward } from "../reference/activation.ts";
+import { linearForward } from "../reference/linear.ts";
 
 export type Params = Record<string, Float64Array>;
 
@@ -29,32 +31,11 @@ export function dense(
   K: number,
   M: number,
 ): Float64Array {
-  const B = x.length / K;
-  const y = new Float64Array(B * M);
-  for (let n = 0; n < B; n++) {
-    for (let m = 0; m < M; m++) {
-      let s = b[m];
-      for (let k = 0; k < K; k++) s += x[n * K + k] * w[m * K + k];
-      y[n * M + m] = s;
-    }
-  }
-  return y;
+  return linearForward(x, w, b, x.length / K, K, M);
 }
 
-export function act(kind: ActivationKind, v: Float64Array, slope = 0.01): Float64Array {
-  return v.map((a) => {
-    switch (kind) {
-      case "tanh":
-        return Math.tanh(a);
-      case "relu":
-        return Math.max(a, 0);
-      case "leaky_relu":
-        return a > 0 ? a : slope * a;
-      case "sigmoid":
-        return 1 / (1 + Math.exp(-a));
-    }
-  });
-}
+/** The hidden layers' activation, elementwise. */
+export const act = activationForward;
 
 /** log N(z; 0, I) per row. */
 export function log_prior(z: Float64Array, latent: number): Float64Array {

@@ -99,15 +99,3 @@ export function initUniform(n: number, fanIn: number, rand: () => number): Float
   for (let i = 0; i < n; i++) out[i] = (2 * rand() - 1) * bound;
   return out;
 }
-
-/** Seeded uniform [0, 1) generator (mulberry32) for parameter initialisation and shuffles. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

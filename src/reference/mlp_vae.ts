@@ -5,6 +5,8 @@
  */
 
 import { act, dense, type MlpShape, type Params } from "../mlp/densities.ts";
+import { activationBackward } from "./activation.ts";
+import { linearBackward } from "./linear.ts";
 
 export interface StepResult {
   /** Batch-mean recon NLL + KL (nats per image). */
@@ -12,51 +14,6 @@ export interface StepResult {
   recon: number;
   kl: number;
   grads: Params;
-}
-
-/** dY (N, M), x (N, K) -> dW (M, K) = dY^T x, db (M) = column sums of dY. */
-function _dense_back_w(dY: Float64Array, x: Float64Array, N: number, K: number, M: number) {
-  const dW = new Float64Array(M * K), db = new Float64Array(M);
-  for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const g = dY[n * M + m];
-      db[m] += g;
-      for (let k = 0; k < K; k++) dW[m * K + k] += g * x[n * K + k];
-    }
-  }
-  return { dW, db };
-}
-
-/** dX (N, K) = dY (N, M) W (M, K). */
-function _dense_back_x(dY: Float64Array, w: Float64Array, N: number, K: number, M: number) {
-  const dX = new Float64Array(N * K);
-  for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const g = dY[n * M + m];
-      for (let k = 0; k < K; k++) dX[n * K + k] += g * w[m * K + k];
-    }
-  }
-  return dX;
-}
-
-function _act_back(
-  kind: MlpShape["activation"],
-  dY: Float64Array,
-  pre: Float64Array,
-  post: Float64Array,
-) {
-  return dY.map((g, i) => {
-    switch (kind) {
-      case "tanh":
-        return g * (1 - post[i] * post[i]);
-      case "sigmoid":
-        return g * post[i] * (1 - post[i]);
-      case "relu":
-        return pre[i] > 0 ? g : 0;
-      case "leaky_relu":
-        return pre[i] > 0 ? g : 0.01 * g;
-    }
-  });
 }
 
 /** Loss and gradients of the batch-mean -ELBO (analytic KL) for x (N, pixels) and eps (N, latent). */
@@ -83,11 +40,10 @@ export function mlpStep(p: Params, x: Float64Array, eps: Float64Array, s: MlpSha
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < L; j++) kl += 0.5 * (Math.exp(lv(n, j)) + mu(n, j) ** 2 - 1 - lv(n, j));
   }
-  const g4 = _dense_back_w(dl, h3, N, H, P);
-  const dh3 = _dense_back_x(dl, p["dec.fc2.weight"], N, H, P);
-  const da3 = _act_back(s.activation, dh3, a3, h3);
-  const g3 = _dense_back_w(da3, z, N, L, H);
-  const dz = _dense_back_x(da3, p["dec.fc1.weight"], N, L, H);
+  const g4 = linearBackward(dl, h3, p["dec.fc2.weight"], N, H, P);
+  const da3 = activationBackward(s.activation, g4.dX, a3);
+  const g3 = linearBackward(da3, z, p["dec.fc1.weight"], N, L, H);
+  const dz = g3.dX;
   const dout = new Float64Array(N * 2 * L);
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < L; j++) {
@@ -97,23 +53,22 @@ export function mlpStep(p: Params, x: Float64Array, eps: Float64Array, s: MlpSha
         g * eps[n * L + j] * 0.5 * sd;
     }
   }
-  const g2 = _dense_back_w(dout, h1, N, H, 2 * L);
-  const dh1 = _dense_back_x(dout, p["enc.fc2.weight"], N, H, 2 * L);
-  const da1 = _act_back(s.activation, dh1, a1, h1);
-  const g1 = _dense_back_w(da1, x, N, P, H);
+  const g2 = linearBackward(dout, h1, p["enc.fc2.weight"], N, H, 2 * L);
+  const da1 = activationBackward(s.activation, g2.dX, a1);
+  const g1 = linearBackward(da1, x, p["enc.fc1.weight"], N, P, H);
   return {
     loss: (recon + kl) / N,
     recon: recon / N,
     kl: kl / N,
     grads: {
       "enc.fc1.weight": g1.dW,
-      "enc.fc1.bias": g1.db,
+      "enc.fc1.bias": g1.dB,
       "enc.fc2.weight": g2.dW,
-      "enc.fc2.bias": g2.db,
+      "enc.fc2.bias": g2.dB,
       "dec.fc1.weight": g3.dW,
-      "dec.fc1.bias": g3.db,
+      "dec.fc1.bias": g3.dB,
       "dec.fc2.weight": g4.dW,
-      "dec.fc2.bias": g4.db,
+      "dec.fc2.bias": g4.dB,
     },
   };
 }
