@@ -1,5 +1,6 @@
 // Bernoulli-from-logits negative log-likelihood and analytic Gaussian KL, per image and summed
 // over the batch: the two terms of the negative ELBO.
+// The shared contract of every <name>_kl_forward.wgsl (src/ops/likelihood_loss.ts); W = 1.
 // Bindings: 0 shape (uniform), 1 logits (read), 2 x (read), 3 mask (read), 4 h (read),
 // 5 per_image (read_write), 6 sums (read_write).
 // logits and x are (N, D), x in [0, 1] (binary pixels, or grey levels as soft targets);
@@ -23,6 +24,7 @@ struct Shape {
   latent: u32,
   slot: u32,
   use_mask: u32,
+  k: u32, // unused: the shared contract's bins constant
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;

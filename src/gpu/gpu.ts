@@ -187,13 +187,13 @@ export class Gpu {
   }
 
   /**
-   * A bind group for `kernel` with `resources[i]` at @group(0) @binding(i).
+   * A bind group for `kernel` with `resources[i]` at @group(0) @binding(i) (none where null).
    * Training binds the same buffers every step, so groups are cached (LRU, bounded).
    */
-  bind(kernel: Kernel, resources: Tensor[]): GPUBindGroup {
+  bind(kernel: Kernel, resources: (Tensor | null)[]): GPUBindGroup {
     const key = kernel.name + JSON.stringify(kernel.constants) +
       resources.map((r) =>
-        r instanceof GPUBuffer
+        r === null ? "-" : r instanceof GPUBuffer
           ? this.#bufferId(r)
           : `${this.#bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? "all"}`
       ).join(",");
@@ -206,10 +206,10 @@ export class Gpu {
     const group = this.device.createBindGroup({
       label: kernel.name,
       layout: kernel.pipeline.getBindGroupLayout(0),
-      entries: resources.map((r, i) => ({
-        binding: i,
-        resource: r instanceof GPUBuffer ? { buffer: r } : r,
-      })),
+      // A null leaves binding i out: the kernel declares no variable there.
+      entries: resources.flatMap((r, i) =>
+        r === null ? [] : [{ binding: i, resource: r instanceof GPUBuffer ? { buffer: r } : r }]
+      ),
     });
     this.#bindGroups.set(key, group);
     if (this.#bindGroups.size > BIND_GROUP_CACHE) {

@@ -1,0 +1,48 @@
+/**
+ * The likelihood seam: everything a VAE needs to know about p(x | z) beyond its networks.
+ * One file per likelihood under src/likelihood/ (bernoulli.ts, gaussian.ts, beta.ts,
+ * categorical.ts) builds one of these; registry.ts finds them by name. The GPU pieces follow
+ * one contract per direction (src/ops/likelihood_loss.ts, src/ops/likelihood_output.ts), so a
+ * new likelihood is a TS file, its kernels (kernels/<name>_kl_forward.wgsl,
+ * <name>_kl_backward.wgsl, <name>_output.wgsl), its f64 per-pixel reference and its tests.
+ */
+
+import type { PixelReference } from "../reference/likelihood_kl.ts";
+
+export type LikelihoodName = "bernoulli" | "gaussian" | "beta" | "categorical";
+
+/**
+ * What the gather makes of the u8 pixels p, i.e. the data the loss and the encoder see:
+ * binary x = [p > 127] (static) or x ~ Bernoulli(p / 255) (dynamic); dequantized
+ * y = (p + u) / 256 with u ~ U(0, 1) fresh per use; bins, the bin centre (j + 0.5) / k of
+ * j = floor(p k / 256).
+ */
+export type DataMode = "binary" | "dequantized" | "bins";
+
+export interface Likelihood {
+  readonly name: LikelihoodName;
+  /** Head numbers per pixel (W): the decoder's last layer has 784 W outputs. */
+  readonly width: number;
+  /** The integer constant the kernels read (bins k for Categorical; 0 for the others). */
+  readonly k: number;
+  /** Constants stored in checkpoints and metrics (e.g. { bins: 4 }); {} if none. */
+  readonly constants: Record<string, number>;
+  /** Kernel file prefix: kernels/<kernel>_kl_forward.wgsl and so on. */
+  readonly kernel: string;
+  readonly data: DataMode;
+  /** The data space in words, for tables ("binary pixels", "8-bit grey levels ..."). */
+  readonly dataSpace: string;
+  /** A density on (0, 1): its NLL also reads as bits per dimension of the 8-bit image. */
+  readonly continuous: boolean;
+  /** Random numbers one sample reads per pixel. */
+  readonly noise: { normals: number; uniforms: number };
+  /** The per-pixel f64 reference of the kernels. */
+  readonly reference: PixelReference;
+  /** Anything a reader of the metrics must know (e.g. a bound on the shapes), or "". */
+  readonly note: string;
+}
+
+/** Bits per dimension of the 8-bit image from a continuous NLL in nats per image on (0, 1)^D. */
+export function bitsPerDim(nll: number, pixels = 784): number {
+  return (nll + pixels * Math.log(256)) / (pixels * Math.LN2);
+}
