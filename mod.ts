@@ -46,7 +46,8 @@ export { BatchNorm2d } from "./src/ops/batchnorm.ts";
 export { MaxPool2d } from "./src/ops/maxpool.ts";
 export { Rng } from "./src/ops/rng.ts";
 export { Reparam } from "./src/ops/reparam.ts";
-export { BernoulliKl } from "./src/ops/bernoulli_kl.ts";
+export { LikelihoodLoss } from "./src/ops/likelihood_loss.ts";
+export { LikelihoodOutput } from "./src/ops/likelihood_output.ts";
 export { BernoulliSample } from "./src/ops/bernoulli_sample.ts";
 export { Adam, Sgd, ZeroGrad } from "./src/ops/optim.ts";
 
@@ -66,21 +67,24 @@ export {
   initMlpParams,
   KINGMA_WELLING,
   type MlpConfig,
-  MlpGraph,
   mlpLayout,
   MlpVae,
 } from "./src/mlp/mlp_vae.ts";
 export {
   type ConvConfig,
-  ConvGraph,
   convLayout,
   ConvVae,
   initConvParams,
 } from "./src/conv/conv_vae.ts";
 export { ParamLayout } from "./src/model/params.ts";
+export { Vae } from "./src/model/vae.ts";
+export { VaeGraph } from "./src/model/vae_graph.ts";
+export type { Architecture, Decoder, Encoder, Mode } from "./src/model/network.ts";
+export { bitsPerDim, type Likelihood, type LikelihoodName } from "./src/likelihood/likelihood.ts";
+export { LIKELIHOODS, likelihoodByName } from "./src/likelihood/registry.ts";
 
 export { train, TrainingError, type TrainOptions } from "./src/train/trainer.ts";
 export { evaluate, importanceNll } from "./src/train/evaluate.ts";
-export { loadCheckpoint, restore, saveModel } from "./src/train/checkpoint.ts";
-export { CheckpointError, loadSafetensors, saveSafetensors } from "./src/checkpoint.ts";
+export { loadCheckpoint, loadVae, restore, saveModel } from "./src/train/checkpoint.ts";
+export { CheckpointError, loadSafetensors, saveSafetensors } from "./src/safetensors.ts";
 export { rngNormal, rngUniform } from "./src/reference/rng.ts";

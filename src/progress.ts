@@ -1,5 +1,5 @@
 /**
- * A training progress bar on stderr:
+ * A progress bar on stderr, for training epochs and evaluation passes alike:
  *
  *   epoch 3/100 [#####...............] 120/250 4,512 img/s ETA 0:12 loss 178.3
  *
@@ -82,6 +82,12 @@ export class Progress {
   /** Replaces the bar with `summary` on its own line. */
   done(summary: string): void {
     this.#write(this.#tty && this.#drawn ? `\r${summary}\x1b[K\n` : `${summary}\n`);
+    this.#drawn = false;
+  }
+
+  /** Erases the bar (on a terminal) without a summary line. */
+  clear(): void {
+    if (this.#tty && this.#drawn) this.#write("\r\x1b[K");
     this.#drawn = false;
   }
 

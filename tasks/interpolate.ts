@@ -12,7 +12,7 @@ import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
-import { ConvVae } from "../src/conv/conv_vae.ts";
+import { loadVae } from "../src/train/checkpoint.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { seededRandom } from "../src/random.ts";
 
@@ -50,7 +50,10 @@ runTask(async () => {
     summary: "Decodes straight lines in latent space between test images of different classes.",
   });
   const gpu = await Gpu.create();
-  const vae = await ConvVae.load(gpu, f.checkpoint, "run `deno task train-bernoulli` first");
+  const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-bernoulli` first", {
+    model: "conv",
+    likelihood: "bernoulli",
+  });
   const L = vae.latent, P = 784, k = f.k;
   const mnist = await loadMnist({ dir: f.data });
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);

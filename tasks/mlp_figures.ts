@@ -11,7 +11,7 @@ import { parseFlags, printWritten, runTask, UsageError, usageText } from "../src
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
-import { MlpVae } from "../src/mlp/mlp_vae.ts";
+import { loadVae } from "../src/train/checkpoint.ts";
 import { BernoulliSample } from "../src/ops/bernoulli_sample.ts";
 import { Rng } from "../src/ops/rng.ts";
 import { paddedIndices } from "../src/train/evaluate.ts";
@@ -65,7 +65,10 @@ const USAGE = {
 runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
   const gpu = await Gpu.create();
-  const vae = await MlpVae.load(gpu, f.checkpoint, "run `deno task train-mlp` first");
+  const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-mlp` first", {
+    model: "mlp",
+    likelihood: "bernoulli",
+  });
   const L = vae.config.latent, P = vae.config.pixels;
   if (L !== 2 && f.lattice > 0) {
     throw new UsageError(

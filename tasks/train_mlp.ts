@@ -9,7 +9,7 @@
 
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
-import { sessionFlagSpec } from "../src/train/flags.ts";
+import { BINARIZE_FLAG, sessionFlagSpec } from "../src/train/flags.ts";
 import { runSession } from "../src/train/session.ts";
 
 runTask(async () => {
@@ -24,6 +24,7 @@ runTask(async () => {
         isSamples: 100,
         isImages: 1000,
       }),
+      ...BINARIZE_FLAG,
       hidden: {
         type: "number",
         default: 500,
@@ -40,7 +41,7 @@ runTask(async () => {
     },
   );
   const config = { ...KINGMA_WELLING, latent: f.latent, hidden: f.hidden };
-  const { written } = await runSession("train-mlp", f, "bernoulli", (gpu, seed) => {
+  const { written } = await runSession("train-mlp", f, (gpu, seed) => {
     const init = initMlpParams(mlpLayout(config), seed);
     return Promise.resolve(new MlpVae(gpu, config, init));
   });

@@ -9,7 +9,7 @@ import {
   loadSafetensors,
   saveSafetensors,
   type TensorEntry,
-} from "../src/checkpoint.ts";
+} from "../src/safetensors.ts";
 import { writeFileAtomic } from "../src/io.ts";
 
 const enc = new TextEncoder();

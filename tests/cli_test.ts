@@ -9,7 +9,7 @@ import {
   type TaskIo,
   UsageError,
 } from "../src/cli.ts";
-import { CheckpointError } from "../src/checkpoint.ts";
+import { CheckpointError } from "../src/safetensors.ts";
 import { Progress, type ProgressSink } from "../src/progress.ts";
 
 const SPEC = {

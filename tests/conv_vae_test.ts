@@ -3,10 +3,10 @@ import { convLayout, ConvVae, initConvParams } from "../src/conv/conv_vae.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { Adam } from "../src/ops/optim.ts";
-import { loadCheckpoint, restore, saveModel } from "../src/train/checkpoint.ts";
+import { loadCheckpoint, loadVae, restore, saveModel } from "../src/train/checkpoint.ts";
 import { assertClose, gpuTest, normal, rng } from "./helpers.ts";
 
-const CONFIG = { latent: 16, likelihood: "bernoulli" as const };
+const CONFIG = { latent: 16 };
 
 Deno.test("conv VAE layout holds the SPEC's layers with PyTorch's shapes", () => {
   const { params, state } = convLayout(CONFIG);
@@ -93,7 +93,7 @@ gpuTest("conv VAE: a checkpoint restores parameters and batch norm statistics", 
   const a = new ConvVae(gpu, CONFIG, init);
   const path = join(dir, "model.safetensors");
   await saveModel(path, a, { epoch: 3, adamT: 42, seed: 7, bestEpoch: 2, log: [] });
-  const b = await ConvVae.load(gpu, path, "");
+  const b = await loadVae(gpu, path, "", { model: "conv" });
   assertClose("params", await gpu.readF32(b.params), init.params, { atol: 0, rtol: 0 });
   assertClose("state", await gpu.readF32(b.state.buffer), init.state, { atol: 0, rtol: 0 });
   const ckpt = await loadCheckpoint(path, "");

@@ -97,6 +97,53 @@ gpuTest(
 );
 
 gpuTest(
+  "GpuDataset gather dequantizes into (0, 1) and bins into centres that floor(x k) inverts",
+  async (gpu) => {
+    const rand = rng(8);
+    const count = 301, n = 33;
+    const images = randomImages(rand, count);
+    const ds = await GpuDataset.create(gpu, images, count);
+    const indices = Uint32Array.from({ length: n }, (_, r) => (r * 37) % count);
+    indices[0] = count - 1;
+    // The generator's extreme uniforms, 2^-25 and 1 - 2^-24, at the extreme pixels 0 and 255.
+    const noise = new Float32Array(n * IMAGE_PIXELS).map(() => rand());
+    noise.set([2 ** -25, 1 - 2 ** -24, 2 ** -25, 1 - 2 ** -24], 100);
+    const bIdx = gpu.storage("indices", indices), bNoise = gpu.storage("noise", noise);
+    const bx = gpu.storage("x", n * IMAGE_PIXELS * 4);
+    const pixel = (o: number) =>
+      images[indices[Math.floor(o / IMAGE_PIXELS)] * IMAGE_PIXELS + o % IMAGE_PIXELS];
+    let rec = gpu.record();
+    ds.gather(rec, bx, bIdx, n, "dequantize", bNoise);
+    await rec.submit();
+    const y = await gpu.readF32(bx, 0, n * IMAGE_PIXELS);
+    // As the kernel rounds: p + u in f32, then an exact division, capped below 1.
+    const want = Float64Array.from(
+      y,
+      (_, o) => Math.min(Math.fround(pixel(o) + noise[o]) / 256, 1 - 2 ** -24),
+    );
+    assertClose("dequantize", y, want, { atol: 0, rtol: 1e-7 });
+    if (!y.every((v) => v > 0 && v < 1)) throw new Error("dequantize: a value left (0, 1)");
+    for (const k of [2, 4, 7, 256]) {
+      rec = gpu.record();
+      ds.gather(rec, bx, bIdx, n, "bins", undefined, k);
+      await rec.submit();
+      const x = await gpu.readF32(bx, 0, n * IMAGE_PIXELS);
+      for (let o = 0; o < x.length; o++) {
+        const j = Math.floor((pixel(o) * k) / 256);
+        if (x[o] !== Math.fround((j + 0.5) / k) || Math.min(Math.floor(x[o] * k), k - 1) !== j) {
+          throw new Error(`bins k=${k}: [${o}] pixel ${pixel(o)} gave ${x[o]}, bin ${j}`);
+        }
+      }
+    }
+    rec = gpu.record();
+    assert.throws(() => ds.gather(rec, bx, bIdx, n, "bins", undefined, 1), /bins must be/);
+    assert.throws(() => ds.gather(rec, bx, bIdx, n, "dequantize"), /no noise tensor/);
+    for (const b of [bIdx, bNoise, bx]) b.destroy();
+    ds.destroy();
+  },
+);
+
+gpuTest(
   "GpuDataset gather writes into a tensor at an aligned offset of a larger buffer",
   async (gpu) => {
     const rand = rng(8);

@@ -1,6 +1,6 @@
 import type { Gpu } from "../src/gpu/gpu.ts";
 import { Linear, type LinearVariant, linearVariantFor } from "../src/ops/linear.ts";
-import { benchLinear } from "../src/ops/matmul_bench.ts";
+import { benchLinear } from "../src/bench/matmul_bench.ts";
 import { linearBackward, linearForward } from "../src/reference/linear.ts";
 import { assertClose, f32, gpuTest, numericGrad, rng, uniform } from "./helpers.ts";
 

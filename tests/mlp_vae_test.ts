@@ -235,7 +235,8 @@ gpuTest(
       message = (e as Error).message;
     }
     if (
-      !message.includes("epoch 2, step 1") || !message.includes("decoder fc2 (logits)") ||
+      !message.includes("epoch 2, step 1") ||
+      !message.includes("decoder head (bernoulli parameters)") ||
       !message.includes(lastPath)
     ) {
       throw new Error(`unexpected message: ${message}`);

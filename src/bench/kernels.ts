@@ -1,5 +1,5 @@
 /**
- * The bench's memory-bound group: Adam, the Bernoulli+KL loss, batch norm, max pool and the
+ * The bench's memory-bound group: Adam, each likelihood's fused loss (NLL + KL), batch norm, max pool and the
  * batch gather at the conv VAE's shapes, as GB/s = bytes read and written / time (each byte
  * counted once).
  */
@@ -7,7 +7,8 @@
 import type { Recorder } from "../gpu/gpu.ts";
 import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
-import { BernoulliKl } from "../ops/bernoulli_kl.ts";
+import { LikelihoodLoss } from "../ops/likelihood_loss.ts";
+import { likelihoodByName, LIKELIHOODS } from "../likelihood/registry.ts";
 import { BatchNorm2d } from "../ops/batchnorm.ts";
 import { MaxPool2d } from "../ops/maxpool.ts";
 import { convLayout } from "../conv/conv_vae.ts";
@@ -36,7 +37,7 @@ export async function kernelsGroup(c: BenchContext): Promise<void> {
   };
 
   // Adam reads params, grads, m, v and writes params, m, v.
-  const n = convLayout({ latent: 16, likelihood: "bernoulli" }).params.total;
+  const n = convLayout({ latent: 16 }).params.total;
   const adam = await Adam.create(gpu, n, { lr: 1e-3 });
   const [p, g, m, v] = [buf("p", n), buf("g", n), buf("m", n, false), buf("v", n, false)];
   await bandwidth(
@@ -48,22 +49,40 @@ export async function kernelsGroup(c: BenchContext): Promise<void> {
   );
 
   const N = 256, D = 784, L = 16;
-  const loss = await BernoulliKl.create(gpu, N, D, L);
-  const logits = buf("logits", N * D), x = buf("x", N * D), h = buf("h", N * 2 * L);
+  const h = buf("h", N * 2 * L);
   const perImage = buf("per image", N * 2, false), sums = buf("sums", 2, false);
-  const dLogits = buf("d logits", N * D, false), dH = buf("d h", N * 2 * L, false);
-  await bandwidth(
-    "bernoulli_kl forward",
-    `${N}x${D}, latent ${L}`,
-    (2 * N * D + 2 * N * L + 2 * N) * F,
-    (rec) => loss.forward(rec, perImage, sums, logits, x, h, 0),
+  const dH = buf("d h", N * 2 * L, false);
+  // Data in (0, 1) and bin centres are valid for every likelihood; heads are any numbers.
+  const x = gpu.storage(
+    "x",
+    Float32Array.from({ length: N * D }, (_, i) => ((i * 37) % 4 + 0.5) / 4),
   );
-  await bandwidth(
-    "bernoulli_kl backward",
-    `${N}x${D}, latent ${L}`,
-    (3 * N * D + 4 * N * L) * F,
-    (rec) => loss.backward(rec, dLogits, dH, logits, x, h),
-  );
+  buffers.push(x);
+  for (const name of LIKELIHOODS) {
+    const lik = likelihoodByName(name);
+    const W = lik.width;
+    const loss = await LikelihoodLoss.create(gpu, {
+      kernel: lik.kernel,
+      n: N,
+      d: D,
+      latent: L,
+      width: W,
+      k: lik.k,
+    });
+    const head = buf(`${name} head`, N * D * W), dHead = buf(`${name} d head`, N * D * W, false);
+    await bandwidth(
+      `${name}_kl forward`,
+      `${N}x${D}x${W}, latent ${L}`,
+      (N * D * (W + 1) + 2 * N * L + 2 * N) * F,
+      (rec) => loss.forward(rec, perImage, sums, head, x, h, 0),
+    );
+    await bandwidth(
+      `${name}_kl backward`,
+      `${N}x${D}x${W}, latent ${L}`,
+      (N * D * (2 * W + 1) + 4 * N * L) * F,
+      (rec) => loss.backward(rec, dHead, dH, head, x, h),
+    );
+  }
 
   for (const [ch, size] of [[128, 3], [64, 7], [32, 15], [1, 31]] as const) {
     const bn = await BatchNorm2d.create(gpu, { batch: N, channels: ch, height: size, width: size });

@@ -5,9 +5,9 @@
  */
 
 import { linearVariantFor } from "../ops/linear.ts";
-import { benchLinear, type LinearPass } from "../ops/matmul_bench.ts";
-import { benchConv2d } from "../ops/conv_bench.ts";
-import { benchConvTranspose2d } from "../ops/conv_transpose_bench.ts";
+import { benchLinear, type LinearPass } from "./matmul_bench.ts";
+import { benchConv2d } from "./conv_bench.ts";
+import { benchConvTranspose2d } from "./conv_transpose_bench.ts";
 import { reference, REFS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, measure } from "./timing.ts";

@@ -7,7 +7,7 @@ import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
 import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../mlp/mlp_vae.ts";
 import { ConvVae, initConvParams } from "../conv/conv_vae.ts";
-import type { VaeModel } from "../train/model.ts";
+import type { Vae } from "../model/vae.ts";
 import { reference, REFS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, cpuClock } from "./timing.ts";
@@ -38,7 +38,7 @@ export async function mlpGroup(c: BenchContext): Promise<void> {
 
 /** Conv VAE training steps at batch 256, latent 16; needs `c.data`. */
 export async function convVaeGroup(c: BenchContext): Promise<void> {
-  const config = { latent: 16, likelihood: "bernoulli" as const }, batch = 256;
+  const config = { latent: 16 }, batch = 256;
   const model = new ConvVae(c.gpu, config, initConvParams(config, 1));
   const t = await _train(c, model, batch, 1, c.quick ? 2 : 3);
   addEntry(c, {
@@ -62,7 +62,7 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
  */
 async function _train(
   c: BenchContext,
-  model: VaeModel,
+  model: Vae,
   batch: number,
   warmup: number,
   minSteps: number,

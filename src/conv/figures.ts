@@ -1,49 +1,59 @@
 /**
- * The conv VAE's standard figures: the first 32 test images beside their
- * reconstructions (decoded from z = mu), and 64 samples from the prior
- * (Bernoulli means), both with batch norm in evaluation mode.
+ * A trained VAE's standard figures, for any likelihood, with batch norm in evaluation mode:
+ * the first 32 test images beside their reconstructions (the likelihood's mean image decoded
+ * from z = mu), and 64 samples from the prior as mean images, with one more row below of
+ * actual draws from p(x | z) for the first row's z.
  */
 
 import type { GpuDataset } from "../data/gpu_dataset.ts";
-import { hconcat, imageGrid, writePng } from "../plot/png.ts";
+import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
+import type { Vae } from "../model/vae.ts";
+import { Rng } from "../ops/rng.ts";
+import { hconcat, imageGrid, vconcat, writePng } from "../plot/png.ts";
 import type { Binarize } from "../train/evaluate.ts";
-import type { ConvVae } from "./conv_vae.ts";
 
 const P = 784;
 
 export async function convFigures(
-  vae: ConvVae,
+  vae: Vae,
   test: GpuDataset,
   o: { binarize: Binarize; seed: number; reconstructions: string; samples: string },
 ): Promise<string[]> {
   const gpu = vae.gpu;
-  // Reconstructions: z = mu (eps = 0), decoded to Bernoulli means.
+  // Reconstructions: z = mu (eps = 0), decoded to mean images. Dynamic binarization shows
+  // the fixed threshold's images, which is what a reader compares against.
   const g = await vae.graph(32);
   const idx = gpu.storage("fig.indices", Uint32Array.from({ length: 32 }, (_, i) => i));
+  const binarize = o.binarize === "dynamic" ? "static" : o.binarize;
+  const { mode, bins } = gatherModeFor(vae.likelihood, binarize);
+  const noise = gatherNeedsNoise(mode) ? gpu.storage("fig.noise", 32 * P * 4) : null;
   let rec = gpu.record("reconstructions");
-  test.gather(rec, g.x, idx, 32, o.binarize === "dynamic" ? "static" : o.binarize);
+  if (noise) (await Rng.create(gpu)).uniform(rec, noise, 32 * P, o.seed + 13, 0);
+  test.gather(rec, g.x, idx, 32, mode, noise ?? undefined, bins);
   g.encode(rec);
   rec.clear(g.eps);
   g.reparameterize(rec);
   g.decodeMeans(rec);
   await rec.submit();
-  const xs = await gpu.readF32(g.x, 0, 32 * P), recon = await gpu.readF32(g.probs, 0, 32 * P);
-  const grid = (a: Float32Array) =>
-    imageGrid(a, { h: 28, w: 28, rows: 4, cols: 8, scale: 2, pad: 2 });
+  const xs = await gpu.readF32(g.x, 0, 32 * P), recon = await gpu.readF32(g.image, 0, 32 * P);
+  const grid = (a: Float32Array, rows = 4) =>
+    imageGrid(a, { h: 28, w: 28, rows, cols: 8, scale: 2, pad: 2 });
   await writePng(o.reconstructions, hconcat(grid(xs), grid(recon), 16));
   idx.destroy();
+  noise?.destroy();
 
-  // Prior samples: z ~ N(0, I).
+  // Prior samples: z ~ N(0, I); their mean images, then draws for the first 8.
   const s = await vae.graph(64);
   rec = gpu.record("samples");
   s.sampleEps(rec, o.seed + 11, 0);
   rec.copy(s.eps, 0, s.z, 0, 64 * vae.latent * 4);
   s.decodeMeans(rec);
   await rec.submit();
-  const samples = await gpu.readF32(s.probs, 0, 64 * P);
-  await writePng(
-    o.samples,
-    imageGrid(samples, { h: 28, w: 28, rows: 8, cols: 8, scale: 2, pad: 2 }),
-  );
+  const means = await gpu.readF32(s.image, 0, 64 * P);
+  rec = gpu.record("draws");
+  s.decodeSamples(rec, o.seed + 12, 0);
+  await rec.submit();
+  const draws = await gpu.readF32(s.image, 0, 8 * P);
+  await writePng(o.samples, vconcat(grid(means, 8), grid(draws, 1), 12));
   return [o.reconstructions, o.samples];
 }

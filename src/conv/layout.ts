@@ -8,7 +8,6 @@ import { seededRandom } from "../random.ts";
 
 export interface ConvConfig {
   latent: number;
-  likelihood: "bernoulli";
 }
 
 /** Encoder convs: [in, out, kernel, pad, input size]. */
@@ -17,7 +16,11 @@ export const ENC = [[1, 32, 5, 2, 28], [32, 64, 5, 2, 14], [64, 128, 3, 1, 7]] a
 export const DEC = [[128, 1], [64, 3], [32, 7], [1, 15]] as const;
 export const FLAT = 128 * 3 * 3, DEC_FLAT = 31 * 31, PIXELS = 784;
 
-export function convLayout(c: ConvConfig): { params: ParamLayout; state: ParamLayout } {
+/** Layouts for a likelihood of `width` head numbers per pixel (dec.head is (784 W, 961)). */
+export function convLayout(
+  c: ConvConfig,
+  width = 1,
+): { params: ParamLayout; state: ParamLayout } {
   const params = new ParamLayout(), state = new ParamLayout();
   ENC.forEach(([ci, co, k], i) => {
     params.add(`enc.conv${i + 1}.weight`, [co, ci, k, k]);
@@ -35,8 +38,8 @@ export function convLayout(c: ConvConfig): { params: ParamLayout; state: ParamLa
     state.add(`dec.bn${i + 1}.running_var`, [co]);
     ci = co;
   });
-  params.add("dec.head.weight", [PIXELS, DEC_FLAT]);
-  params.add("dec.head.bias", [PIXELS]);
+  params.add("dec.head.weight", [PIXELS * width, DEC_FLAT]);
+  params.add("dec.head.bias", [PIXELS * width]);
   return { params, state };
 }
 
@@ -49,8 +52,9 @@ export function convLayout(c: ConvConfig): { params: ParamLayout; state: ParamLa
 export function initConvParams(
   c: ConvConfig,
   seed: number,
+  width = 1,
 ): { params: Float32Array; state: Float32Array } {
-  const { params, state } = convLayout(c);
+  const { params, state } = convLayout(c, width);
   const rand = seededRandom(seed);
   const t: Record<string, Float32Array> = {};
   for (const s of params.specs) {

@@ -8,9 +8,21 @@
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
 
-/** How pixels become inputs: grey levels p/255, or binarized by threshold or by sampling. */
+/**
+ * How pixels p become inputs: grey levels p/255; binarized by threshold or by sampling;
+ * uniformly dequantized (p + u) / 256; or the centre (j + 0.5) / k of bin j = floor(p k / 256).
+ */
+export type GatherMode = "none" | "static" | "dynamic" | "dequantize" | "bins";
+/** The binarization choices of the Bernoulli models (a subset of the gather modes). */
 export type BinarizeMode = "none" | "static" | "dynamic";
-const MODE_CODE: Record<BinarizeMode, number> = { none: 0, static: 1, dynamic: 2 };
+const MODE_CODE: Record<GatherMode, number> = {
+  none: 0,
+  static: 1,
+  dynamic: 2,
+  dequantize: 3,
+  bins: 4,
+};
+const NOISY: ReadonlySet<GatherMode> = new Set(["dynamic", "dequantize"]);
 
 /** Pixels per image (28 x 28). */
 export const IMAGE_PIXELS = 784;
@@ -22,7 +34,7 @@ const WORDS_PER_IMAGE = IMAGE_PIXELS / 4;
 const SHAPE_CACHE = 16;
 
 /** Mirror of `struct Shape` in gather_batch.wgsl. */
-export const GatherShape = struct({ n: "u32" });
+export const GatherShape = struct({ n: "u32", k: "u32" });
 
 export class GpuDataset {
   /** Number of images. */
@@ -30,15 +42,15 @@ export class GpuDataset {
   /** (count, 196) u32: the images' bytes, image i's pixel j at byte i * 784 + j. */
   readonly pixels: GPUBuffer;
   readonly #gpu: Gpu;
-  readonly #kernels: Record<BinarizeMode, Kernel>;
+  readonly #kernels: Record<GatherMode, Kernel>;
   readonly #noNoise: GPUBuffer;
-  readonly #shapes = new Map<number, GPUBuffer>();
+  readonly #shapes = new Map<string, GPUBuffer>();
 
   private constructor(
     gpu: Gpu,
     count: number,
     pixels: GPUBuffer,
-    kernels: Record<BinarizeMode, Kernel>,
+    kernels: Record<GatherMode, Kernel>,
   ) {
     this.#gpu = gpu;
     this.count = count;
@@ -59,14 +71,17 @@ export class GpuDataset {
           `bytes, got ${images.length}`,
       );
     }
-    const [none, stat, dynamic] = await Promise.all(
-      (["none", "static", "dynamic"] as const).map((m) =>
-        gpu.kernel("gather_batch", { WG: 256, MODE: MODE_CODE[m] })
-      ),
+    const modes = Object.keys(MODE_CODE) as GatherMode[];
+    const compiled = await Promise.all(
+      modes.map((m) => gpu.kernel("gather_batch", { WG: 256, MODE: MODE_CODE[m] })),
     );
+    const kernels = Object.fromEntries(modes.map((m, i) => [m, compiled[i]])) as Record<
+      GatherMode,
+      Kernel
+    >;
     // 784 bytes per image is a multiple of 4, so the u8 array is already the packed u32 layout.
     const pixels = gpu.storage(`dataset (${count} images)`, images);
-    return new GpuDataset(gpu, count, pixels, { none, static: stat, dynamic });
+    return new GpuDataset(gpu, count, pixels, kernels);
   }
 
   /**
@@ -93,35 +108,41 @@ export class GpuDataset {
   }
 
   /**
-   * x[r, :] = the pixels of image indices[r], scaled (`none`: p/255) or
-   * binarized (`static`: p/255 > 0.5; `dynamic`: u < p/255 with u = noise[r, :]).
-   * x: (n, 784) f32. indices: (n) u32. noise: (n, 784) f32 uniform in [0, 1), dynamic only.
+   * x[r, :] = the pixels of image indices[r], scaled (`none`: p/255), binarized (`static`:
+   * p/255 > 0.5; `dynamic`: u < p/255 with u = noise[r, :]), dequantized (`dequantize`:
+   * (p + u) / 256) or binned (`bins`: (floor(p bins / 256) + 0.5) / bins).
+   * x: (n, 784) f32. indices: (n) u32. noise: (n, 784) f32 uniform in (0, 1), for dynamic
+   * and dequantize only. bins: 2..256, for bins only.
    */
   gather(
     rec: Recorder,
     x: Tensor,
     indices: Tensor,
     n: number,
-    mode: BinarizeMode,
+    mode: GatherMode,
     noise?: Tensor,
+    bins = 0,
   ): void {
     if (!Number.isInteger(n) || n < 1) {
       throw new RangeError(`Cannot gather a batch of ${n} images: need at least 1`);
     }
     _checkSize("x", x, n * IMAGE_PIXELS * 4);
     _checkSize("indices", indices, n * 4);
-    if (mode === "dynamic") {
-      if (!noise) {
-        throw new TypeError("Cannot gather with dynamic binarization: no noise tensor was given");
-      }
+    if (NOISY.has(mode)) {
+      if (!noise) throw new TypeError(`Cannot gather in mode ${mode}: no noise tensor was given`);
       _checkSize("noise", noise, n * IMAGE_PIXELS * 4);
+    }
+    if (mode === "bins" && (!Number.isInteger(bins) || bins < 2 || bins > 256)) {
+      throw new RangeError(
+        `Cannot gather into bins: bins must be an integer in [2, 256], got ${bins}`,
+      );
     }
     const kernel = this.#kernels[mode];
     const group = this.#gpu.bind(kernel, [
-      this.#shape(n),
+      this.#shape(n, mode === "bins" ? bins : 0),
       this.pixels,
       indices,
-      mode === "dynamic" ? noise! : this.#noNoise,
+      NOISY.has(mode) ? noise! : this.#noNoise,
       x,
     ]);
     rec.dispatchItems(kernel, group, n * WORDS_PER_IMAGE);
@@ -138,16 +159,17 @@ export class GpuDataset {
    * land before the submit, so two gathers of different n recorded into one
    * step would otherwise both see the last n.
    */
-  #shape(n: number): GPUBuffer {
-    let buffer = this.#shapes.get(n);
+  #shape(n: number, k: number): GPUBuffer {
+    const key = `${n},${k}`;
+    let buffer = this.#shapes.get(key);
     if (buffer) {
-      this.#shapes.delete(n);
+      this.#shapes.delete(key);
     } else {
-      buffer = this.#gpu.uniform(GatherShape, { n });
+      buffer = this.#gpu.uniform(GatherShape, { n, k });
       // Dropped, not destroyed: a recorded but unsubmitted step may still use it.
       if (this.#shapes.size >= SHAPE_CACHE) this.#shapes.delete(this.#shapes.keys().next().value!);
     }
-    this.#shapes.set(n, buffer);
+    this.#shapes.set(key, buffer);
     return buffer;
   }
 }

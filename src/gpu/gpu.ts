@@ -193,7 +193,9 @@ export class Gpu {
   bind(kernel: Kernel, resources: (Tensor | null)[]): GPUBindGroup {
     const key = kernel.name + JSON.stringify(kernel.constants) +
       resources.map((r) =>
-        r === null ? "-" : r instanceof GPUBuffer
+        r === null
+          ? "-"
+          : r instanceof GPUBuffer
           ? this.#bufferId(r)
           : `${this.#bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? "all"}`
       ).join(",");

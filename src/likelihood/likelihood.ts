@@ -7,6 +7,7 @@
  * <name>_kl_backward.wgsl, <name>_output.wgsl), its f64 per-pixel reference and its tests.
  */
 
+import type { GatherMode } from "../data/gpu_dataset.ts";
 import type { PixelReference } from "../reference/likelihood_kl.ts";
 
 export type LikelihoodName = "bernoulli" | "gaussian" | "beta" | "categorical";
@@ -45,4 +46,24 @@ export interface Likelihood {
 /** Bits per dimension of the 8-bit image from a continuous NLL in nats per image on (0, 1)^D. */
 export function bitsPerDim(nll: number, pixels = 784): number {
   return (nll + pixels * Math.log(256)) / (pixels * Math.LN2);
+}
+
+/** How the trainer's gather makes this likelihood's data (Bernoulli: as `binarize` says). */
+export function gatherModeFor(
+  lik: Likelihood,
+  binarize: "static" | "dynamic" | "none",
+): { mode: GatherMode; bins: number } {
+  switch (lik.data) {
+    case "binary":
+      return { mode: binarize, bins: 0 };
+    case "dequantized":
+      return { mode: "dequantize", bins: 0 };
+    case "bins":
+      return { mode: "bins", bins: lik.k };
+  }
+}
+
+/** Whether gathering in `mode` reads fresh uniform noise. */
+export function gatherNeedsNoise(mode: GatherMode): boolean {
+  return mode === "dynamic" || mode === "dequantize";
 }

@@ -331,6 +331,11 @@ export class ConvTranspose2d {
     }
   }
 
+  /** dX = the input gradient alone, for a frozen layer. dX: (N, IC, H, W), dY, w as above. */
+  backwardInput(rec: Recorder, dX: Tensor, dY: Tensor, w: Tensor): void {
+    this.#run(rec, this.#bwdInput, [dY, w, dX]);
+  }
+
   /** Frees the uniform and scratch buffers. */
   destroy(): void {
     for (const d of [this.#fwd, this.#bwdInput, this.#bwdWeight, this.#bwdBias]) d.shape.destroy();

@@ -1,15 +1,16 @@
 /**
- * The whole conv VAE training step (SPEC.md model 1, Bernoulli likelihood) in f64 on the
+ * The whole conv VAE training step (SPEC.md model 1, any likelihood) in f64 on the
  * CPU, composed from the per-op references: forward with batch norm in train mode (batch
  * statistics, running statistics moved by momentum 0.1 toward the batch mean and unbiased
- * variance), the batch-mean loss (Bernoulli NLL from logits + analytic KL), and the backward
+ * variance), the batch-mean loss (the likelihood's NLL + analytic KL), and the backward
  * by hand through every op, batch norm's batch statistics included. Tensor names follow
  * `convLayout` in src/conv/conv_vae.ts; the end-to-end test runs this beside the GPU graph.
  */
 
 import { activationBackward, activationForward } from "./activation.ts";
 import { type BatchNorm2dDims, batchNormBackward, batchNormTrainForward } from "./batchnorm.ts";
-import { bernoulliKlBackward, bernoulliKlForward } from "./bernoulli_kl.ts";
+import { likelihoodKlBackward, likelihoodKlForward, type PixelReference } from "./likelihood_kl.ts";
+import { bernoulliReference } from "../likelihood/bernoulli.ts";
 import { conv2dBackward, type Conv2dDims, conv2dForward } from "./conv2d.ts";
 import {
   convTranspose2dBackward,
@@ -40,6 +41,14 @@ const ENC = [[1, 32, 5, 2, 28], [32, 64, 5, 2, 14], [64, 128, 3, 1, 7]] as const
 /** Decoder transposed convs (5x5, stride 2, pad 1): [out channels, input size]. */
 const DEC = [[128, 1], [64, 3], [32, 7], [1, 15]] as const;
 const FLAT = 128 * 3 * 3, DEC_FLAT = 31 * 31, PIXELS = 784;
+
+/** The likelihood of the reference: its per-pixel f64 math and bins constant. */
+export interface ReferenceLikelihood {
+  reference: PixelReference;
+  k: number;
+}
+
+const BERNOULLI: ReferenceLikelihood = { reference: bernoulliReference, k: 0 };
 
 /** What one encoder layer's backward needs: its input, conv output (before the ReLU), winners. */
 interface EncCache {
@@ -121,6 +130,7 @@ function _decode(
   h: Float64Array,
   eps: Float64Array,
   L: number,
+  lik: ReferenceLikelihood,
 ): Decoded {
   const N = _batch(x);
   if (eps.length !== N * L || h.length !== N * 2 * L) {
@@ -169,9 +179,15 @@ function _decode(
     p["dec.head.bias"],
     N,
     DEC_FLAT,
-    PIXELS,
+    PIXELS * lik.reference.width,
   );
-  const { recon, kl } = bernoulliKlForward(logits, x, h, N, PIXELS, L);
+  const { recon, kl } = likelihoodKlForward(
+    lik.reference,
+    { n: N, d: PIXELS, latent: L, k: lik.k },
+    logits,
+    x,
+    h,
+  );
   return {
     loss: (recon + kl) / N,
     recon: recon / N,
@@ -200,8 +216,9 @@ export function convVaeLoss(
   eps: Float64Array,
   latent: number,
   h: Float64Array = convVaeEncode(params, x, latent),
+  lik: ReferenceLikelihood = BERNOULLI,
 ): number {
-  return _decode(params, state, x, h, eps, latent).loss;
+  return _decode(params, state, x, h, eps, latent, lik).loss;
 }
 
 /**
@@ -215,13 +232,22 @@ export function convVaeStep(
   x: Float64Array,
   eps: Float64Array,
   latent: number,
+  lik: ReferenceLikelihood = BERNOULLI,
 ): ConvVaeStepResult {
   const p = params, L = latent;
-  const e = _encode(p, x, L), f = _decode(p, state, x, e.h, eps, L);
+  const e = _encode(p, x, L), f = _decode(p, state, x, e.h, eps, L, lik);
   const N = _batch(x);
   const grads: Tensors = {};
-  const back = bernoulliKlBackward(f.logits, x, e.h, N, PIXELS, L, undefined, 1 / N);
-  const head = linearBackward(back.dLogits, f.last, p["dec.head.weight"], N, DEC_FLAT, PIXELS);
+  const back = likelihoodKlBackward(
+    lik.reference,
+    { n: N, d: PIXELS, latent: L, k: lik.k },
+    f.logits,
+    x,
+    e.h,
+    { scale: 1 / N },
+  );
+  const W = lik.reference.width;
+  const head = linearBackward(back.dHead, f.last, p["dec.head.weight"], N, DEC_FLAT, PIXELS * W);
   grads["dec.head.weight"] = head.dW;
   grads["dec.head.bias"] = head.dB;
   let dA = head.dX;

@@ -1,13 +1,20 @@
 /**
- * Model checkpoints in safetensors: every parameter under its own name, Adam's
- * moments as two flat tensors, non-trained state (batch norm running
- * statistics) under "state.*", and config, epoch, Adam step, seed and the
- * per-epoch log in the metadata. Written atomically by saveSafetensors.
+ * Model checkpoints in safetensors: every parameter under its own name, Adam's moments as two
+ * flat tensors, non-trained state (batch norm running statistics) under "state.*", and config
+ * (architecture, likelihood and its constants), epoch, Adam step, seed and the per-epoch log in
+ * the metadata. Written atomically by saveSafetensors.
  */
 
-import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from "../checkpoint.ts";
-import type { EpochLog } from "./trainer.ts";
-import type { VaeModel } from "./model.ts";
+import type { Gpu } from "../gpu/gpu.ts";
+import { ConvVae } from "../conv/conv_vae.ts";
+import { initConvParams } from "../conv/layout.ts";
+import { likelihoodByName } from "../likelihood/registry.ts";
+import { MlpVae } from "../mlp/mlp_vae.ts";
+import { mlpLayout } from "../mlp/mlp_net.ts";
+import type { ActivationKind } from "../ops/activation.ts";
+import type { Vae } from "../model/vae.ts";
+import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from "../safetensors.ts";
+import type { EpochLog } from "./epoch_log.ts";
 
 export const FORMAT = "webgpu-vae/1";
 
@@ -22,7 +29,7 @@ export interface TrainState {
 type Tensors = Parameters<typeof saveSafetensors>[1];
 
 /** Writes the model's parameters, optimizer state and `state` to `path` atomically. */
-export async function saveModel(path: string, model: VaeModel, state: TrainState): Promise<void> {
+export async function saveModel(path: string, model: Vae, state: TrainState): Promise<void> {
   const gpu = model.gpu;
   const [params, m, v] = await Promise.all([
     gpu.readF32(model.params),
@@ -53,12 +60,19 @@ export async function saveModel(path: string, model: VaeModel, state: TrainState
 }
 
 export interface LoadedCheckpoint {
+  path: string;
+  /** The stored config; checkpoints from before the likelihood seam read as Bernoulli. */
   config: Record<string, unknown>;
   state: TrainState;
   /** Flat parameters, Adam moments and (if any) model state, in the model's layouts. */
   read(
-    model: VaeModel,
+    model: Vae,
   ): { params: Float32Array; m: Float32Array; v: Float32Array; state: Float32Array | null };
+}
+
+/** The same config whatever the key order. */
+function _canonical(c: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k]]));
 }
 
 /** Reads and validates a checkpoint; `hint` says which command makes one. */
@@ -74,6 +88,9 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
   } catch {
     throw fail("its config or log metadata is not valid JSON");
   }
+  if (typeof config !== "object" || config === null) throw fail("its config is not an object");
+  // Every checkpoint written before the likelihood seam was Bernoulli.
+  config = { likelihood: "bernoulli", ...config };
   const state: TrainState = {
     epoch: Number(meta.epoch),
     adamT: Number(meta.adam_t),
@@ -82,12 +99,21 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
     log,
   };
   return {
+    path,
     config,
     state,
     read(model) {
-      const want = JSON.stringify(model.describe());
-      if (JSON.stringify(config) !== want) {
-        throw fail(`it holds a model ${JSON.stringify(config)}, the task built ${want}`);
+      const want = model.describe();
+      if (config.likelihood !== want.likelihood) {
+        throw fail(
+          `it holds a ${config.likelihood} model, this task uses the ${want.likelihood} ` +
+            `likelihood; pass a ${want.likelihood} checkpoint or run the matching train task`,
+        );
+      }
+      if (_canonical(config) !== _canonical(want)) {
+        throw fail(
+          `it holds a model ${JSON.stringify(config)}, the task built ${JSON.stringify(want)}`,
+        );
       }
       const named: Record<string, Float32Array> = {};
       for (const s of model.layout.specs) {
@@ -110,11 +136,56 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
 }
 
 /** Puts a checkpoint's tensors into the model's buffers. */
-export function restore(model: VaeModel, ckpt: LoadedCheckpoint): TrainState {
+export function restore(model: Vae, ckpt: LoadedCheckpoint): TrainState {
   const t = ckpt.read(model);
   model.gpu.write(model.params, t.params);
   model.gpu.write(model.m, t.m);
   model.gpu.write(model.v, t.v);
   if (model.state && t.state) model.gpu.write(model.state.buffer, t.state);
   return ckpt.state;
+}
+
+/**
+ * The model a checkpoint holds, with its trained parameters. `expect` names the architecture
+ * and (optionally) the likelihood the task needs; a checkpoint of another is a clear error.
+ */
+export async function loadVae<K extends "conv" | "mlp">(
+  gpu: Gpu,
+  path: string,
+  hint: string,
+  expect: { model: K; likelihood?: string },
+): Promise<K extends "conv" ? ConvVae : MlpVae> {
+  const ckpt = await loadCheckpoint(path, hint);
+  const c = ckpt.config;
+  if (c.model !== expect.model) {
+    const want = expect.model === "conv" ? "the conv VAE" : "an MLP VAE";
+    throw new CheckpointError(path, `it holds a "${c.model}" model, this task needs ${want}`);
+  }
+  if (expect.likelihood && c.likelihood !== expect.likelihood) {
+    throw new CheckpointError(
+      path,
+      `it holds a ${c.likelihood} model, this task needs the ${expect.likelihood} likelihood`,
+    );
+  }
+  let lik;
+  try {
+    lik = likelihoodByName(String(c.likelihood), c);
+  } catch (e) {
+    throw new CheckpointError(path, (e as Error).message);
+  }
+  let vae: Vae;
+  if (c.model === "conv") {
+    const config = { latent: Number(c.latent) };
+    vae = new ConvVae(gpu, config, initConvParams(config, 0, lik.width), lik);
+  } else {
+    const config = {
+      pixels: Number(c.pixels),
+      hidden: Number(c.hidden),
+      latent: Number(c.latent),
+      activation: c.activation as ActivationKind,
+    };
+    vae = new MlpVae(gpu, config, new Float32Array(mlpLayout(config, lik.width).total), lik);
+  }
+  restore(vae, ckpt);
+  return vae as K extends "conv" ? ConvVae : MlpVae;
 }

@@ -8,7 +8,9 @@ import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Rng } from "../ops/rng.ts";
 import type { IwLogWeight } from "../ops/iw_log_weight.ts";
-import type { VaeGraph } from "./model.ts";
+import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
+import type { VaeGraph } from "../model/vae_graph.ts";
+import { Progress } from "../progress.ts";
 
 export type Binarize = "static" | "dynamic" | "none";
 
@@ -31,15 +33,24 @@ export interface EvalContext {
   graph: VaeGraph;
   data: GpuDataset;
   rng: Rng;
+  /** Bernoulli data only; the other likelihoods' data follow from the likelihood. */
   binarize: Binarize;
   /** Seed of the evaluation noise: the same on every call, so epochs compare like with like. */
   seed: number;
 }
 
-/** Gathers batch `b` of split `data` (indices 0..count-1) into graph.x. */
+// A progress line every this many batches at most (each costs a wait for the GPU).
+const PROGRESS_EVERY = 4;
+
+/**
+ * Gathers batch `b` of split `data` (indices 0..count-1) into graph.x, with the noise of
+ * dynamic binarization or dequantization drawn from the context's fixed seed, so every call
+ * sees the same data. `label` names the pass on the progress bar.
+ */
 async function _batches(
   ctx: EvalContext,
   count: number,
+  label: string,
   each: (rec: Recorder, b: number) => void,
 ): Promise<void> {
   const { gpu, graph, data, rng, binarize } = ctx;
@@ -47,27 +58,41 @@ async function _batches(
   const idx = paddedIndices(count, B);
   const idxBuf = gpu.storage("eval.indices", idx);
   const batchIdx = gpu.storage("eval.batch_indices", B * 4);
-  const noise = binarize === "dynamic" ? gpu.storage("eval.noise", B * 784 * 4) : null;
-  for (let b = 0; b < idx.length / B; b++) {
+  const { mode, bins } = gatherModeFor(graph.vae.likelihood, binarize);
+  const noise = gatherNeedsNoise(mode) ? gpu.storage("eval.noise", B * 784 * 4) : null;
+  const batches = idx.length / B;
+  const progress = new Progress({ total: batches, label });
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) {
     const rec = gpu.record("eval");
     rec.copy(idxBuf, b * B * 4, batchIdx, 0, B * 4);
     if (noise) rng.uniform(rec, noise, B * 784, ctx.seed + 1, b);
-    data.gather(rec, graph.x, batchIdx, B, binarize, noise ?? undefined);
+    data.gather(rec, graph.x, batchIdx, B, mode, noise ?? undefined, bins);
     each(rec, b);
     await rec.submit();
+    if ((b + 1) % PROGRESS_EVERY === 0 || b === batches - 1) {
+      await gpu.finish();
+      const sec = (performance.now() - t0) / 1000;
+      progress.update(b + 1, { imagesPerSec: Math.min((b + 1) * B, count) / sec });
+    }
   }
+  progress.clear();
   idxBuf.destroy();
   batchIdx.destroy();
   noise?.destroy();
 }
 
 /** -ELBO (sampled z), recon and KL over the first `count` images of `data`. */
-export async function evaluate(ctx: EvalContext, count: number): Promise<EvalResult> {
+export async function evaluate(
+  ctx: EvalContext,
+  count: number,
+  label = "evaluate",
+): Promise<EvalResult> {
   const { gpu, graph } = ctx;
   const B = graph.batch, batches = Math.ceil(count / B);
   const all = gpu.storage("eval.per_image", batches * B * 2 * 4);
   const sums = gpu.storage("eval.sums", batches * 2 * 4);
-  await _batches(ctx, count, (rec, b) => {
+  await _batches(ctx, count, label, (rec, b) => {
     graph.sampleEps(rec, ctx.seed, b); // one Philox stream per batch
     graph.forwardLoss(rec, sums, b, "eval");
     rec.copy(graph.perImage, 0, all, b * B * 2 * 4, B * 2 * 4);
@@ -100,7 +125,7 @@ export async function importanceNll(
   const logw = gpu.storage("eval.log_weights", batches * B * K * 4);
   const batchLogw = gpu.storage("eval.batch_log_weights", B * K * 4);
   const sums = gpu.storage("eval.sums", 2 * 4);
-  await _batches(ctx, count, (rec, b) => {
+  await _batches(ctx, count, `IS NLL (K = ${K})`, (rec, b) => {
     for (let k = 0; k < K; k++) {
       graph.sampleEps(rec, ctx.seed + 7, b * K + k);
       // The encoder is deterministic: encode once, then draw K samples of z.

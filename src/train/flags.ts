@@ -45,12 +45,6 @@ export function sessionFlagSpec(d: SessionDefaults) {
       max: 2 ** 31 - 1,
       help: "random seed",
     },
-    binarize: {
-      type: "choice",
-      choices: ["static", "dynamic"],
-      default: "static",
-      help: "static: x > 0.5 once; dynamic: x ~ Bernoulli(grey level), resampled each epoch",
-    },
     patience: {
       type: "number",
       default: 5,
@@ -73,6 +67,14 @@ export function sessionFlagSpec(d: SessionDefaults) {
       max: 5000,
       help: "K, importance samples per image for the NLL estimate (0: skip)",
     },
+    evalImages: {
+      type: "number",
+      default: 0,
+      integer: true,
+      min: 0,
+      max: 10000,
+      help: "validate and test on the first N images only, for quick runs (0: all 10,000)",
+    },
     isImages: {
       type: "number",
       default: d.isImages,
@@ -90,3 +92,13 @@ export function sessionFlagSpec(d: SessionDefaults) {
     resume: { type: "boolean", default: false, help: "continue from DIR/last.safetensors" },
   } as const;
 }
+
+/** The Bernoulli tasks' binarization flag (the other likelihoods' data follow from them). */
+export const BINARIZE_FLAG = {
+  binarize: {
+    type: "choice",
+    choices: ["static", "dynamic"],
+    default: "static",
+    help: "static: x > 0.5 once; dynamic: x ~ Bernoulli(grey level), resampled each epoch",
+  },
+} as const;

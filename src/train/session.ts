@@ -12,22 +12,26 @@ import { GpuDataset } from "../data/gpu_dataset.ts";
 import { Rng } from "../ops/rng.ts";
 import { IwLogWeight } from "../ops/iw_log_weight.ts";
 import { writeFileAtomic } from "../io.ts";
-import { lineChart } from "../plot/svg.ts";
+import { bitsPerDim } from "../likelihood/likelihood.ts";
+import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate, importanceNll } from "./evaluate.ts";
 import { loadCheckpoint, restore } from "./checkpoint.ts";
-import { type EpochLog, train } from "./trainer.ts";
-import type { VaeModel } from "./model.ts";
+import { elboChart, type EpochLog } from "./epoch_log.ts";
+import { train } from "./trainer.ts";
 
 export interface SessionFlags {
   epochs: number;
   batch: number;
   lr: number;
   seed: number;
-  binarize: Binarize;
+  /** Bernoulli tasks only; absent elsewhere. */
+  binarize?: "static" | "dynamic";
   patience: number;
   trainLimit: number;
   isSamples: number;
   isImages: number;
+  /** Validation and test on the first N images only (0: all). */
+  evalImages: number;
   data?: string;
   out: string;
   resume: boolean;
@@ -35,7 +39,7 @@ export interface SessionFlags {
 
 export interface SessionResult {
   gpu: Gpu;
-  model: VaeModel;
+  model: Vae;
   mnist: Mnist;
   metrics: Record<string, unknown>;
   written: string[];
@@ -45,8 +49,7 @@ export interface SessionResult {
 export async function runSession(
   task: string,
   f: SessionFlags,
-  likelihood: string,
-  build: (gpu: Gpu, seed: number) => Promise<VaeModel>,
+  build: (gpu: Gpu, seed: number) => Promise<Vae>,
 ): Promise<SessionResult> {
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterName}`);
@@ -61,6 +64,10 @@ export async function runSession(
     Rng.create(gpu),
   ]);
   const model = await build(gpu, f.seed);
+  const lik = model.likelihood;
+  // Only the Bernoulli data are binarized; the others follow from the likelihood.
+  const binarize: Binarize = lik.data === "binary" ? f.binarize ?? "static" : "none";
+  const evalCount = (n: number) => (f.evalImages > 0 ? Math.min(f.evalImages, n) : n);
   const bestPath = join(f.out, "model.safetensors"), lastPath = join(f.out, "last.safetensors");
   const hint = `run \`deno task ${task}\` first`;
   let resume = null;
@@ -83,8 +90,9 @@ export async function runSession(
     batch: f.batch,
     lr: f.lr,
     seed: f.seed,
-    binarize: f.binarize,
+    binarize,
     patience: f.patience,
+    valImages: evalCount(valData.count),
     bestPath,
     lastPath,
     resume,
@@ -97,16 +105,21 @@ export async function runSession(
   // Evaluate the best model, not the last.
   restore(model, await loadCheckpoint(bestPath, hint));
   const graph = await model.graph(f.batch);
-  const ctx = { gpu, graph, data: testData, rng, binarize: f.binarize, seed: f.seed ^ 0x7e57 };
-  const test = await evaluate(ctx, testData.count);
-  const isImages = Math.min(f.isImages, testData.count);
+  const ctx = { gpu, graph, data: testData, rng, binarize, seed: f.seed ^ 0x7e57 };
+  const test = await evaluate(ctx, evalCount(testData.count), "test");
+  const isImages = Math.min(f.isImages, evalCount(testData.count));
   const iw = await IwLogWeight.create(gpu, { batch: f.batch, latent: model.latent });
   const nll = f.isSamples > 0 ? await importanceNll(ctx, iw, isImages, f.isSamples) : null;
+  const bpd = lik.continuous
+    ? { test_bpd: bitsPerDim(test.negElbo), test_nll_is_bpd: nll === null ? null : bitsPerDim(nll) }
+    : {};
   const metrics = {
     model: model.kind,
-    likelihood,
+    likelihood: lik.name,
+    ...lik.constants,
+    data_space: lik.dataSpace,
     latent: model.latent,
-    binarize: f.binarize,
+    binarize,
     epochs: result.log.length,
     best_epoch: result.bestEpoch,
     stopped_early: result.stoppedEarly,
@@ -120,12 +133,19 @@ export async function runSession(
     test_recon: test.recon,
     test_kl: test.kl,
     test_images: test.count,
+    val_images: evalCount(valData.count),
+    eval_images: f.evalImages > 0 ? f.evalImages : null,
     test_nll_is: nll,
     is_samples: f.isSamples,
     is_images: isImages,
+    ...bpd,
     best_val_neg_elbo: result.bestVal,
     seed: f.seed,
-    note: "nats per image; -ELBO uses one sampled z per image",
+    note: "nats per image; -ELBO uses one sampled z per image" +
+      (lik.continuous
+        ? "; bits/dim = (NLL + 784 ln 256) / (784 ln 2), an upper bound on the 8-bit image's"
+        : "") +
+      (lik.note ? `; ${lik.note}` : ""),
   };
   const metricsPath = join(f.out, "metrics.json");
   await writeFileAtomic(metricsPath, JSON.stringify(metrics, null, 2) + "\n");
@@ -134,7 +154,10 @@ export async function runSession(
       test.kl.toFixed(2)
     })` +
       (nll === null ? "" : `, IS NLL ${nll.toFixed(2)} (K = ${f.isSamples}, ${isImages} images)`) +
-      `, ${binarizeWords(f.binarize)}`,
+      (lik.continuous ? `, ${bitsPerDim(test.negElbo).toFixed(3)} bits/dim` : "") +
+      `, ${test.count} test images, ${
+        binarize === "none" ? lik.dataSpace : binarizeWords(binarize)
+      }`,
   );
   return {
     gpu,
@@ -151,18 +174,4 @@ export function binarizeWords(b: Binarize): string {
     : b === "dynamic"
     ? "dynamic binarization"
     : "grey levels";
-}
-
-/** The train/validation -ELBO curve as SVG. */
-export function elboChart(log: EpochLog[], title: string): string {
-  const x = log.map((e) => e.epoch);
-  return lineChart({
-    title,
-    xLabel: "epoch",
-    yLabel: "negative ELBO (nats per image)",
-    series: [
-      { name: "train", x, y: log.map((e) => e.train_neg_elbo) },
-      { name: "validation", x, y: log.map((e) => e.val_neg_elbo) },
-    ],
-  });
 }

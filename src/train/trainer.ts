@@ -11,9 +11,12 @@ import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
 import type { Rng } from "../ops/rng.ts";
 import { Progress } from "../progress.ts";
+import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
+import type { Vae } from "../model/vae.ts";
+import type { VaeGraph } from "../model/vae_graph.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
-import type { VaeGraph, VaeModel } from "./model.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
+import type { EpochLog } from "./epoch_log.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
 export class TrainingError extends Error {
@@ -23,20 +26,8 @@ export class TrainingError extends Error {
   }
 }
 
-export interface EpochLog {
-  epoch: number;
-  train_neg_elbo: number;
-  train_recon: number;
-  train_kl: number;
-  val_neg_elbo: number;
-  val_recon: number;
-  val_kl: number;
-  seconds: number;
-  images_per_s: number;
-}
-
 export interface TrainOptions {
-  model: VaeModel;
+  model: Vae;
   train: GpuDataset;
   val: GpuDataset;
   rng: Rng;
@@ -44,8 +35,11 @@ export interface TrainOptions {
   batch: number;
   lr: number;
   seed: number;
+  /** Bernoulli data only: static or dynamic binarization ("none" for other likelihoods). */
   binarize: Binarize;
   patience: number;
+  /** Validation images per epoch (the first N of the split); default all. */
+  valImages?: number;
   /** Where model.safetensors (best) and last.safetensors (latest) go. */
   bestPath: string;
   lastPath: string;
@@ -96,8 +90,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const perm = gpu.storage("train.permutation", data.count * 4);
   const batchIdx = gpu.storage("train.batch_indices", B * 4);
   const sums = gpu.storage("train.sums", steps * 2 * 4);
-  const noise = o.binarize === "dynamic" ? gpu.storage("train.noise", B * 784 * 4) : null;
+  const { mode, bins } = gatherModeFor(model.likelihood, o.binarize);
+  const noise = gatherNeedsNoise(mode) ? gpu.storage("train.noise", B * 784 * 4) : null;
   const evalCtx = { gpu, graph, data: o.val, rng, binarize: o.binarize, seed: o.seed ^ 0x5eed };
+  const valCount = Math.min(o.valImages ?? o.val.count, o.val.count);
   let stoppedEarly = false;
   let trainSeconds = 0, trainImages = 0;
 
@@ -112,7 +108,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const rec = gpu.record("train step");
       rec.copy(perm, step * B * 4, batchIdx, 0, B * 4);
       if (noise) rng.uniform(rec, noise, B * 784, o.seed + 1, global);
-      data.gather(rec, graph.x, batchIdx, B, o.binarize, noise ?? undefined);
+      data.gather(rec, graph.x, batchIdx, B, mode, noise ?? undefined, bins);
       // Each counter value is its own Philox stream: one per step.
       graph.sampleEps(rec, o.seed, global);
       graph.forwardLoss(rec, sums, step, "train");
@@ -140,7 +136,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     trainImages += steps * B;
     let recon = 0, kl = 0;
     for (let i = 0; i < steps; i++) recon += s[2 * i], kl += s[2 * i + 1];
-    const val = await evaluate(evalCtx, o.val.count);
+    const val = await evaluate(evalCtx, valCount, `validation after epoch ${epoch}`);
     const entry: EpochLog = {
       epoch,
       train_neg_elbo: (recon + kl) / (steps * B),

@@ -8,7 +8,7 @@ import {
   ConvTranspose2d,
   type ConvTranspose2dOptions,
   type ConvTransposeVariant,
-} from "./conv_transpose2d.ts";
+} from "../ops/conv_transpose2d.ts";
 
 export interface ConvTransposeBench {
   /** Milliseconds per forward pass. */

@@ -3,7 +3,7 @@
  */
 
 import type { Gpu, Recorder } from "../gpu/gpu.ts";
-import { Linear, type LinearVariant } from "./linear.ts";
+import { Linear, type LinearVariant } from "../ops/linear.ts";
 
 /**
  * What benchLinear times: the forward, the input gradient alone, the weight and bias

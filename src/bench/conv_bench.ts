@@ -4,7 +4,7 @@
  */
 
 import type { Gpu, Recorder } from "../gpu/gpu.ts";
-import { Conv2d, type Conv2dOptions } from "./conv2d.ts";
+import { Conv2d, type Conv2dOptions } from "../ops/conv2d.ts";
 
 export interface Conv2dBench {
   /** Milliseconds per forward pass. */

@@ -1,0 +1,9 @@
+/**
+ * deno task train-categorical: the course's conv VAE (SPEC.md model 1) with the categorical likelihood;
+ * flags, outputs and metrics as described in src/conv/train_task.ts (`--help` lists them).
+ */
+
+import { runTask } from "../src/cli.ts";
+import { trainConvTask } from "../src/conv/train_task.ts";
+
+runTask(() => trainConvTask("categorical", Deno.args));
