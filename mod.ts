@@ -70,18 +70,13 @@ export {
   mlpLayout,
   MlpVae,
 } from "./src/mlp/mlp_vae.ts";
-export {
-  type ConvConfig,
-  convLayout,
-  ConvVae,
-  initConvParams,
-} from "./src/conv/conv_vae.ts";
+export { type ConvConfig, convLayout, ConvVae, initConvParams } from "./src/conv/conv_vae.ts";
 export { ParamLayout } from "./src/model/params.ts";
 export { Vae } from "./src/model/vae.ts";
 export { VaeGraph } from "./src/model/vae_graph.ts";
 export type { Architecture, Decoder, Encoder, Mode } from "./src/model/network.ts";
 export { bitsPerDim, type Likelihood, type LikelihoodName } from "./src/likelihood/likelihood.ts";
-export { LIKELIHOODS, likelihoodByName } from "./src/likelihood/registry.ts";
+export { likelihoodByName, LIKELIHOODS } from "./src/likelihood/registry.ts";
 
 export { train, TrainingError, type TrainOptions } from "./src/train/trainer.ts";
 export { evaluate, importanceNll } from "./src/train/evaluate.ts";
