@@ -39,7 +39,7 @@ async function rejectsData(p: Promise<unknown>, ...patterns: (string | RegExp)[]
   const err = await p.then(() => null, (e) => e);
   assert.ok(err instanceof DataError, `expected a DataError, got ${err}`);
   for (const pat of patterns) {
-    const ok = typeof pat === "string" ? err.message.includes(pat) : pat.test(err.message);
+    const ok: boolean = typeof pat === "string" ? err.message.includes(pat) : pat.test(err.message);
     assert.ok(ok, `message ${JSON.stringify(err.message)} lacks ${pat}`);
   }
 }

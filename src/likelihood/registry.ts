@@ -1,8 +1,8 @@
 /** The likelihoods by name, for tasks, checkpoints and the comparison. */
 
 import { bernoulli } from "./bernoulli.ts";
-const beta = null as unknown as Likelihood;
-import { categorical } from "./categorical.ts";
+import { beta } from "./beta.ts";
+import { categorical, DEFAULT_BINS } from "./categorical.ts";
 import { gaussian } from "./gaussian.ts";
 import type { Likelihood, LikelihoodName } from "./likelihood.ts";
 
@@ -13,8 +13,7 @@ export const LIKELIHOODS: readonly LikelihoodName[] = [
   "categorical",
 ];
 
-/** Default bins of the Categorical likelihood (SPEC.md). */
-export const DEFAULT_BINS = 4;
+export { DEFAULT_BINS };
 
 /** The likelihood called `name`, with its constants (Categorical: { bins }). */
 export function likelihoodByName(
