@@ -25,6 +25,11 @@
  * console.log("ELBO of 10 test images:", elbo(await vae.parameters(), x, rngNormal(10 * 2, 1, 0), { ...KINGMA_WELLING }));
  * ```
  *
+ * Both models take any of the four likelihoods (src/likelihood/), e.g. the course's conv VAE
+ * with a Beta decoder: `ConvVae.init(gpu, { latent: 16 }, likelihoodByName("beta"), 0)`; its
+ * `graph(batch)` also offers the decoder-only path (decodeMeans, decodeSamples,
+ * decoderBackward) that inference without the encoder builds on.
+ *
  * @module
  */
 
