@@ -17,7 +17,7 @@ import { LIKELIHOODS } from "../src/likelihood/registry.ts";
 import type { ConvVae } from "../src/conv/conv_vae.ts";
 import { Rng } from "../src/ops/rng.ts";
 import { type GrayImage, imageGrid, vconcat, writePng } from "../src/plot/png.ts";
-import { labelled } from "../src/plot/label.ts";
+import { labelled, textImage } from "../src/plot/label.ts";
 import { lineChart, writeSvg } from "../src/plot/svg.ts";
 import { writeFileAtomic } from "../src/io.ts";
 import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
@@ -25,7 +25,7 @@ import { CheckpointError } from "../src/safetensors.ts";
 import { loadVae } from "../src/train/checkpoint.ts";
 import type { EpochLog } from "../src/train/epoch_log.ts";
 
-const P = 784, COLS = 8, LABEL_W = 150;
+const P = 784, COLS = 8;
 
 runTask(async () => {
   const f = parseFlags(Deno.args, {
@@ -81,6 +81,8 @@ runTask(async () => {
     models.push({ name: d.name, vae, metrics, log });
   }
   const latents = new Set(models.map((m) => m.vae.latent));
+  // The label column fits the longest row label.
+  const LABEL_W = 8 + Math.max(...LIKELIHOODS.map((n) => textImage(`${n} sample`).width));
   const mnist = await loadMnist({ dir: f.data });
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const rng = await Rng.create(gpu);
