@@ -66,7 +66,7 @@ function _rounded(c: Inputs): Inputs {
 const LEFT_HALF = Float64Array.from({ length: 784 }, (_, p) => (p % 28 < 14 ? 1 : 0));
 
 export function likelihoodTests(lik: Likelihood, o: HarnessOptions): void {
-  const W = lik.width, name = lik.name;
+  const name = lik.name;
   const shapeOf = (c: Inputs): LossShape => ({ n: c.n, d: c.d, latent: c.latent, k: lik.k });
 
   Deno.test(`${name} reference backward matches central differences in f64`, () => {
@@ -172,8 +172,6 @@ export function likelihoodTests(lik: Likelihood, o: HarnessOptions): void {
       for (const b of [headBuf, mean, draw]) b.destroy();
     }
   });
-
-  void W;
 }
 
 async function _checkKernels(
