@@ -9,7 +9,9 @@
 //   steps >= max_steps; otherwise g = sum_s dh (the gradient of the mean over samples) and
 //     SGD:  psi -= lr g
 //     Adam: m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2,
-//           psi -= lr (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps), t = steps + 1
+//           psi -= lr (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps), t = steps + 1,
+//           the bias corrections 1 - beta^t read from a table made in f64 on the CPU (f32
+//           pow(0.999, t) near t = 1 is off by ~1e-4 of 1 - beta2^t)
 //   written to all S rows, steps += 1.
 // Every image keeps its own step count, so its Adam bias correction and its early stopping
 // are its own: an image that stopped is left alone while the others go on, and the host need
@@ -17,7 +19,8 @@
 // updates, so a run of max_steps updates takes max_steps + 1 dispatches (the last only looks).
 // Bindings: 0 shape (uniform), 1 per_image (N S, 2) [recon, kl] (read), 2 dh (N S, dims)
 // (read), 3 h (N S, dims) (read_write), 4 best (N, dims), 5 m (N, dims), 6 v (N, dims)
-// (read_write), 7 track (N) (read_write). One invocation per image.
+// (read_write), 7 track (N) (read_write), 8 bias (max_steps + 1, 2) rows
+// [1 - beta1^t, 1 - beta2^t] for t = steps + 1 (read). One invocation per image.
 
 override WG: u32 = 64;
 
@@ -32,6 +35,8 @@ struct Shape {
   beta1: f32,
   beta2: f32,
   eps: f32,
+  one_minus_beta1: f32,
+  one_minus_beta2: f32,
 }
 
 struct Track {
@@ -51,6 +56,7 @@ struct Track {
 @group(0) @binding(5) var<storage, read_write> m: array<f32>;
 @group(0) @binding(6) var<storage, read_write> v: array<f32>;
 @group(0) @binding(7) var<storage, read_write> track: array<Track>;
+@group(0) @binding(8) var<storage, read> bias: array<f32>;
 
 const F32_MAX: f32 = 3.4028235e38;
 
@@ -91,9 +97,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     track[n] = tr;
     return;
   }
-  let t = f32(tr.steps + 1u);
-  let bias1 = 1.0 - pow(shape.beta1, t);
-  let bias2 = 1.0 - pow(shape.beta2, t);
+  let bias1 = bias[2u * tr.steps];
+  let bias2 = bias[2u * tr.steps + 1u];
   for (var j = 0u; j < D; j++) {
     var g = 0.0;
     for (var s = 0u; s < S; s++) {
@@ -102,8 +107,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     var step = shape.lr * g;
     if (shape.adam != 0u) {
       let k = n * D + j;
-      let m1 = shape.beta1 * m[k] + (1.0 - shape.beta1) * g;
-      let v1 = shape.beta2 * v[k] + (1.0 - shape.beta2) * g * g;
+      let m1 = shape.beta1 * m[k] + shape.one_minus_beta1 * g;
+      let v1 = shape.beta2 * v[k] + shape.one_minus_beta2 * g * g;
       m[k] = m1;
       v[k] = v1;
       step = shape.lr * (m1 / bias1) / (sqrt(v1 / bias2) + shape.eps);

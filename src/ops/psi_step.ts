@@ -21,7 +21,12 @@ export const PsiStepShape = struct({
   beta1: "f32",
   beta2: "f32",
   eps: "f32",
+  one_minus_beta1: "f32",
+  one_minus_beta2: "f32",
 });
+
+/** PyTorch's Adam defaults; SGD does not read them. */
+const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
 
 /** Words per image in the track buffer (`struct Track` in psi_step.wgsl). */
 export const TRACK_WORDS = 6;
@@ -44,6 +49,7 @@ export class PsiStep {
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
   readonly #shape: GPUBuffer;
+  readonly #bias: GPUBuffer;
 
   private constructor(gpu: Gpu, kernel: Kernel, o: PsiStepOptions) {
     this.#gpu = gpu;
@@ -57,11 +63,19 @@ export class PsiStep {
       patience: o.patience,
       adam: o.optimizer === "adam" ? 1 : 0,
       lr: o.lr,
-      // PyTorch's Adam defaults; SGD does not read them.
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
+      beta1: BETA1,
+      beta2: BETA2,
+      eps: EPS,
+      one_minus_beta1: 1 - BETA1,
+      one_minus_beta2: 1 - BETA2,
     });
+    // Bias corrections for t = 1 .. maxSteps + 1 in f64, rounded once (as the Adam op does).
+    const bias = new Float32Array(2 * (o.maxSteps + 1));
+    for (let t = 1; t <= o.maxSteps + 1; t++) {
+      bias[2 * (t - 1)] = 1 - BETA1 ** t;
+      bias[2 * (t - 1) + 1] = 1 - BETA2 ** t;
+    }
+    this.#bias = gpu.storage("psi.bias", bias);
   }
 
   static async create(gpu: Gpu, o: PsiStepOptions): Promise<PsiStep> {
@@ -124,8 +138,14 @@ export class PsiStep {
       b.m,
       b.v,
       b.track,
+      this.#bias,
     ]);
     rec.dispatchItems(this.#kernel, group, this.options.n);
+  }
+
+  destroy(): void {
+    this.#shape.destroy();
+    this.#bias.destroy();
   }
 }
 

@@ -8,7 +8,13 @@
  */
 
 import { activationBackward, activationForward } from "./activation.ts";
-import { type BatchNorm2dDims, batchNormBackward, batchNormTrainForward } from "./batchnorm.ts";
+import {
+  type BatchNorm2dDims,
+  batchNormBackward,
+  batchNormEvalBackward,
+  batchNormEvalForward,
+  batchNormTrainForward,
+} from "./batchnorm.ts";
 import { likelihoodKlBackward, likelihoodKlForward, type PixelReference } from "./likelihood_kl.ts";
 import { bernoulliReference } from "../likelihood/bernoulli.ts";
 import { conv2dBackward, type Conv2dDims, conv2dForward } from "./conv2d.ts";
@@ -278,4 +284,97 @@ export function convVaeStep(
     dP = conv.dx;
   }
   return { loss: f.loss, recon: f.recon, kl: f.kl, grads, state: f.state };
+}
+
+export interface DecoderPsiResult {
+  /** Per image [recon NLL of the masked pixels, KL], (N, 2). */
+  perImage: Float64Array;
+  /** Their sum over the batch: the summed -ELBO that inference without the encoder lowers. */
+  loss: number;
+  /** d loss / d h (N, 2 latent): through z and the frozen decoder, plus the KL's own term. */
+  dH: Float64Array;
+}
+
+/**
+ * Inference without the encoder in f64: the summed -ELBO of x under q(z | h) (h rows
+ * [mu | logvar], one sample z = mu + exp(logvar / 2) eps) through the decoder in eval mode
+ * (batch norm's running statistics, left unchanged), the recon term over the pixels where
+ * `mask` is 1 (all when absent), and its gradient with respect to h only.
+ */
+export function convDecoderPsi(
+  p: Tensors,
+  state: Tensors,
+  x: Float64Array,
+  h: Float64Array,
+  eps: Float64Array,
+  L: number,
+  lik: ReferenceLikelihood = BERNOULLI,
+  mask?: ArrayLike<number>,
+): DecoderPsiResult {
+  const N = _batch(x), W = lik.reference.width;
+  const z = reparamForward(h, eps, N, L);
+  const layers: DecCache[] = [];
+  let input = z, ci = L;
+  DEC.forEach(([co, size], i) => {
+    const k = i + 1;
+    const deconv = {
+      batch: N,
+      inChannels: ci,
+      outChannels: co,
+      height: size,
+      width: size,
+      kernel: 5,
+      stride: 2,
+      pad: 1,
+    };
+    const t = convTranspose2dForward(
+      deconv,
+      input,
+      p[`dec.deconv${k}.weight`],
+      p[`dec.deconv${k}.bias`],
+    );
+    const out = convTranspose2dOutSize(size, 5, 2, 1);
+    const bn = { batch: N, channels: co, height: out, width: out };
+    const b = batchNormEvalForward(
+      bn,
+      t,
+      p[`dec.bn${k}.weight`],
+      p[`dec.bn${k}.bias`],
+      state[`dec.bn${k}.running_mean`],
+      state[`dec.bn${k}.running_var`],
+    );
+    layers.push({ deconv, bn, input, t, b });
+    input = activationForward("relu", b);
+    ci = co;
+  });
+  const head = linearForward(
+    input,
+    p["dec.head.weight"],
+    p["dec.head.bias"],
+    N,
+    DEC_FLAT,
+    PIXELS * W,
+  );
+  const dims = { n: N, d: PIXELS, latent: L, k: lik.k };
+  const fwd = likelihoodKlForward(lik.reference, dims, head, x, h, mask);
+  const back = likelihoodKlBackward(lik.reference, dims, head, x, h, { scale: 1, mask });
+  let dA = linearBackward(back.dHead, input, p["dec.head.weight"], N, DEC_FLAT, PIXELS * W).dX;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i], k = i + 1;
+    const dB = activationBackward("relu", dA, l.b);
+    const bn = batchNormEvalBackward(
+      l.bn,
+      dB,
+      l.t,
+      p[`dec.bn${k}.weight`],
+      state[`dec.bn${k}.running_mean`],
+      state[`dec.bn${k}.running_var`],
+    );
+    dA = convTranspose2dBackward(l.deconv, bn.dx, l.input, p[`dec.deconv${k}.weight`]).dx;
+  }
+  return {
+    perImage: fwd.perImage,
+    loss: fwd.recon + fwd.kl,
+    dH: reparamBackward(dA, eps, h, N, L, back.dH),
+  };
 }

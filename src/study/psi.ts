@@ -190,6 +190,7 @@ export class PsiBatch {
     }
     const psi = this.#firstRowsN(await gpu.readF32(best), D);
     for (const b of [best, m, v, track]) b.destroy();
+    step.destroy();
     return { psi, tracks, dispatched: t };
   }
 
