@@ -28,7 +28,15 @@
  * Both models take any of the four likelihoods (src/likelihood/), e.g. the course's conv VAE
  * with a Beta decoder: `ConvVae.init(gpu, { latent: 16 }, likelihoodByName("beta"), 0)`; its
  * `graph(batch)` also offers the decoder-only path (decodeMeans, decodeSamples,
- * decoderBackward) that inference without the encoder builds on.
+ * decoderBackward) that inference without the encoder builds on: `PsiBatch` optimizes each
+ * image's own q(z | psi) against the frozen decoder, masked for image completion:
+ *
+ * ```ts
+ * const batch = await PsiBatch.create(vae, testSet, { images: 10, samples: 1 });
+ * await batch.load([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+ * const run = await batch.optimize({ steps: 500, lr: 1e-3, patience: 50, optimizer: "sgd", seed: 0 });
+ * const { negElbo } = await batch.estimate(run.psi, 100, 1);
+ * ```
  *
  * @module
  */
@@ -55,6 +63,8 @@ export { LikelihoodLoss } from "./src/ops/likelihood_loss.ts";
 export { LikelihoodOutput } from "./src/ops/likelihood_output.ts";
 export { BernoulliSample } from "./src/ops/bernoulli_sample.ts";
 export { Adam, Sgd, ZeroGrad } from "./src/ops/optim.ts";
+export { PsiStep } from "./src/ops/psi_step.ts";
+export { type Estimate, type OptimizeResult, PsiBatch } from "./src/study/psi.ts";
 
 export {
   decoder,
