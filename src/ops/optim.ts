@@ -1,7 +1,8 @@
 /**
  * Optimizers over one flat parameter buffer (with its flat gradient and moment buffers), one
- * dispatch per step: Adam as in PyTorch, plain SGD (for inference without the encoder), and
- * the zero-fill that clears gradients before a backward pass.
+ * dispatch per step: Adam as in PyTorch, plain SGD, and the zero-fill that clears gradients
+ * before a backward pass. (Inference without the encoder has its own per-image step,
+ * src/ops/psi_step.ts.)
  * Kernels: kernels/adam.wgsl, kernels/sgd.wgsl, kernels/zero_grad.wgsl.
  */
 
