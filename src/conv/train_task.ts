@@ -8,11 +8,13 @@
  */
 
 import { join } from "node:path";
-import { parseFlags, printWritten } from "../cli.ts";
+import { type Flags, parseFlags, printWritten } from "../cli.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
+import type { Mnist } from "../data/mnist.ts";
+import type { Gpu } from "../gpu/gpu.ts";
 import type { LikelihoodName } from "../likelihood/likelihood.ts";
 import { DEFAULT_BINS, likelihoodByName } from "../likelihood/registry.ts";
-import { BINARIZE_FLAG, sessionFlagSpec } from "../train/flags.ts";
+import { BINARIZE_FLAG, type SessionDefaults, sessionFlagSpec } from "../train/flags.ts";
 import { runSession } from "../train/session.ts";
 import { ConvVae } from "./conv_vae.ts";
 import { convFigures } from "./figures.ts";
@@ -26,7 +28,12 @@ const SUMMARY: Record<LikelihoodName, string> = {
   categorical: "a Categorical likelihood over k grey-level bins per pixel (--bins)",
 };
 
-function _flags(name: LikelihoodName) {
+/**
+ * The flags of `train-<name>`, with the session defaults overridden by `defaults` (another task
+ * that trains the same way, e.g. latent-2d, changes the latent and the output directory). Only
+ * Bernoulli binarizes and only Categorical has bins: the others do not offer the flag.
+ */
+export function convTrainFlags(name: LikelihoodName, defaults: Partial<SessionDefaults> = {}) {
   const session = sessionFlagSpec({
     epochs: 50,
     batch: 256,
@@ -36,6 +43,7 @@ function _flags(name: LikelihoodName) {
     // images would take ~10 minutes, so the default is smaller; raise it on a GPU.
     isSamples: 50,
     isImages: 512,
+    ...defaults,
   });
   const bins = {
     bins: {
@@ -47,27 +55,36 @@ function _flags(name: LikelihoodName) {
       help: "k, grey-level bins per pixel",
     },
   } as const;
-  return { ...session, ...BINARIZE_FLAG, ...bins };
-}
-
-/** Parses the task's flags, trains, evaluates and draws the figures. */
-export async function trainConvTask(name: LikelihoodName, args: string[]): Promise<void> {
-  const task = `train-${name}`;
-  const spec = _flags(name);
-  // Only Bernoulli binarizes and only Categorical has bins: the others do not offer the flag.
-  const own = Object.fromEntries(
+  const spec = { ...session, ...BINARIZE_FLAG, ...bins };
+  return Object.fromEntries(
     Object.entries(spec).filter(([k]) =>
       (k !== "binarize" || name === "bernoulli") && (k !== "bins" || name === "categorical")
     ),
   ) as typeof spec;
-  const f = parseFlags(args, own, {
-    task,
-    summary: `Trains the conv VAE with ${SUMMARY[name]}; writes curves, reconstructions, ` +
-      "prior samples and test metrics (-ELBO, IS NLL).",
-  });
+}
+
+export type ConvTrainFlags = Flags<ReturnType<typeof convTrainFlags>>;
+
+export interface ConvTrainResult {
+  gpu: Gpu;
+  model: ConvVae;
+  mnist: Mnist;
+  /** The test split on the GPU. */
+  test: GpuDataset;
+  /** Training's outputs: metrics.json, log.json, elbo.svg, checkpoints, figures. */
+  written: string[];
+  metrics: Record<string, unknown>;
+}
+
+/** Trains, evaluates and draws the figures of the conv VAE with likelihood `name`. */
+export async function trainConv(
+  task: string,
+  name: LikelihoodName,
+  f: ConvTrainFlags,
+): Promise<ConvTrainResult> {
   const lik = likelihoodByName(name, { bins: f.bins ?? DEFAULT_BINS });
   const config = { latent: f.latent };
-  const { gpu, model, mnist, written } = await runSession(
+  const { gpu, model, mnist, metrics, written } = await runSession(
     task,
     f,
     (gpu, seed) => Promise.resolve(ConvVae.init(gpu, config, lik, seed)),
@@ -79,5 +96,16 @@ export async function trainConvTask(name: LikelihoodName, args: string[]): Promi
     reconstructions: join(f.out, "reconstructions.png"),
     samples: join(f.out, "samples.png"),
   });
-  printWritten([...written, ...figures]);
+  return { gpu, model: model as ConvVae, mnist, test, metrics, written: [...written, ...figures] };
+}
+
+/** Parses the task's flags, trains, evaluates and draws the figures. */
+export async function trainConvTask(name: LikelihoodName, args: string[]): Promise<void> {
+  const task = `train-${name}`;
+  const f = parseFlags(args, convTrainFlags(name), {
+    task,
+    summary: `Trains the conv VAE with ${SUMMARY[name]}; writes curves, reconstructions, ` +
+      "prior samples and test metrics (-ELBO, IS NLL).",
+  });
+  printWritten((await trainConv(task, name, f)).written);
 }
