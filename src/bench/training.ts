@@ -11,6 +11,7 @@ import { ConvVae } from "../conv/conv_vae.ts";
 import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import { likelihoodByName, LIKELIHOODS } from "../likelihood/registry.ts";
 import type { Vae } from "../model/vae.ts";
+import { PsiBatch } from "../study/psi.ts";
 import { reference, REFS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, cpuClock } from "./timing.ts";
@@ -58,6 +59,52 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
       refs: name === "bernoulli" ? [reference(REFS.torchConv, "images/s", t.images_per_s)] : [],
     });
   }
+  await _inferStep(c, batch);
+}
+
+/**
+ * Inference without the encoder as `infer` runs it: per step eps, the eval-mode forward, the
+ * decoder-only backward and the psi update of `images` images (one sample each), all steps in
+ * one submit, timed up to the readback of the tracks.
+ */
+async function _inferStep(c: BenchContext, images: number): Promise<void> {
+  const model = ConvVae.init(c.gpu, { latent: 16 }, likelihoodByName("bernoulli"), 1);
+  const batch = await PsiBatch.create(model, c.data!, { images, samples: 1 });
+  await batch.load(Array.from({ length: images }, (_, i) => i));
+  const cpu = cpuClock();
+  const run = (steps: number) =>
+    batch.optimize({
+      steps,
+      lr: 1e-3,
+      patience: steps + 1,
+      optimizer: "sgd",
+      seed: 1,
+      checkEvery: steps + 1,
+    });
+  let t = performance.now();
+  await run(0);
+  const warmMs = performance.now() - t;
+  const target = c.quick ? TRAIN_TARGET_MS / 4 : TRAIN_TARGET_MS;
+  const steps = c.iters ?? Math.min(MAX_STEPS, Math.max(3, Math.ceil(target / warmMs)));
+  t = performance.now();
+  const r = await run(steps - 1);
+  const seconds = (performance.now() - t) / 1000;
+  c.cpuShare = cpu();
+  batch.destroy();
+  if (r.tracks.some((tr) => !Number.isFinite(tr.loss))) {
+    throw new Error("Cannot report the infer step's speed: a loss is not finite");
+  }
+  addEntry(c, {
+    name: "conv VAE infer step (frozen decoder)",
+    group: "conv-vae",
+    shape: `latent 16, ${images} images x 1 sample, bernoulli`,
+    images_per_s: (steps * images) / seconds,
+    ms: (seconds * 1000) / steps,
+    iters: steps,
+    note: `${steps} psi steps (eval-mode forward, decoder-only backward, SGD) in one submit ` +
+      "after 1 warm-up; images/s counts image-steps",
+    refs: [],
+  });
 }
 
 /**
