@@ -4,7 +4,8 @@
  * Groups (--only picks some): matmul (Linear GFLOP/s at 1024^3 per variant and at the MLP's
  * shapes), mlp (MLP VAE training images/s), conv (encoder convs at batch 256), convt (decoder
  * transposed convs), kernels (GB/s of Adam, Bernoulli+KL loss, batch norm, max pool, gather),
- * conv-vae (conv VAE training images/s).
+ * conv-vae (conv VAE training images/s under each likelihood, and the infer step of
+ * inference without the encoder in image-steps/s).
  *
  * Timing (src/bench/timing.ts): a kernel entry records `iters` repetitions into one submit after
  * an untimed warm-up submit and ends at gpu.finish(), wall clock, the fixed submit-and-wait cost
