@@ -14,7 +14,8 @@
  *
  * Flag keys are camelCase and spelled kebab-case on the command line (`trainLimit` is
  * `--train-limit`). Exit codes: 0 done or --help, 1 the run failed, 2 bad usage or a bad
- * input file (DataError, CheckpointError).
+ * input file or output directory (DataError, CheckpointError, OutputError), or nothing to do
+ * (NothingToTrainError).
  * A spec declared apart from the call needs `as const satisfies FlagSpecs` for choice
  * flags to parse to their literal union rather than `string`.
  */
@@ -62,6 +63,17 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Flags that parse but do not go together, or data that do not fit them, found after parsing
+ * (e.g. --train-limit below --batch); runTask prints the message, exit 2.
+ */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
 /** Thrown by parseFlags for --help; runTask prints the usage to stdout, exit 0. */
 export class HelpRequested extends Error {
   readonly usage: string;
@@ -94,7 +106,8 @@ export function parseFlags<const S extends FlagSpecs>(
   }
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    const args = _joinNegatives(argv, spec);
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
     throw new UsageError(_explainParseError(e as Error & { code?: string }, spec), text);
   }
@@ -172,10 +185,19 @@ const KNOWN_ERRORS = new Set([
   "BufferTooLargeError",
   "KernelError",
   "TrainingError",
+  "OutputError",
+  "NothingToTrainError",
+  "InputError",
 ]);
 
 /** Bad input files are the user's to fix, like a bad flag: exit 2. */
-const INPUT_ERRORS = new Set(["DataError", "CheckpointError"]);
+const INPUT_ERRORS = new Set([
+  "DataError",
+  "CheckpointError",
+  "OutputError",
+  "NothingToTrainError",
+  "InputError",
+]);
 
 export interface TaskIo {
   exit(code: number): void;
@@ -249,6 +271,25 @@ function _rangeText(f: { min?: number; max?: number }): string {
   if (f.min !== undefined) return `at least ${f.min}`;
   if (f.max !== undefined) return `at most ${f.max}`;
   return "";
+}
+
+/**
+ * `--epochs -1` as `--epochs=-1`: parseArgs takes "-1" for a flag, but after a number flag it
+ * can only be a (negative) value, which the range check then answers.
+ */
+function _joinNegatives(argv: string[], spec: FlagSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([a-z0-9-]+)$/.exec(argv[i])?.[1];
+    const next = argv[i + 1];
+    if (name && spec[_camel(name)]?.type === "number" && next && /^-\.?\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
 }
 
 /** parseArgs' messages talk about its own API; say what the user did instead. */

@@ -40,3 +40,83 @@ function _randomSuffix(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
+
+/** An output directory that cannot be written; runTask exits 2 with its message. */
+export class OutputError extends Error {
+  readonly path: string;
+  constructor(path: string, what: string) {
+    super(`Cannot write to ${path}: ${what}`);
+    this.name = "OutputError";
+    this.path = path;
+  }
+}
+
+/** Our temp files: `.<name>.<pid>.<12 hex>.tmp`, as writeFileAtomic makes them. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Makes sure a task can write into `dir` before it loads data or starts GPU work: creates it
+ * (and its parents), writes and removes a probe file, and removes temp files that a killed run
+ * of ours left there (those whose process is gone). Throws OutputError naming the path and
+ * what is wrong: a file where a directory should be, no permission, a read-only file system.
+ */
+export async function prepareOutDir(dir: string): Promise<void> {
+  const info = await Deno.stat(dir).catch(() => null);
+  if (info && !info.isDirectory) throw new OutputError(dir, "it is a file, not a directory");
+  if (!info) {
+    // The nearest existing ancestor must be a directory.
+    let up = dirname(dir);
+    while (up !== dirname(up)) {
+      const s = await Deno.stat(up).catch(() => null);
+      if (s) {
+        if (!s.isDirectory) {
+          throw new OutputError(dir, `${up} is a file, so no directory can be made below it`);
+        }
+        break;
+      }
+      up = dirname(up);
+    }
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw new OutputError(dir, `cannot create the directory (${_reason(e)})`);
+    }
+  }
+  const probe = join(dir, `.write-probe.${Deno.pid}.${_randomSuffix()}.tmp`);
+  try {
+    await Deno.writeFile(probe, new Uint8Array(1), { createNew: true });
+    await Deno.remove(probe);
+  } catch (e) {
+    throw new OutputError(dir, `the directory is not writable (${_reason(e)})`);
+  }
+  for await (const entry of Deno.readDir(dir)) {
+    const m = entry.isFile ? TEMP_NAME.exec(entry.name) : null;
+    if (m && !_alive(Number(m[1]))) await Deno.remove(join(dir, entry.name)).catch(() => {});
+  }
+}
+
+/** Whether a process with this id runs (Linux: /proc/<pid>); unknown elsewhere counts as alive. */
+function _alive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      try {
+        Deno.statSync("/proc/self");
+        return false;
+      } catch {
+        return true;
+      }
+    }
+    return true;
+  }
+}
+
+function _reason(e: unknown): string {
+  const err = e as Error;
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  // Deno reports EROFS as a plain Error with the OS message.
+  return err.message.replace(/,?\s*(mkdir|open|remove).*$/, "");
+}

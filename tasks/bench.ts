@@ -23,7 +23,7 @@
 
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask, UsageError, usageText } from "../src/cli.ts";
-import { writeFileAtomic } from "../src/io.ts";
+import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
@@ -71,6 +71,7 @@ runTask(async () => {
       "writes bench.json and prints a table.",
   };
   const f = parseFlags(Deno.args, spec, usage);
+  await prepareOutDir(f.out);
   const groups = _groups(f.only, usageText(spec, usage));
 
   // Data first: a bad --data fails before any GPU work.

@@ -19,7 +19,7 @@ import { Rng } from "../src/ops/rng.ts";
 import { type GrayImage, imageGrid, vconcat, writePng } from "../src/plot/png.ts";
 import { labelled, textImage } from "../src/plot/label.ts";
 import { lineChart, writeSvg } from "../src/plot/svg.ts";
-import { writeFileAtomic } from "../src/io.ts";
+import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
 import { CheckpointError } from "../src/safetensors.ts";
 import { loadVae } from "../src/train/checkpoint.ts";
@@ -46,6 +46,7 @@ runTask(async () => {
     task: "compare-likelihoods",
     summary: "Compares the conv VAE's four likelihoods: reconstructions, samples, curves, metrics.",
   });
+  await prepareOutDir(f.out);
   const dirs = LIKELIHOODS.map((name) => ({ name, dir: join(f.in, `train-${name}`) }));
   const missing = dirs.filter((d) =>
     !_exists(join(d.dir, "model.safetensors")) || !_exists(join(d.dir, "metrics.json"))

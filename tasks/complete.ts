@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { COLS, PIXELS, ROWS } from "../src/data/mnist.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
-import { writeFileAtomic } from "../src/io.ts";
+import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
 
 const SPEC = {
@@ -47,6 +47,7 @@ export function observedMask(observe: "left" | "top" | "quadrant"): Float32Array
 
 runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
+  await prepareOutDir(f.out);
   const t0 = performance.now();
   const { gpu, vae, mnist, test, picks } = await openStudy(f);
   const mask = observedMask(f.observe), hidden = mask.map((v) => 1 - v);

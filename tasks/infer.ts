@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
-import { writeFileAtomic } from "../src/io.ts";
+import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
 
 const SPEC = psiFlagSpec("out/infer");
@@ -26,6 +26,7 @@ const USAGE = {
 
 runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
+  await prepareOutDir(f.out);
   const t0 = performance.now();
   const { gpu, vae, mnist, test, picks } = await openStudy(f);
   const evalSeed = f.seed + 1000;

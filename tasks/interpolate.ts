@@ -9,6 +9,8 @@
 
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
+import { DataError } from "../src/data/idx.ts";
+import { prepareOutDir } from "../src/io.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
@@ -49,6 +51,7 @@ runTask(async () => {
     task: "interpolate",
     summary: "Decodes straight lines in latent space between test images of different classes.",
   });
+  await prepareOutDir(f.out);
   const gpu = await Gpu.create();
   const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-bernoulli` first", {
     model: "conv",
@@ -57,7 +60,13 @@ runTask(async () => {
   const L = vae.latent, P = 784, k = f.k;
   const mnist = await loadMnist({ dir: f.data });
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
-  const picks = pickPairs(mnist.test.labels, f.seed);
+  const { picks, missing } = pickPairs(mnist.test.labels, f.seed);
+  if (missing.length > 0) {
+    console.error(
+      `note: the test set has no image of digit ${missing.join(", ")}; ` +
+        `${missing.length === 1 ? "its row is" : "their rows are"} left out`,
+    );
+  }
   const rows = picks.length - 1;
 
   // Encode the anchor and the others; z = mu.
@@ -104,14 +113,24 @@ runTask(async () => {
   printWritten([path]);
 });
 
-/** A seeded anchor test index, then one test index of each other class in digit order. */
-function pickPairs(labels: Uint8Array, seed: number): number[] {
+/**
+ * A seeded anchor test index, then one test index of each other class present, in digit
+ * order; `missing` lists the classes the test set lacks (their rows are left out).
+ */
+function pickPairs(labels: Uint8Array, seed: number): { picks: number[]; missing: number[] } {
   const rand = seededRandom(seed + 1);
   const byClass: number[][] = Array.from({ length: 10 }, () => []);
-  labels.forEach((l, i) => byClass[l].push(i));
+  labels.forEach((l, i) => byClass[l]?.push(i));
+  const present = byClass.flatMap((c, d) => (c.length > 0 ? [d] : []));
+  const missing = byClass.flatMap((c, d) => (c.length === 0 ? [d] : []));
+  if (present.length < 2) {
+    throw new DataError(
+      `the test set holds images of ${present.length} class(es) only; interpolate needs two`,
+    );
+  }
   const choose = (c: number) => byClass[c][Math.floor(rand() * byClass[c].length)];
-  const anchorClass = Math.floor(rand() * 10);
+  const anchorClass = present[Math.floor(rand() * present.length)];
   const picks = [choose(anchorClass)];
-  for (let c = 0; c < 10; c++) if (c !== anchorClass) picks.push(choose(c));
-  return picks;
+  for (const c of present) if (c !== anchorClass) picks.push(choose(c));
+  return { picks, missing };
 }

@@ -17,6 +17,7 @@ import {
   UsageError,
   usageText,
 } from "../src/cli.ts";
+import { prepareOutDir } from "../src/io.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
@@ -82,6 +83,8 @@ runTask(async () => {
     );
   }
   const f = parseFlags(Deno.args, SPEC, USAGE);
+  // Training checks its --out itself; with --checkpoint only the figures are written.
+  if (f.checkpoint !== undefined) await prepareOutDir(f.out);
   const { vae, test, labels, epoch, written } = f.checkpoint === undefined
     ? await _trained(f)
     : await _loaded(f, f.checkpoint);

@@ -11,7 +11,7 @@ import { parseFlags, printWritten, runTask, UsageError, usageText } from "../src
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
-import { writeFileAtomic } from "../src/io.ts";
+import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { loadCheckpoint, loadVae } from "../src/train/checkpoint.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { encodeMeans, modelWords, SCATTER_WIDTH } from "../src/study/latent_figures.ts";
@@ -47,6 +47,7 @@ const USAGE = {
 
 runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
+  await prepareOutDir(f.out);
   const hint = "run `deno task train-bernoulli` first";
   const ckpt = await loadCheckpoint(f.checkpoint, hint);
   const gpu = await Gpu.create();

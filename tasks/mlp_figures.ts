@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask, UsageError, usageText } from "../src/cli.ts";
+import { prepareOutDir } from "../src/io.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
@@ -64,6 +65,7 @@ const USAGE = {
 
 runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
+  await prepareOutDir(f.out);
   const gpu = await Gpu.create();
   const vae = await loadVae(gpu, f.checkpoint, "run `deno task train-mlp` first", {
     model: "mlp",

@@ -122,14 +122,27 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
       const n = model.layout.total;
       const m = expectTensor(ckpt, "adam.m", "F32", [n]) as Float32Array;
       const v = expectTensor(ckpt, "adam.v", "F32", [n]) as Float32Array;
-      let st: Float32Array | null = null;
-      if (model.state) {
-        const t: Record<string, Float32Array> = {};
-        for (const s of model.state.layout.specs) {
-          t[s.name] = expectTensor(ckpt, `state.${s.name}`, "F32", s.shape) as Float32Array;
-        }
-        st = model.state.layout.join(t);
+      const stateTensors: Record<string, Float32Array> = {};
+      for (const s of model.state?.layout.specs ?? []) {
+        const name = `state.${s.name}`;
+        stateTensors[name] = expectTensor(ckpt, name, "F32", s.shape) as Float32Array;
       }
+      // A diverged run's weights load without complaint and draw noise: refuse them by name.
+      const all = { ...named, "adam.m": m, "adam.v": v, ...stateTensors };
+      for (const [name, t] of Object.entries(all)) {
+        const i = t.findIndex((x) => !Number.isFinite(x));
+        if (i >= 0) {
+          throw fail(
+            `tensor "${name}" holds ${t[i]} at index ${i}: the run that wrote it diverged; ` +
+              "use an earlier checkpoint or train again (a lower --lr may help)",
+          );
+        }
+      }
+      const st = model.state
+        ? model.state.layout.join(
+          Object.fromEntries(Object.entries(stateTensors).map(([k, t]) => [k.slice(6), t])),
+        )
+        : null;
       return { params: model.layout.join(named), m, v, state: st };
     },
   };

@@ -11,7 +11,8 @@ import { loadMnist, type Mnist } from "../data/mnist.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
 import { Rng } from "../ops/rng.ts";
 import { IwLogWeight } from "../ops/iw_log_weight.ts";
-import { writeFileAtomic } from "../io.ts";
+import { prepareOutDir, writeFileAtomic } from "../io.ts";
+import { InputError } from "../cli.ts";
 import { bitsPerDim } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate, importanceNll } from "./evaluate.ts";
@@ -46,17 +47,48 @@ export interface SessionResult {
 }
 
 /** Trains and evaluates the model that `build` makes; returns what it wrote. */
+/** A --resume whose checkpoint already reached --epochs: nothing is trained or written. */
+export class NothingToTrainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NothingToTrainError";
+  }
+}
+
 export async function runSession(
   task: string,
   f: SessionFlags,
   build: (gpu: Gpu, seed: number) => Promise<Vae>,
 ): Promise<SessionResult> {
+  // Everything that can refuse the run does so before data or GPU work.
+  const bestPath = join(f.out, "model.safetensors"), lastPath = join(f.out, "last.safetensors");
+  const hint = `run \`deno task ${task}\` first`;
+  const last = f.resume ? await loadCheckpoint(lastPath, hint) : null;
+  if (last && last.state.epoch >= f.epochs) {
+    throw new NothingToTrainError(
+      `Nothing to train: ${lastPath} is at epoch ${last.state.epoch} and --epochs is ` +
+        `${f.epochs}; raise --epochs to train on (no file was changed)`,
+    );
+  }
+  if (f.trainLimit > 0 && f.trainLimit < f.batch) {
+    throw new InputError(
+      `--train-limit ${f.trainLimit} is smaller than --batch ${f.batch}: an epoch would hold no ` +
+        "full batch; raise --train-limit or lower --batch",
+    );
+  }
+  await prepareOutDir(f.out);
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterName}`);
   const mnist = await loadMnist({ dir: f.data });
   const trainCount = f.trainLimit > 0
     ? Math.min(f.trainLimit, mnist.train.count)
     : mnist.train.count;
+  if (trainCount < f.batch || mnist.test.count === 0) {
+    throw new InputError(
+      `${mnist.dir} holds ${trainCount} training and ${mnist.test.count} test images: training ` +
+        `needs at least one full batch (--batch ${f.batch}) and evaluation at least one test image`,
+    );
+  }
   const [trainData, valData, testData, rng] = await Promise.all([
     GpuDataset.create(gpu, mnist.train.images.subarray(0, trainCount * 784), trainCount),
     GpuDataset.create(gpu, mnist.val.images, mnist.val.count),
@@ -68,12 +100,9 @@ export async function runSession(
   // Only the Bernoulli data are binarized; the others follow from the likelihood.
   const binarize: Binarize = lik.data === "binary" ? f.binarize ?? "static" : "none";
   const evalCount = (n: number) => (f.evalImages > 0 ? Math.min(f.evalImages, n) : n);
-  const bestPath = join(f.out, "model.safetensors"), lastPath = join(f.out, "last.safetensors");
-  const hint = `run \`deno task ${task}\` first`;
   let resume = null;
-  if (f.resume) {
-    const ckpt = await loadCheckpoint(lastPath, hint);
-    resume = restore(model, ckpt);
+  if (last) {
+    resume = restore(model, last);
     console.error(`resuming from ${lastPath} after epoch ${resume.epoch}`);
   }
   const logPath = join(f.out, "log.json"), svgPath = join(f.out, "elbo.svg");
@@ -98,9 +127,6 @@ export async function runSession(
     resume,
     onEpoch: writeLog,
   });
-  if (result.log.length === 0) {
-    throw new RangeError(`Nothing to train: --epochs ${f.epochs} already reached`);
-  }
 
   // Evaluate the best model, not the last.
   restore(model, await loadCheckpoint(bestPath, hint));
