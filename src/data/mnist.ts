@@ -73,6 +73,11 @@ export async function loadMnist(opts: { dir?: string } = {}): Promise<Mnist> {
   ]);
   _checkPair(files.trainImages, trainImages.count, files.trainLabels, trainLabels);
   _checkPair(files.testImages, testImages.count, files.testLabels, testLabels);
+  if (testImages.count === 0) {
+    throw new DataError(
+      `Cannot use ${files.testImages}: it holds no images; every task needs some`,
+    );
+  }
   if (trainImages.count <= VAL_COUNT) {
     throw new DataError(
       `Cannot split ${files.trainImages}: it holds ${trainImages.count} images, ` +
