@@ -1,9 +1,11 @@
 /**
  * deno task mlp-figures: the MLP VAE's figures from a trained checkpoint.
- *   latent_scatter.svg  mu of the first 1,000 test images, coloured by digit
+ *   latent_scatter.svg  mu of the first 1,000 test images, coloured by digit (for a latent
+ *                       above 2, its first two principal components)
  *   prior_grid.png      10 prior samples: Bernoulli mean, then 3 Bernoulli samples (10 x 4)
  *   regeneration.png    4 test digits: x, then for 2 z ~ q(z|x) the mean and one sample
- *   lattice.png         50 x 50 decoded means over the 2-D latent (1400 x 1400)
+ *   lattice.png         50 x 50 decoded means over the 2-D latent (1400 x 1400; skipped,
+ *                       with a note, for other latents)
  */
 
 import { join } from "node:path";
@@ -19,6 +21,7 @@ import { paddedIndices } from "../src/train/evaluate.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { latticePoints } from "../src/plot/lattice.ts";
+import { pca2 } from "../src/study/pca.ts";
 import { seededRandom } from "../src/random.ts";
 
 const SPEC = {
@@ -72,13 +75,20 @@ runTask(async () => {
     likelihood: "bernoulli",
   });
   const L = vae.config.latent, P = vae.config.pixels;
-  if (L !== 2 && f.lattice > 0) {
+  if (L < 2) {
     throw new UsageError(
-      `the lattice needs a 2-D latent; ${f.checkpoint} has latent ${L}`,
+      `the scatter and the lattice need a latent of 2 or more; ${f.checkpoint} has latent ${L}`,
       usageText(SPEC, USAGE),
     );
   }
   const mnist = await loadMnist({ dir: f.data });
+  if (mnist.test.count < f.scatterImages) {
+    throw new UsageError(
+      `--scatter-images ${f.scatterImages} asks for more than the ${mnist.test.count} test ` +
+        `images in ${mnist.dir}; lower --scatter-images`,
+      usageText(SPEC, USAGE),
+    );
+  }
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const rng = await Rng.create(gpu);
   const written: string[] = [];
@@ -92,18 +102,26 @@ runTask(async () => {
   enc.encode(rec);
   await rec.submit();
   const h = await gpu.readF32(enc.h, 0, n * 2 * L);
+  // Beyond 2-D, the scatter shows mu's first two principal components.
+  const mu = Float64Array.from({ length: n * L }, (_, k) => h[Math.floor(k / L) * 2 * L + (k % L)]);
+  const pca = L > 2 ? pca2(mu, L) : null;
+  const at = (i: number, c: number) => (pca ? pca.projected[i][c] : mu[i * L + c]);
+  const pct = (c: number) => (100 * pca!.explainedVarianceRatio[c]).toFixed(1);
   const path1 = join(f.out, "latent_scatter.svg");
   await writeSvg(
     path1,
     scatterPlot({
-      x: Array.from({ length: n }, (_, i) => h[i * 2 * L]),
-      y: Array.from({ length: n }, (_, i) => h[i * 2 * L + 1]),
+      x: Array.from({ length: n }, (_, i) => at(i, 0)),
+      y: Array.from({ length: n }, (_, i) => at(i, 1)),
       labels: Array.from(mnist.test.labels.subarray(0, n)),
       title: `MLP VAE: posterior means of the first ${n} test images`,
-      xLabel: "mu 1",
-      yLabel: "mu 2",
+      xLabel: pca ? "PC 1 of mu" : "mu 1",
+      yLabel: pca ? "PC 2 of mu" : "mu 2",
       legendTitle: "digit",
-      caption: L > 2 ? `first two of ${L} latent dimensions` : undefined,
+      caption: pca
+        ? `The first two principal components of the ${L}-D mu: ${pct(0)}% and ${pct(1)}% of ` +
+          "its variance."
+        : undefined,
     }),
   );
   written.push(path1);
@@ -177,25 +195,29 @@ runTask(async () => {
   await writePng(path3, imageGrid(regGrid, { h: 28, w: 28, rows: 4, cols: 5, scale: 3, pad: 3 }));
   written.push(path3);
 
-  // Lattice of decoded means over the prior's quantiles.
-  const k = f.lattice;
-  const lat = await vae.graph(k * k);
-  gpu.write(lat.z, latticePoints(k, { quantile: true }));
-  rec = gpu.record();
-  const latMeans = lat.decodeMeans(rec);
-  await rec.submit();
-  const path4 = join(f.out, "lattice.png");
-  await writePng(
-    path4,
-    imageGrid(await gpu.readF32(latMeans, 0, k * k * P), {
-      h: 28,
-      w: 28,
-      rows: k,
-      cols: k,
-      pad: 0,
-    }),
-  );
-  written.push(path4);
+  // Lattice of decoded means over the prior's quantiles: a 2-D latent only.
+  if (L === 2) {
+    const k = f.lattice;
+    const lat = await vae.graph(k * k);
+    gpu.write(lat.z, latticePoints(k, { quantile: true }));
+    rec = gpu.record();
+    const latMeans = lat.decodeMeans(rec);
+    await rec.submit();
+    const path4 = join(f.out, "lattice.png");
+    await writePng(
+      path4,
+      imageGrid(await gpu.readF32(latMeans, 0, k * k * P), {
+        h: 28,
+        w: 28,
+        rows: k,
+        cols: k,
+        pad: 0,
+      }),
+    );
+    written.push(path4);
+  } else {
+    console.error(`note: lattice.png skipped: it needs a 2-D latent, ${f.checkpoint} has ${L}`);
+  }
   printWritten(written);
 });
 

@@ -13,6 +13,7 @@ import { bernoulli } from "../src/likelihood/bernoulli.ts";
 import { gaussian } from "../src/likelihood/gaussian.ts";
 import { initMlpParams, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
 import { saveModel } from "../src/train/checkpoint.ts";
+import { loadSafetensors, saveSafetensors } from "../src/safetensors.ts";
 import type { Gpu } from "../src/gpu/gpu.ts";
 import { gpuTest } from "./helpers.ts";
 
@@ -85,6 +86,9 @@ interface Fixtures {
   gauss: string;
   garbage: string;
   emptyTest: string;
+  small: string;
+  huge: string;
+  badAct: string;
   run: string;
 }
 
@@ -107,6 +111,17 @@ async function _fixtures(gpu: Gpu): Promise<Fixtures> {
   await saveModel(gauss, ConvVae.init(gpu, { latent: 2 }, gaussian, 1), state);
   await Deno.writeFile(garbage, crypto.getRandomValues(new Uint8Array(3000)));
   const emptyTest = await _dataDir(join(dir, "empty-test"), () => false);
+  const small = await _dataDir(join(dir, "small"), (_, i) => i < 50);
+  // The MLP checkpoint with an absurd size and an unknown activation in its config.
+  const withConfig = async (name: string, change: Record<string, unknown>) => {
+    const c = await loadSafetensors(mlp);
+    const config = { ...JSON.parse(c.metadata.config), ...change };
+    const path = join(dir, name);
+    await saveSafetensors(path, c.tensors, { ...c.metadata, config: JSON.stringify(config) });
+    return path;
+  };
+  const huge = await withConfig("huge.safetensors", { hidden: 1e8 });
+  const badAct = await withConfig("bad_act.safetensors", { activation: "swish" });
   // A finished 1-epoch MLP run, for --resume.
   const run = join(dir, "run");
   const r = await _task("train-mlp", [
@@ -126,7 +141,7 @@ async function _fixtures(gpu: Gpu): Promise<Fixtures> {
     run,
   ]);
   if (r.code !== 0) throw new Error(`fixture run failed: ${r.stderr}`);
-  return { dir, file, mlp, nan, conv, conv16, gauss, garbage, emptyTest, run };
+  return { dir, file, mlp, nan, conv, conv16, gauss, garbage, emptyTest, small, huge, badAct, run };
 }
 
 /** [task, args, exit code, what the message must say]. */
@@ -180,10 +195,19 @@ function _cases(x: Fixtures): Case[] {
     ["latent-2d", ["--checkpoint", x.conv16], 2, /16-D latent; latent-2d needs latent 2/],
     ["latent-2d", ["--checkpoint", x.conv, "--seed", "3"], 2, /--seed is a training flag/],
     ["latent-pca", ["--checkpoint", x.gauss], 2, /gaussian/],
+    ["mlp-figures", ["--checkpoint", x.huge], 2, /hidden 100000000, expected an integer from 1/],
+    ["mlp-figures", ["--checkpoint", x.badAct], 2, /activation "swish", expected one of tanh/],
     // Data.
     ["train-mlp", ["--data", join(x.dir, "none")], 2, /none: no such directory/],
     ["train-mlp", ["--data", x.dir], 2, /train-images-idx3-ubyte/],
     ["infer", ["--checkpoint", x.conv, "--data", x.emptyTest], 2, /empty-test.*holds no images/],
+    [
+      "mlp-figures",
+      ["--checkpoint", x.mlp, "--data", x.small, "--scatter-images", "100"],
+      2,
+      /--scatter-images 100 asks for more than the 50 test images/,
+    ],
+    ["infer", ["--checkpoint", x.conv, "--data", x.small, "--images", "60"], 2, /--images 60/],
     [
       "train-mlp",
       ["--data", x.emptyTest, "--out", join(x.dir, "fresh"), "--epochs", "1"],

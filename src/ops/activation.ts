@@ -6,7 +6,8 @@
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
 
-export type ActivationKind = "tanh" | "relu" | "leaky_relu" | "sigmoid";
+export const ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid"] as const;
+export type ActivationKind = typeof ACTIVATIONS[number];
 const ACT_CODE: Record<ActivationKind, number> = { tanh: 0, relu: 1, leaky_relu: 2, sigmoid: 3 };
 
 /** Mirror of `struct Shape` in activation_{forward,backward}.wgsl. */

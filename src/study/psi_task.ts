@@ -4,6 +4,7 @@
  * batches as fit (one for up to 1,024 images x samples).
  */
 
+import { InputError } from "../cli.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
 import { Gpu } from "../gpu/gpu.ts";
@@ -113,6 +114,12 @@ export async function openStudy(
     likelihood: "bernoulli",
   });
   const mnist = await loadMnist({ dir: f.data });
+  if (f.images > mnist.test.count) {
+    throw new InputError(
+      `--images ${f.images} asks for more than the ${mnist.test.count} test images in ` +
+        `${mnist.dir}; lower --images`,
+    );
+  }
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   return { gpu, vae, mnist, test, picks: pickImages(mnist.test.count, f.images, f.seed) };
 }

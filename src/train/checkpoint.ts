@@ -11,7 +11,7 @@ import { initConvParams } from "../conv/layout.ts";
 import { likelihoodByName } from "../likelihood/registry.ts";
 import { MlpVae } from "../mlp/mlp_vae.ts";
 import { mlpLayout } from "../mlp/mlp_net.ts";
-import type { ActivationKind } from "../ops/activation.ts";
+import { type ActivationKind, ACTIVATIONS } from "../ops/activation.ts";
 import type { Vae } from "../model/vae.ts";
 import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from "../safetensors.ts";
 import type { EpochLog } from "./epoch_log.ts";
@@ -185,6 +185,29 @@ export async function loadVae<K extends "conv" | "mlp">(
     lik = likelihoodByName(String(c.likelihood), c);
   } catch (e) {
     throw new CheckpointError(path, (e as Error).message);
+  }
+  // The config sizes every buffer: an absurd one would fail deep in allocation or WebGPU.
+  const int = (key: string, lo: number, hi: number) => {
+    const v = c[key];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
+      throw new CheckpointError(
+        path,
+        `its config has ${key} ${JSON.stringify(v)}, expected an integer from ${lo} to ${hi}`,
+      );
+    }
+    return v;
+  };
+  int("latent", 1, 64);
+  if (c.model === "mlp") {
+    int("pixels", 784, 784);
+    int("hidden", 1, 8192);
+    if (!(ACTIVATIONS as readonly unknown[]).includes(c.activation)) {
+      throw new CheckpointError(
+        path,
+        `its config has activation ${JSON.stringify(c.activation)}, expected one of ` +
+          ACTIVATIONS.join(", "),
+      );
+    }
   }
   let vae: Vae;
   if (c.model === "conv") {
