@@ -19,10 +19,11 @@ import { gpuTest } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-async function _task(name: string, args: string[]) {
+async function _task(name: string, args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `tasks/${name.replaceAll("-", "_")}.ts`, ...args],
     cwd: ROOT,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -302,3 +303,10 @@ gpuTest(
     }
   },
 );
+
+Deno.test("no adapter: the message names the variables that can hide one (exit 1, no stack)", async () => {
+  const r = await _task("latent-pca", [], { DENO_WEBGPU_BACKEND: "" });
+  if (r.code !== 1 || !/DENO_WEBGPU_BACKEND=""/.test(r.stderr) || /^\s+at /m.test(r.stderr)) {
+    throw new Error(`exit ${r.code}: ${r.stderr}`);
+  }
+});

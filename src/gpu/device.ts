@@ -6,9 +6,19 @@
 
 /** Thrown when `navigator.gpu` has no adapter to give. */
 export class NoAdapterError extends Error {
-  constructor() {
+  constructor(env: Record<string, string | undefined> = _adapterEnv()) {
+    const set = Object.entries(env).filter(([, v]) => v !== undefined);
+    const backend = env.DENO_WEBGPU_BACKEND;
     super(
-      "Cannot start WebGPU: navigator.gpu.requestAdapter() returned no adapter.\n" +
+      "Cannot start WebGPU: navigator.gpu.requestAdapter() returned no adapter" +
+        (backend === undefined
+          ? " (backend: Deno's default, Vulkan on Linux).\n"
+          : ` (backend: DENO_WEBGPU_BACKEND=${JSON.stringify(backend)}).\n`) +
+        (set.length > 0
+          ? `  These variables can hide an adapter: ${
+            set.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")
+          }; try again without them (unset ${set.map(([k]) => k).join(" ")}).\n`
+          : "") +
         "  With an NVIDIA GPU: install its driver with Vulkan support (libvulkan1, nvidia driver).\n" +
         "  Without a GPU: install Mesa's software Vulkan driver,\n" +
         "    sudo apt-get install mesa-vulkan-drivers\n" +
@@ -16,6 +26,21 @@ export class NoAdapterError extends Error {
     );
     this.name = "NoAdapterError";
   }
+}
+
+/** The environment variables that choose or hide WebGPU backends and Vulkan drivers. */
+const ADAPTER_ENV = ["DENO_WEBGPU_BACKEND", "VK_ICD_FILENAMES", "VK_DRIVER_FILES"] as const;
+
+function _adapterEnv(): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const k of ADAPTER_ENV) {
+    try {
+      out[k] = Deno.env.get(k);
+    } catch {
+      out[k] = undefined;
+    }
+  }
+  return out;
 }
 
 export interface DeviceInfo {
