@@ -34,9 +34,19 @@ export interface IdxImages {
  */
 export async function readIdxImages(
   path: string,
-  { rows = 28, cols = 28 }: { rows?: number; cols?: number } = {},
+  shape: { rows?: number; cols?: number } = {},
 ): Promise<IdxImages> {
   const { bytes, gzipped } = await _readMaybeGzipped(path);
+  return parseIdxImages(bytes, path, shape, gzipped);
+}
+
+/** parseIdx* of a file's bytes (decompressed); `path` names it in messages. */
+export function parseIdxImages(
+  bytes: Uint8Array,
+  path: string,
+  { rows = 28, cols = 28 }: { rows?: number; cols?: number } = {},
+  gzipped = false,
+): IdxImages {
   _checkMagic(path, bytes, IDX_IMAGES_MAGIC, 16, "images");
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = view.getUint32(4), r = view.getUint32(8), c = view.getUint32(12);
@@ -58,6 +68,11 @@ export async function readIdxImages(
 /** Reads an IDX label file (one byte per item) and checks its length against its header. */
 export async function readIdxLabels(path: string): Promise<Uint8Array> {
   const { bytes, gzipped } = await _readMaybeGzipped(path);
+  return parseIdxLabels(bytes, path, gzipped);
+}
+
+/** The labels of an IDX label file's bytes (decompressed); `path` names it in messages. */
+export function parseIdxLabels(bytes: Uint8Array, path: string, gzipped = false): Uint8Array {
   _checkMagic(path, bytes, IDX_LABELS_MAGIC, 8, "labels");
   const count = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4);
   const expected = 8 + count;
