@@ -14,7 +14,7 @@ import { prepareOutDir } from "../src/io.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
-import { loadVae } from "../src/train/checkpoint.ts";
+import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { seededRandom } from "../src/random.ts";
 
@@ -59,6 +59,7 @@ runTask(async () => {
   });
   const L = vae.latent, P = 784, k = f.k;
   const mnist = await loadMnist({ dir: f.data });
+  await warnOtherData(f.checkpoint, mnist.source);
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const { picks, missing } = pickPairs(mnist.test.labels, f.seed);
   if (missing.length > 0) {

@@ -23,7 +23,7 @@ import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { convTrainFlags, trainConv } from "../src/conv/train_task.ts";
 import type { Vae } from "../src/model/vae.ts";
-import { loadCheckpoint, loadVae } from "../src/train/checkpoint.ts";
+import { loadCheckpoint, loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { imageGrid, vconcat, writePng } from "../src/plot/png.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import {
@@ -166,6 +166,7 @@ async function _loaded(f: Flags<typeof SPEC>, path: string): Promise<Model> {
     );
   }
   const mnist = await loadMnist({ dir: f.data });
+  await warnOtherData(path, mnist.source);
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   return { vae, test, labels: mnist.test.labels, epoch: ckpt.state.epoch, written: [] };
 }

@@ -12,7 +12,7 @@ import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
-import { loadCheckpoint, loadVae } from "../src/train/checkpoint.ts";
+import { loadCheckpoint, loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { encodeMeans, modelWords, SCATTER_WIDTH } from "../src/study/latent_figures.ts";
 import { pca2 } from "../src/study/pca.ts";
@@ -60,6 +60,7 @@ runTask(async () => {
     );
   }
   const mnist = await loadMnist({ dir: f.data });
+  await warnOtherData(f.checkpoint, mnist.source);
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const n = f.images;
   const pca = pca2(await encodeMeans(vae, test, n), L);

@@ -14,7 +14,7 @@ import { prepareOutDir } from "../src/io.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
-import { loadVae } from "../src/train/checkpoint.ts";
+import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { BernoulliSample } from "../src/ops/bernoulli_sample.ts";
 import { Rng } from "../src/ops/rng.ts";
 import { paddedIndices } from "../src/train/evaluate.ts";
@@ -82,6 +82,7 @@ runTask(async () => {
     );
   }
   const mnist = await loadMnist({ dir: f.data });
+  await warnOtherData(f.checkpoint, mnist.source);
   if (mnist.test.count < f.scatterImages) {
     throw new UsageError(
       `--scatter-images ${f.scatterImages} asks for more than the ${mnist.test.count} test ` +

@@ -77,6 +77,20 @@ async function _dataDir(dir: string, keep: (label: number, i: number) => boolean
   return dir;
 }
 
+/** A tiny MLP run's flags (its epochs and --out added). */
+const RUN_ARGS = [
+  "--hidden",
+  "20",
+  "--batch",
+  "100",
+  "--train-limit",
+  "200",
+  "--eval-images",
+  "100",
+  "--is-samples",
+  "0",
+];
+
 interface Fixtures {
   dir: string;
   file: string;
@@ -125,22 +139,7 @@ async function _fixtures(gpu: Gpu): Promise<Fixtures> {
   const badAct = await withConfig("bad_act.safetensors", { activation: "swish" });
   // A finished 1-epoch MLP run, for --resume.
   const run = join(dir, "run");
-  const r = await _task("train-mlp", [
-    "--epochs",
-    "1",
-    "--hidden",
-    "20",
-    "--batch",
-    "100",
-    "--train-limit",
-    "200",
-    "--eval-images",
-    "100",
-    "--is-samples",
-    "0",
-    "--out",
-    run,
-  ]);
+  const r = await _task("train-mlp", [...RUN_ARGS, "--epochs", "1", "--out", run]);
   if (r.code !== 0) throw new Error(`fixture run failed: ${r.stderr}`);
   return { dir, file, mlp, nan, conv, conv16, gauss, garbage, emptyTest, small, huge, badAct, run };
 }
@@ -257,6 +256,40 @@ gpuTest(
       if (failures.length > 0) {
         throw new Error(`${failures.length} of ${cases.length} cases:\n${failures.join("\n")}`);
       }
+      // Runs record their data; a figure task reading other data says so, a resume refuses.
+      const metrics = JSON.parse(await Deno.readTextFile(join(x.run, "metrics.json")));
+      if (!/^[0-9a-f]{64}$/.test(metrics.data?.sha256)) throw new Error("metrics.json: no hash");
+      const figs = await _task("mlp-figures", [
+        "--checkpoint",
+        join(x.run, "model.safetensors"),
+        "--data",
+        x.small,
+        "--scatter-images",
+        "10",
+        "--out",
+        join(x.dir, "figs"),
+      ]);
+      if (
+        figs.code !== 0 || !/warning: .* was trained on the data in .*pass --data/.test(figs.stderr)
+      ) {
+        throw new Error(`mlp-figures on other data: exit ${figs.code}: ${figs.stderr}`);
+      }
+      const before = await _hashes(x.run);
+      const other = await _task("train-mlp", [
+        ...RUN_ARGS,
+        "--epochs",
+        "2",
+        "--resume",
+        "--out",
+        x.run,
+        "--data",
+        x.small,
+      ]);
+      if (other.code !== 2 || !/resume with --data/.test(other.stderr)) {
+        throw new Error(`resume on other data: exit ${other.code}: ${other.stderr}`);
+      }
+      const after = await _hashes(x.run);
+      for (const [p, h] of before) if (after.get(p) !== h) throw new Error(`resume changed ${p}`);
     } finally {
       await Deno.remove(x.dir, { recursive: true });
     }

@@ -41,6 +41,26 @@ export interface Mnist {
   test: Split;
   /** The directory the four files were read from. */
   dir: string;
+  /** Where the data came from, as metrics and checkpoints record it. */
+  source: DataSource;
+}
+
+export interface DataSource {
+  dir: string;
+  /** SHA-256 of the four files' contents (decompressed), so that a copy elsewhere matches. */
+  sha256: string;
+}
+
+/** SHA-256 over the images and labels of both files, train then test. */
+async function _hash(parts: Uint8Array[]): Promise<string> {
+  const hex = (b: ArrayBuffer) =>
+    Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+  const each = await Promise.all(
+    parts.map((p) => crypto.subtle.digest("SHA-256", p as Uint8Array<ArrayBuffer>)),
+  );
+  return hex(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(each.map(hex).join(""))),
+  );
 }
 
 /**
@@ -95,6 +115,10 @@ export async function loadMnist(opts: { dir?: string } = {}): Promise<Mnist> {
     val: slice(trainImages.pixels, trainLabels, nTrain, trainImages.count),
     test: slice(testImages.pixels, testLabels, 0, testImages.count),
     dir,
+    source: {
+      dir,
+      sha256: await _hash([trainImages.pixels, trainLabels, testImages.pixels, testLabels]),
+    },
   };
 }
 

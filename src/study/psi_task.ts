@@ -9,7 +9,7 @@ import { GpuDataset } from "../data/gpu_dataset.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
 import { Gpu } from "../gpu/gpu.ts";
 import type { Vae } from "../model/vae.ts";
-import { loadVae } from "../train/checkpoint.ts";
+import { loadVae, warnOtherData } from "../train/checkpoint.ts";
 import { Progress } from "../progress.ts";
 import { mulberry32 } from "../random.ts";
 import { type Estimate, type OptimizeResult, PsiBatch } from "./psi.ts";
@@ -114,6 +114,7 @@ export async function openStudy(
     likelihood: "bernoulli",
   });
   const mnist = await loadMnist({ dir: f.data });
+  await warnOtherData(f.checkpoint, mnist.source);
   if (f.images > mnist.test.count) {
     throw new InputError(
       `--images ${f.images} asks for more than the ${mnist.test.count} test images in ` +

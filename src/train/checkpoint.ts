@@ -15,6 +15,7 @@ import { type ActivationKind, ACTIVATIONS } from "../ops/activation.ts";
 import type { Vae } from "../model/vae.ts";
 import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from "../safetensors.ts";
 import type { EpochLog } from "./epoch_log.ts";
+import type { DataSource } from "../data/mnist.ts";
 
 export const FORMAT = "webgpu-vae/1";
 
@@ -24,6 +25,8 @@ export interface TrainState {
   seed: number;
   bestEpoch: number;
   log: EpochLog[];
+  /** The data the model was trained on (absent in checkpoints from before it was recorded). */
+  data?: DataSource;
 }
 
 type Tensors = Parameters<typeof saveSafetensors>[1];
@@ -56,6 +59,7 @@ export async function saveModel(path: string, model: Vae, state: TrainState): Pr
     adam_t: String(state.adamT),
     seed: String(state.seed),
     log: JSON.stringify(state.log),
+    ...(state.data ? { data: JSON.stringify(state.data) } : {}),
   });
 }
 
@@ -81,10 +85,11 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
   const meta = ckpt.metadata;
   const fail = (what: string) => new CheckpointError(path, what);
   if (meta.format !== FORMAT) throw fail(`format is "${meta.format}", expected "${FORMAT}"`);
-  let config: Record<string, unknown>, log: EpochLog[];
+  let config: Record<string, unknown>, log: EpochLog[], data: DataSource | undefined;
   try {
     config = JSON.parse(meta.config);
     log = JSON.parse(meta.log ?? "[]");
+    data = meta.data === undefined ? undefined : JSON.parse(meta.data);
   } catch {
     throw fail("its config or log metadata is not valid JSON");
   }
@@ -97,6 +102,7 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
     seed: Number(meta.seed),
     bestEpoch: Number(meta.best_epoch),
     log,
+    ...(data ? { data } : {}),
   };
   return {
     path,
@@ -224,4 +230,20 @@ export async function loadVae<K extends "conv" | "mlp">(
   }
   restore(vae, ckpt);
   return vae as K extends "conv" ? ConvVae : MlpVae;
+}
+
+/**
+ * Warns (stderr) when a figure task reads other data than the checkpoint's model was trained
+ * on, e.g. MNIST digits through a Fashion-MNIST model; silent for checkpoints that predate the
+ * record.
+ */
+export async function warnOtherData(path: string, source: DataSource): Promise<void> {
+  const { state } = await loadCheckpoint(path, "");
+  if (state.data && state.data.sha256 !== source.sha256) {
+    console.error(
+      `warning: ${path} was trained on the data in ${state.data.dir} (sha256 ` +
+        `${state.data.sha256.slice(0, 12)}), this run reads ${source.dir} (sha256 ` +
+        `${source.sha256.slice(0, 12)}); pass --data ${state.data.dir} for the model's own data`,
+    );
+  }
 }

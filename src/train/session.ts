@@ -80,6 +80,13 @@ export async function runSession(
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterName}`);
   const mnist = await loadMnist({ dir: f.data });
+  const was = last?.state.data;
+  if (was && was.sha256 !== mnist.source.sha256) {
+    throw new InputError(
+      `${lastPath} was trained on the data in ${was.dir}, this run reads other data from ` +
+        `${mnist.dir}; resume with --data ${was.dir}`,
+    );
+  }
   const trainCount = f.trainLimit > 0
     ? Math.min(f.trainLimit, mnist.train.count)
     : mnist.train.count;
@@ -119,6 +126,7 @@ export async function runSession(
     batch: f.batch,
     lr: f.lr,
     seed: f.seed,
+    data: mnist.source,
     binarize,
     patience: f.patience,
     valImages: evalCount(valData.count),
@@ -150,6 +158,7 @@ export async function runSession(
     best_epoch: result.bestEpoch,
     stopped_early: result.stoppedEarly,
     adapter: gpu.adapterName,
+    data: mnist.source,
     images_per_s: Math.round(result.imagesPerSec),
     train_images: trainData.count,
     train_limit: f.trainLimit > 0 ? f.trainLimit : null,

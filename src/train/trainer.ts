@@ -16,6 +16,7 @@ import type { Vae } from "../model/vae.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
+import type { DataSource } from "../data/mnist.ts";
 import type { EpochLog } from "./epoch_log.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
@@ -35,6 +36,8 @@ export interface TrainOptions {
   batch: number;
   lr: number;
   seed: number;
+  /** Where the training data came from; checkpoints record it. */
+  data?: DataSource;
   /** Bernoulli data only: static or dynamic binarization ("none" for other likelihoods). */
   binarize: Binarize;
   patience: number;
@@ -162,7 +165,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         `Cannot go on: validation -ELBO is ${val.negElbo} after epoch ${epoch}`,
       );
     }
-    const state: TrainState = { epoch, adamT: adam.t, seed: o.seed, log, bestEpoch: best.epoch };
+    const state: TrainState = {
+      epoch,
+      adamT: adam.t,
+      seed: o.seed,
+      log,
+      bestEpoch: best.epoch,
+      ...(o.data ? { data: o.data } : {}),
+    };
     if (val.negElbo < best.val) {
       best = { epoch, val: val.negElbo };
       sinceBest = 0;
