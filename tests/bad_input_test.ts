@@ -338,7 +338,10 @@ gpuTest(
 );
 
 Deno.test("no adapter: the message names the variables that can hide one (exit 1, no stack)", async () => {
-  const r = await _task("latent-pca", [], { DENO_WEBGPU_BACKEND: "" });
+  // bench --only matmul asks for the GPU before reading any data or checkpoint.
+  const out = await Deno.makeTempDir();
+  const r = await _task("bench", ["--only", "matmul", "--out", out], { DENO_WEBGPU_BACKEND: "" });
+  await Deno.remove(out, { recursive: true });
   if (r.code !== 1 || !/DENO_WEBGPU_BACKEND=""/.test(r.stderr) || /^\s+at /m.test(r.stderr)) {
     throw new Error(`exit ${r.code}: ${r.stderr}`);
   }
