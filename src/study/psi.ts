@@ -188,7 +188,7 @@ export class PsiBatch {
       o.onCheck?.(tracks, t);
       if (tracks.every((tr) => !tr.active)) break;
     }
-    const psi = this.#firstRowsN(await gpu.readF32(best), D);
+    const psi = (await gpu.readF32(best)).slice(0, this.#loaded * D);
     for (const b of [best, m, v, track]) b.destroy();
     step.destroy();
     return { psi, tracks, dispatched: t };
@@ -278,11 +278,6 @@ export class PsiBatch {
     const S = this.samples, out = new Float32Array(this.#loaded * w);
     for (let n = 0; n < this.#loaded; n++) out.set(all.subarray(n * S * w, (n * S + 1) * w), n * w);
     return out;
-  }
-
-  /** (N, w) -> (loaded, w). */
-  #firstRowsN(all: Float32Array, w: number): Float32Array {
-    return all.slice(0, this.#loaded * w);
   }
 
   destroy(): void {

@@ -12,7 +12,7 @@ import type { Vae } from "../model/vae.ts";
 import { loadVae, warnOtherData } from "../train/checkpoint.ts";
 import { Progress } from "../progress.ts";
 import { mulberry32 } from "../random.ts";
-import { type Estimate, type OptimizeResult, PsiBatch } from "./psi.ts";
+import { type OptimizeResult, PsiBatch } from "./psi.ts";
 
 /** The flags of the psi optimizer, as the course sets them by default. */
 export function psiFlagSpec(out: string) {
@@ -213,5 +213,3 @@ export function round(v: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
-
-export type { Estimate };
