@@ -22,7 +22,7 @@ import { lineChart, writeSvg } from "../src/plot/svg.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
 import { CheckpointError } from "../src/safetensors.ts";
-import { loadVae } from "../src/train/checkpoint.ts";
+import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import type { EpochLog } from "../src/train/epoch_log.ts";
 
 const P = 784, COLS = 8;
@@ -85,6 +85,7 @@ runTask(async () => {
   // The label column fits the longest row label.
   const LABEL_W = 8 + Math.max(...LIKELIHOODS.map((n) => textImage(`${n} sample`).width));
   const mnist = await loadMnist({ dir: f.data });
+  for (const d of dirs) await warnOtherData(join(d.dir, "model.safetensors"), mnist.source);
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const rng = await Rng.create(gpu);
   const grid = (a: Float32Array) =>

@@ -154,8 +154,10 @@ export class ConvEncoder implements Encoder {
 
   activations(): [string, GPUBuffer][] {
     return [
-      ...this.#layers.map((l, i): [string, GPUBuffer] => [`encoder conv${i + 1}`, l.c]),
-      ...this.#layers.map((l, i): [string, GPUBuffer] => [`d encoder conv${i + 1}`, l.dC]),
+      ...this.#layers.flatMap((l, i): [string, GPUBuffer][] => [
+        [`encoder conv${i + 1}`, l.c],
+        [`encoder pool${i + 1}`, l.p],
+      ]),
     ];
   }
 }

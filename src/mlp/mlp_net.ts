@@ -122,7 +122,7 @@ export class MlpEncoder implements Encoder {
   }
 
   activations(): [string, GPUBuffer][] {
-    return [["encoder fc1", this.#pre], ["d encoder fc1", this.#dPre]];
+    return [["encoder fc1", this.#pre], [`encoder fc1 ${this.#kind}`, this.#post]];
   }
 }
 
@@ -207,6 +207,6 @@ export class MlpDecoder implements Decoder {
   }
 
   activations(): [string, GPUBuffer][] {
-    return [["decoder fc1", this.#pre]];
+    return [["decoder fc1", this.#pre], [`decoder fc1 ${this.#kind}`, this.#post]];
   }
 }

@@ -23,7 +23,7 @@ export interface Encoder {
   forward(rec: Recorder, h: Tensor, x: Tensor, mode: Mode): void;
   /** Weight gradients (overwritten) from dH (N, 2L), after a forward of the same x. */
   backward(rec: Recorder, dH: Tensor, x: Tensor): void;
-  /** Named buffers in forward order, for finding where a NaN first appears. */
+  /** Named forward buffers in forward order, for finding where a NaN first appears. */
   activations(): [string, GPUBuffer][];
 }
 

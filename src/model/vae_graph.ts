@@ -180,7 +180,7 @@ export class VaeGraph {
     this.#reparam.backward(rec, this.dH, this.#dZ, this.eps, this.h);
   }
 
-  /** Named buffers in forward order, for finding where a NaN first appears. */
+  /** Named forward buffers in forward order, for finding where a NaN first appears. */
   activations(): [string, GPUBuffer][] {
     return [
       ["input x", this.x],
@@ -190,8 +190,6 @@ export class VaeGraph {
       ...this.#decoder.activations(),
       [`decoder head (${this.vae.likelihood.name} parameters)`, this.head],
       ["loss (recon, KL)", this.perImage],
-      ["d decoder head", this.#dHead],
-      ["d (mu, logvar)", this.dH],
     ];
   }
 }

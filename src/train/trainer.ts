@@ -5,7 +5,7 @@
  * checkpoints (best and last) and a per-epoch log.
  */
 
-import type { Gpu } from "../gpu/gpu.ts";
+import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
@@ -18,6 +18,7 @@ import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
 import type { DataSource } from "../data/mnist.ts";
 import type { EpochLog } from "./epoch_log.ts";
+import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan_locator.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
 export class TrainingError extends Error {
@@ -100,29 +101,50 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let stoppedEarly = false;
   let trainSeconds = 0, trainImages = 0;
 
+  // The parameters as of the last clean readback, for replaying a step that went non-finite.
+  const snapshot = new TrainSnapshot(model);
   for (let epoch = log.length + 1; epoch <= o.epochs; epoch++) {
     gpu.write(perm, permutation(data.count, o.seed, epoch));
     const progress = new Progress({ total: steps, label: `epoch ${epoch}/${o.epochs}` });
     const t0 = performance.now();
     let running = NaN;
     let every = 1, lastRead = 0;
-    for (let step = 0; step < steps; step++) {
+    const forward = (rec: Recorder, step: number) => {
       const global = (epoch - 1) * steps + step;
-      const rec = gpu.record("train step");
       rec.copy(perm, step * B * 4, batchIdx, 0, B * 4);
       if (noise) rng.uniform(rec, noise, B * 784, o.seed + 1, global);
       data.gather(rec, graph.x, batchIdx, B, mode, noise ?? undefined, bins);
       // Each counter value is its own Philox stream: one per step.
       graph.sampleEps(rec, o.seed, global);
       graph.forwardLoss(rec, sums, step, "train");
+    };
+    const update = (rec: Recorder) => adam.step(rec, model.params, model.grads, model.m, model.v);
+    await snapshot.save(0, adam.t);
+    for (let step = 0; step < steps; step++) {
+      const rec = gpu.record("train step");
+      forward(rec, step);
       graph.backward(rec);
-      adam.step(rec, model.params, model.grads, model.m, model.v);
+      update(rec);
       await rec.submit();
       if (step + 1 - lastRead >= every || step === steps - 1) {
         // A readback also bounds how far the CPU runs ahead of the GPU.
         const s = await gpu.readF32(sums, 0, (step + 1) * 2);
         const bad = _firstNonFinite(s);
-        if (bad >= 0) await _nanError(gpu, graph, epoch, Math.floor(bad / 2), o.lastPath);
+        if (bad >= 0) {
+          const report = await locateNan({
+            gpu,
+            model,
+            graph,
+            adam,
+            snapshot,
+            sums,
+            bad: Math.floor(bad / 2),
+            replay: _replay(gpu, graph, forward, update, perm, B),
+          });
+          progress.done(`epoch ${epoch}: stopped at step ${report.step + 1}`);
+          throw new TrainingError(await _nanMessage(epoch, report, o.lastPath));
+        }
+        await snapshot.save(step + 1, adam.t);
         running = _meanPair(s, lastRead, step + 1) / B;
         const sec = (performance.now() - t0) / 1000;
         lastRead = step + 1;
@@ -190,6 +212,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       break;
     }
   }
+  snapshot.destroy();
   perm.destroy();
   batchIdx.destroy();
   sums.destroy();
@@ -214,25 +237,40 @@ function _meanPair(s: Float32Array, from: number, to: number): number {
   return t / Math.max(1, to - from);
 }
 
-/** Finds the first activation holding a NaN/Inf in the last step and throws naming it. */
-async function _nanError(
+/** The trainer's step, split for the NaN locator: one submit per part. */
+function _replay(
   gpu: Gpu,
   graph: VaeGraph,
-  epoch: number,
-  step: number,
-  lastPath: string,
-): Promise<never> {
-  let where = "an unknown layer";
-  for (const [name, buffer] of graph.activations()) {
-    if (_firstNonFinite(await gpu.readF32(buffer)) >= 0) {
-      where = name;
-      break;
-    }
+  forward: (rec: Recorder, step: number) => void,
+  update: (rec: Recorder) => void,
+  perm: GPUBuffer,
+  batch: number,
+): ReplayStep {
+  const submit = (label: string, body: (rec: Recorder) => void) => {
+    const rec = gpu.record(label);
+    body(rec);
+    return rec.submit();
+  };
+  return {
+    forward: (step) => submit("replay forward", (rec) => forward(rec, step)),
+    backward: () => submit("replay backward", (rec) => graph.backward(rec)),
+    update: () => submit("replay update", update),
+    images: async (step) => new Uint32Array(await gpu.read(perm, step * batch * 4, batch * 4)),
+  };
+}
+
+async function _nanMessage(epoch: number, r: NanReport, lastPath: string): Promise<string> {
+  const kept = await _exists(lastPath)
+    ? `The last good checkpoint is kept at ${lastPath}.`
+    : "No checkpoint was written yet (the first is written after epoch 1).";
+  return `Cannot go on: training went non-finite at epoch ${epoch}, step ${r.step + 1}: ` +
+    `${r.what}. ${kept} Try a lower --lr.`;
+}
+
+async function _exists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
   }
-  throw new TrainingError(
-    `Cannot go on: the loss became NaN/Inf at epoch ${epoch}, step ${
-      step + 1
-    }; the first non-finite ` +
-      `values are in ${where}. The last good checkpoint is kept at ${lastPath}. Try a lower --lr.`,
-  );
 }
