@@ -10,18 +10,19 @@
 import type { GatherMode } from "../data/gpu_dataset.ts";
 import type { PixelReference } from "../reference/likelihood_kl.ts";
 
+/** The conv VAE's four likelihoods (the course's); the blog preset's "mse" is not one of them. */
 export type LikelihoodName = "bernoulli" | "gaussian" | "beta" | "categorical";
 
 /**
  * What the gather makes of the u8 pixels p, i.e. the data the loss and the encoder see:
  * binary x = [p > 127] (static) or x ~ Bernoulli(p / 255) (dynamic); dequantized
  * y = (p + u) / 256 with u ~ U(0, 1) fresh per use; bins, the bin centre (j + 0.5) / k of
- * j = floor(p k / 256).
+ * j = floor(p k / 256); grey, the grey levels p / 255 themselves.
  */
-export type DataMode = "binary" | "dequantized" | "bins";
+export type DataMode = "binary" | "dequantized" | "bins" | "grey";
 
 export interface Likelihood {
-  readonly name: LikelihoodName;
+  readonly name: LikelihoodName | "mse";
   /** Head numbers per pixel (W): the decoder's last layer has 784 W outputs. */
   readonly width: number;
   /** The integer constant the kernels read (bins k for Categorical; 0 for the others). */
@@ -60,6 +61,8 @@ export function gatherModeFor(
       return { mode: "dequantize", bins: 0 };
     case "bins":
       return { mode: "bins", bins: lik.k };
+    case "grey":
+      return { mode: "none", bins: 0 };
   }
 }
 

@@ -4,6 +4,7 @@ import { bernoulli } from "./bernoulli.ts";
 import { beta } from "./beta.ts";
 import { categorical, DEFAULT_BINS } from "./categorical.ts";
 import { gaussian } from "./gaussian.ts";
+import { mse } from "./mse.ts";
 import type { Likelihood, LikelihoodName } from "./likelihood.ts";
 
 export const LIKELIHOODS: readonly LikelihoodName[] = [
@@ -29,9 +30,11 @@ export function likelihoodByName(
       return beta;
     case "categorical":
       return categorical(constants.bins === undefined ? DEFAULT_BINS : Number(constants.bins));
+    case "mse":
+      return mse;
     default:
       throw new RangeError(
-        `Unknown likelihood "${name}": expected one of ${LIKELIHOODS.join(", ")}`,
+        `Unknown likelihood "${name}": expected one of ${LIKELIHOODS.join(", ")}, mse`,
       );
   }
 }

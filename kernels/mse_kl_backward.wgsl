@@ -1,0 +1,65 @@
+// Gradient of scale * w_n * (squared error + kl_weight * Gaussian KL) (mse_kl_forward.wgsl)
+// with respect to the logits and the encoder head; scale is 1 / N for the batch-mean loss.
+// The shared contract of every <name>_kl_backward.wgsl (src/ops/likelihood_loss.ts); W = 1.
+// Bindings: 0 shape (uniform), 1 logits (read), 2 x (read), 3 mask (read), 4 weights (read),
+// 5 h (read), 6 dlogits (write), 7 dh (write).
+// logits, x, dlogits are (N, D); mask is (D), read only when use_mask != 0; weights is (N),
+// read only when use_weights != 0; h and dh are (N, 2L), rows [mu, logvar].
+//   dlogits = scale w_n mask * 2 (max(l, 0) - x) [l > 0]
+//   dh      = scale w_n kl_weight [mu, (exp(logvar) - 1) / 2]   (overwritten: the
+//             reparameterization's backward adds its part afterwards)
+// One invocation computes dlogits[i] for i < N D and dh[i] for i < 2 N L.
+
+override WG: u32 = 256;
+
+struct Shape {
+  n: u32,
+  d: u32,
+  latent: u32,
+  use_mask: u32,
+  use_weights: u32,
+  k: u32, // unused
+  scale: f32,
+  kl_weight: f32,
+}
+
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read> weights: array<f32>;
+@group(0) @binding(5) var<storage, read> h: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dh: array<f32>;
+
+fn image_scale(n: u32) -> f32 {
+  if (shape.use_weights != 0u) {
+    return shape.scale * weights[n];
+  }
+  return shape.scale;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  let pixels = shape.n * shape.d;
+  let heads = shape.n * 2u * shape.latent;
+  if (i >= max(pixels, heads)) {
+    return;
+  }
+  if (i < pixels) {
+    let l = logits[i];
+    var g = select(0.0, image_scale(i / shape.d) * 2.0 * (l - x[i]), l > 0.0);
+    if (shape.use_mask != 0u) {
+      g *= mask[i % shape.d];
+    }
+    dlogits[i] = g;
+  }
+  if (i < heads) {
+    let v = h[i];
+    let is_mu = i % (2u * shape.latent) < shape.latent;
+    let s = image_scale(i / (2u * shape.latent)) * shape.kl_weight;
+    dh[i] = s * select(0.5 * (exp(v) - 1.0), v, is_mu);
+  }
+}
