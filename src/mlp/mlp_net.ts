@@ -1,34 +1,60 @@
 /**
- * The MLP VAE networks (SPEC.md model 2, Kingma & Welling) for the generic graph:
- * encoder pixels -> hidden (activation) -> 2 latent rows [mu | logvar] (the two heads are one
- * linear layer, so the input gradient is one kernel); decoder latent -> hidden (activation)
- * -> pixels W, the likelihood's head.
+ * The MLP builder behind SPEC.md models 2 and 3 (Kingma & Welling, and the two tutorial
+ * presets), as networks for the generic graph: encoder pixels -> hidden widths (each a linear
+ * layer and an activation) -> one linear layer of 2 L numbers, which the head turns into rows
+ * [mu | logvar] ("logvar": as they are; "sigmoid": mu = sigmoid(a), logvar = 2 log sigmoid(b),
+ * the blog's sigma = sigmoid(b)); decoder latent -> the widths reversed -> pixels W, the
+ * likelihood's head (which applies the output activation: Bernoulli's sigmoid, MSE's ReLU).
+ * Layers are named enc.fc1 .. enc.fc{n+1} and dec.fc1 .. dec.fc{n+1}.
  */
 
 import type { Gpu, Recorder, Tensor } from "../gpu/gpu.ts";
 import { Activation, type ActivationKind } from "../ops/activation.ts";
 import { Linear } from "../ops/linear.ts";
+import { SigmoidHead } from "../ops/sigmoid_head.ts";
 import type { Architecture, Decoder, Encoder, Mode, ParamAccess } from "../model/network.ts";
 import { ParamLayout } from "../model/params.ts";
 
+/** How the encoder's last layer parameterizes q(z | x). */
+export const ENCODER_HEADS = ["logvar", "sigmoid"] as const;
+export type EncoderHead = typeof ENCODER_HEADS[number];
+
 export interface MlpConfig {
   pixels: number;
-  hidden: number;
+  /** Hidden widths from the input side: 500, or [400, 400]; the decoder mirrors them. */
+  hidden: number | number[];
   latent: number;
+  /** The encoder's hidden activation, and the decoder's unless `decoderActivation` is set. */
   activation: ActivationKind;
+  decoderActivation?: ActivationKind;
+  /** LeakyReLU's negative slope (default 0.01, PyTorch's). */
+  slope?: number;
+  /** Default "logvar". */
+  head?: EncoderHead;
 }
 
-/** The parameter layout of an MLP VAE; names match src/mlp/densities.ts. */
+/** The hidden widths as a list. */
+export function hiddenWidths(c: MlpConfig): number[] {
+  return typeof c.hidden === "number" ? [c.hidden] : [...c.hidden];
+}
+
+/** "784-400-400-2": the encoder's widths, for tables and logs. */
+export function mlpShapeText(c: MlpConfig): string {
+  return [c.pixels, ...hiddenWidths(c), c.latent].join("-");
+}
+
+/** The parameter layout of an MLP VAE; names match src/mlp/densities.ts for one hidden layer. */
 export function mlpLayout(c: MlpConfig, width = 1): ParamLayout {
   const layout = new ParamLayout();
-  layout.add("enc.fc1.weight", [c.hidden, c.pixels]);
-  layout.add("enc.fc1.bias", [c.hidden]);
-  layout.add("enc.fc2.weight", [2 * c.latent, c.hidden]);
-  layout.add("enc.fc2.bias", [2 * c.latent]);
-  layout.add("dec.fc1.weight", [c.hidden, c.latent]);
-  layout.add("dec.fc1.bias", [c.hidden]);
-  layout.add("dec.fc2.weight", [c.pixels * width, c.hidden]);
-  layout.add("dec.fc2.bias", [c.pixels * width]);
+  const hidden = hiddenWidths(c);
+  const add = (prefix: string, widths: number[]) => {
+    for (let i = 1; i < widths.length; i++) {
+      layout.add(`${prefix}.fc${i}.weight`, [widths[i], widths[i - 1]]);
+      layout.add(`${prefix}.fc${i}.bias`, [widths[i]]);
+    }
+  };
+  add("enc", [c.pixels, ...hidden, 2 * c.latent]);
+  add("dec", [c.latent, ...hidden.toReversed(), c.pixels * width]);
   return layout;
 }
 
@@ -40,173 +66,210 @@ export function mlpArchitecture(config: MlpConfig, width: number): Architecture 
     state: null,
     describe: () => ({ model: "mlp", ...config }),
     async networks(gpu, batch, access) {
-      const [encoder, decoder] = await Promise.all([
-        MlpEncoder.create(gpu, batch, config, access),
-        MlpDecoder.create(gpu, batch, config, width, access),
+      const hidden = hiddenWidths(config), slope = config.slope ?? 0.01;
+      const [encoder, decoder, head] = await Promise.all([
+        MlpChain.create(gpu, batch, access, {
+          prefix: "enc",
+          widths: [config.pixels, ...hidden, 2 * config.latent],
+          activation: config.activation,
+          slope,
+        }),
+        MlpChain.create(gpu, batch, access, {
+          prefix: "dec",
+          widths: [config.latent, ...hidden.toReversed(), config.pixels * width],
+          activation: config.decoderActivation ?? config.activation,
+          slope,
+        }),
+        (config.head ?? "logvar") === "sigmoid"
+          ? SigmoidHead.create(gpu, batch, config.latent)
+          : Promise.resolve(null),
       ]);
-      return { encoder, decoder };
+      return { encoder: new MlpEncoder(gpu, encoder, head), decoder: new MlpDecoder(decoder) };
     },
   };
 }
 
-/** tanh and sigmoid differentiate from their output; ReLU-like ones from their input. */
-function _saved(kind: ActivationKind, output: GPUBuffer, input: GPUBuffer): GPUBuffer {
-  return kind === "tanh" || kind === "sigmoid" ? output : input;
+interface ChainSpec {
+  prefix: string;
+  /** Input, hidden..., output widths. */
+  widths: number[];
+  activation: ActivationKind;
+  slope: number;
+}
+
+interface Hidden {
+  linear: Linear;
+  act: Activation;
+  /** (N, width): pre-activation, activation, and their gradients. */
+  pre: GPUBuffer;
+  post: GPUBuffer;
+  dPre: GPUBuffer;
+  dPost: GPUBuffer;
+}
+
+/** Linear + activation layers, then a last linear layer with no activation. */
+class MlpChain {
+  readonly prefix: string;
+  readonly kind: ActivationKind;
+  readonly #v: ParamAccess;
+  readonly #hidden: Hidden[];
+  readonly #last: Linear;
+
+  private constructor(spec: ChainSpec, v: ParamAccess, hidden: Hidden[], last: Linear) {
+    this.prefix = spec.prefix;
+    this.kind = spec.activation;
+    this.#v = v;
+    this.#hidden = hidden;
+    this.#last = last;
+  }
+
+  static async create(gpu: Gpu, N: number, v: ParamAccess, s: ChainSpec): Promise<MlpChain> {
+    const f = (label: string, n: number) => gpu.storage(label, n * 4);
+    const w = s.widths, n = w.length - 1;
+    const linears = await Promise.all(
+      w.slice(1).map((out, i) =>
+        Linear.create(gpu, { batch: N, inFeatures: w[i], outFeatures: out })
+      ),
+    );
+    const acts = await Promise.all(
+      w.slice(1, n).map((width) => Activation.create(gpu, s.activation, N * width, s.slope)),
+    );
+    const hidden = acts.map((act, i): Hidden => {
+      const name = `${s.prefix}_fc${i + 1}`, size = N * w[i + 1];
+      return {
+        linear: linears[i],
+        act,
+        pre: f(`${name}_pre`, size),
+        post: f(`${name}_act`, size),
+        dPre: f(`d_${name}_pre`, size),
+        dPost: f(`d_${name}_act`, size),
+      };
+    });
+    return new MlpChain(s, v, hidden, linears[n - 1]);
+  }
+
+  #p(i: number, what: "weight" | "bias"): Tensor {
+    return this.#v.p(`${this.prefix}.fc${i + 1}.${what}`);
+  }
+
+  #g(i: number, what: "weight" | "bias"): Tensor {
+    return this.#v.g(`${this.prefix}.fc${i + 1}.${what}`);
+  }
+
+  // tanh and sigmoid differentiate from their output; ReLU-like ones from their input.
+  #saved(l: Hidden): GPUBuffer {
+    return this.kind === "tanh" || this.kind === "sigmoid" ? l.post : l.pre;
+  }
+
+  /** out (N, last width) from x (N, first width). */
+  forward(rec: Recorder, out: Tensor, x: Tensor): void {
+    let input = x;
+    this.#hidden.forEach((l, i) => {
+      l.linear.forward(rec, l.pre, input, this.#p(i, "weight"), this.#p(i, "bias"));
+      l.act.forward(rec, l.post, l.pre);
+      input = l.post;
+    });
+    const n = this.#hidden.length;
+    this.#last.forward(rec, out, input, this.#p(n, "weight"), this.#p(n, "bias"));
+  }
+
+  /**
+   * From dOut (N, last width), after a forward of the same x: dX (N, first width) unless null,
+   * and with `weights` every layer's weight gradients (overwritten).
+   */
+  backward(rec: Recorder, dX: Tensor | null, dOut: Tensor, x: Tensor, weights: boolean): void {
+    const n = this.#hidden.length;
+    let dY: Tensor = dOut;
+    for (let i = n; i >= 0; i--) {
+      const layer = i === n ? this.#last : this.#hidden[i].linear;
+      const input = i === 0 ? x : this.#hidden[i - 1].post;
+      const dIn = i === 0 ? dX : this.#hidden[i - 1].dPost;
+      if (weights) {
+        layer.backward(
+          rec,
+          dIn,
+          this.#g(i, "weight"),
+          this.#g(i, "bias"),
+          dY,
+          input,
+          this.#p(i, "weight"),
+        );
+      } else if (dIn !== null) {
+        layer.backwardInput(rec, dIn, dY, this.#p(i, "weight"));
+      }
+      if (i > 0) {
+        const l = this.#hidden[i - 1];
+        l.act.backward(rec, l.dPre, l.dPost, this.#saved(l));
+        dY = l.dPre;
+      }
+    }
+  }
+
+  activations(who: string): [string, GPUBuffer][] {
+    return this.#hidden.flatMap((l, i): [string, GPUBuffer][] => [
+      [`${who} fc${i + 1}`, l.pre],
+      [`${who} fc${i + 1} ${this.kind}`, l.post],
+    ]);
+  }
 }
 
 export class MlpEncoder implements Encoder {
-  readonly #v: ParamAccess;
-  readonly #kind: ActivationKind;
-  readonly #fc1: Linear;
-  readonly #fc2: Linear;
-  readonly #act: Activation;
-  readonly #pre: GPUBuffer;
-  readonly #post: GPUBuffer;
-  readonly #dPost: GPUBuffer;
-  readonly #dPre: GPUBuffer;
+  readonly #chain: MlpChain;
+  readonly #head: SigmoidHead | null;
+  /** (N, 2L) rows [a | b] before the sigmoid head, and their gradient; null without one. */
+  readonly #raw: GPUBuffer | null;
+  readonly #dRaw: GPUBuffer | null;
 
-  private constructor(
-    gpu: Gpu,
-    N: number,
-    c: MlpConfig,
-    v: ParamAccess,
-    ops: [Linear, Linear, Activation],
-  ) {
-    const f = (label: string, n: number) => gpu.storage(label, n * 4);
-    this.#v = v;
-    this.#kind = c.activation;
-    [this.#fc1, this.#fc2, this.#act] = ops;
-    this.#pre = f("enc_pre", N * c.hidden);
-    this.#post = f("enc_act", N * c.hidden);
-    this.#dPost = f("d_enc_act", N * c.hidden);
-    this.#dPre = f("d_enc_pre", N * c.hidden);
-  }
-
-  static async create(gpu: Gpu, N: number, c: MlpConfig, v: ParamAccess): Promise<MlpEncoder> {
-    const ops = await Promise.all([
-      Linear.create(gpu, { batch: N, inFeatures: c.pixels, outFeatures: c.hidden }),
-      Linear.create(gpu, { batch: N, inFeatures: c.hidden, outFeatures: 2 * c.latent }),
-      Activation.create(gpu, c.activation, N * c.hidden),
-    ]);
-    return new MlpEncoder(gpu, N, c, v, ops);
+  constructor(gpu: Gpu, chain: MlpChain, head: SigmoidHead | null) {
+    this.#chain = chain;
+    this.#head = head;
+    const size = head ? head.n * 2 * head.latent * 4 : 0;
+    this.#raw = head ? gpu.storage("enc_head_raw", size) : null;
+    this.#dRaw = head ? gpu.storage("d_enc_head_raw", size) : null;
   }
 
   forward(rec: Recorder, h: Tensor, x: Tensor, _mode: Mode): void {
-    const v = this.#v;
-    this.#fc1.forward(rec, this.#pre, x, v.p("enc.fc1.weight"), v.p("enc.fc1.bias"));
-    this.#act.forward(rec, this.#post, this.#pre);
-    this.#fc2.forward(rec, h, this.#post, v.p("enc.fc2.weight"), v.p("enc.fc2.bias"));
+    if (this.#head && this.#raw) {
+      this.#chain.forward(rec, this.#raw, x);
+      this.#head.forward(rec, h, this.#raw);
+    } else {
+      this.#chain.forward(rec, h, x);
+    }
   }
 
   backward(rec: Recorder, dH: Tensor, x: Tensor): void {
-    const v = this.#v;
-    this.#fc2.backward(
-      rec,
-      this.#dPost,
-      v.g("enc.fc2.weight"),
-      v.g("enc.fc2.bias"),
-      dH,
-      this.#post,
-      v.p("enc.fc2.weight"),
-    );
-    this.#act.backward(rec, this.#dPre, this.#dPost, _saved(this.#kind, this.#post, this.#pre));
-    this.#fc1.backward(
-      rec,
-      null,
-      v.g("enc.fc1.weight"),
-      v.g("enc.fc1.bias"),
-      this.#dPre,
-      x,
-      v.p("enc.fc1.weight"),
-    );
-  }
-
-  activations(): [string, GPUBuffer][] {
-    return [["encoder fc1", this.#pre], [`encoder fc1 ${this.#kind}`, this.#post]];
-  }
-}
-
-export class MlpDecoder implements Decoder {
-  readonly #v: ParamAccess;
-  readonly #kind: ActivationKind;
-  readonly #fc1: Linear;
-  readonly #fc2: Linear;
-  readonly #act: Activation;
-  readonly #pre: GPUBuffer;
-  readonly #post: GPUBuffer;
-  readonly #dPost: GPUBuffer;
-  readonly #dPre: GPUBuffer;
-
-  private constructor(
-    gpu: Gpu,
-    N: number,
-    c: MlpConfig,
-    v: ParamAccess,
-    ops: [Linear, Linear, Activation],
-  ) {
-    const f = (label: string, n: number) => gpu.storage(label, n * 4);
-    this.#v = v;
-    this.#kind = c.activation;
-    [this.#fc1, this.#fc2, this.#act] = ops;
-    this.#pre = f("dec_pre", N * c.hidden);
-    this.#post = f("dec_act", N * c.hidden);
-    this.#dPost = f("d_dec_act", N * c.hidden);
-    this.#dPre = f("d_dec_pre", N * c.hidden);
-  }
-
-  static async create(
-    gpu: Gpu,
-    N: number,
-    c: MlpConfig,
-    width: number,
-    v: ParamAccess,
-  ): Promise<MlpDecoder> {
-    const ops = await Promise.all([
-      Linear.create(gpu, { batch: N, inFeatures: c.latent, outFeatures: c.hidden }),
-      Linear.create(gpu, { batch: N, inFeatures: c.hidden, outFeatures: c.pixels * width }),
-      Activation.create(gpu, c.activation, N * c.hidden),
-    ]);
-    return new MlpDecoder(gpu, N, c, v, ops);
-  }
-
-  forward(rec: Recorder, out: Tensor, z: Tensor, _mode: Mode): void {
-    const v = this.#v;
-    this.#fc1.forward(rec, this.#pre, z, v.p("dec.fc1.weight"), v.p("dec.fc1.bias"));
-    this.#act.forward(rec, this.#post, this.#pre);
-    this.#fc2.forward(rec, out, this.#post, v.p("dec.fc2.weight"), v.p("dec.fc2.bias"));
-  }
-
-  backward(rec: Recorder, dZ: Tensor, dOut: Tensor, z: Tensor, o: { weights: boolean }): void {
-    const v = this.#v;
-    const saved = _saved(this.#kind, this.#post, this.#pre);
-    if (o.weights) {
-      this.#fc2.backward(
-        rec,
-        this.#dPost,
-        v.g("dec.fc2.weight"),
-        v.g("dec.fc2.bias"),
-        dOut,
-        this.#post,
-        v.p("dec.fc2.weight"),
-      );
-      this.#act.backward(rec, this.#dPre, this.#dPost, saved);
-      this.#fc1.backward(
-        rec,
-        dZ,
-        v.g("dec.fc1.weight"),
-        v.g("dec.fc1.bias"),
-        this.#dPre,
-        z,
-        v.p("dec.fc1.weight"),
-      );
+    if (this.#head && this.#raw && this.#dRaw) {
+      this.#head.backward(rec, this.#dRaw, dH, this.#raw);
+      this.#chain.backward(rec, null, this.#dRaw, x, true);
     } else {
-      this.#fc2.backwardInput(rec, this.#dPost, dOut, v.p("dec.fc2.weight"));
-      this.#act.backward(rec, this.#dPre, this.#dPost, saved);
-      this.#fc1.backwardInput(rec, dZ, this.#dPre, v.p("dec.fc1.weight"));
+      this.#chain.backward(rec, null, dH, x, true);
     }
   }
 
   activations(): [string, GPUBuffer][] {
-    return [["decoder fc1", this.#pre], [`decoder fc1 ${this.#kind}`, this.#post]];
+    const raw: [string, GPUBuffer][] = this.#raw
+      ? [["encoder head before its sigmoids (a, b)", this.#raw]]
+      : [];
+    return [...this.#chain.activations("encoder"), ...raw];
+  }
+}
+
+export class MlpDecoder implements Decoder {
+  readonly #chain: MlpChain;
+
+  constructor(chain: MlpChain) {
+    this.#chain = chain;
+  }
+
+  forward(rec: Recorder, out: Tensor, z: Tensor, _mode: Mode): void {
+    this.#chain.forward(rec, out, z);
+  }
+
+  backward(rec: Recorder, dZ: Tensor, dOut: Tensor, z: Tensor, o: { weights: boolean }): void {
+    this.#chain.backward(rec, dZ, dOut, z, o.weights);
+  }
+
+  activations(): [string, GPUBuffer][] {
+    return this.#chain.activations("decoder");
   }
 }

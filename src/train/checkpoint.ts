@@ -10,7 +10,7 @@ import { ConvVae } from "../conv/conv_vae.ts";
 import { initConvParams } from "../conv/layout.ts";
 import { likelihoodByName } from "../likelihood/registry.ts";
 import { MlpVae } from "../mlp/mlp_vae.ts";
-import { mlpLayout } from "../mlp/mlp_net.ts";
+import { ENCODER_HEADS, type EncoderHead, type MlpConfig, mlpLayout } from "../mlp/mlp_net.ts";
 import { type ActivationKind, ACTIVATIONS } from "../ops/activation.ts";
 import type { Vae } from "../model/vae.ts";
 import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from "../safetensors.ts";
@@ -206,13 +206,31 @@ export async function loadVae<K extends "conv" | "mlp">(
   int("latent", 1, 64);
   if (c.model === "mlp") {
     int("pixels", 784, 784);
-    int("hidden", 1, 8192);
-    if (!(ACTIVATIONS as readonly unknown[]).includes(c.activation)) {
+    const hidden = Array.isArray(c.hidden) ? c.hidden : [c.hidden];
+    if (
+      hidden.length < 1 || hidden.length > 8 ||
+      !hidden.every((h) => typeof h === "number" && Number.isInteger(h) && h >= 1 && h <= 8192)
+    ) {
       throw new CheckpointError(
         path,
-        `its config has activation ${JSON.stringify(c.activation)}, expected one of ` +
-          ACTIVATIONS.join(", "),
+        `its config has hidden ${JSON.stringify(c.hidden)}, expected 1 to 8 integer widths ` +
+          "from 1 to 8192",
       );
+    }
+    const oneOf = (key: string, allowed: readonly string[], optional: boolean) => {
+      if (optional && c[key] === undefined) return;
+      if (!allowed.includes(c[key] as string)) {
+        throw new CheckpointError(
+          path,
+          `its config has ${key} ${JSON.stringify(c[key])}, expected one of ` + allowed.join(", "),
+        );
+      }
+    };
+    oneOf("activation", ACTIVATIONS, false);
+    oneOf("decoderActivation", ACTIVATIONS, true);
+    oneOf("head", ENCODER_HEADS, true);
+    if (c.slope !== undefined && !(typeof c.slope === "number" && Number.isFinite(c.slope))) {
+      throw new CheckpointError(path, `its config has slope ${JSON.stringify(c.slope)}`);
     }
   }
   let vae: Vae;
@@ -220,11 +238,14 @@ export async function loadVae<K extends "conv" | "mlp">(
     const config = { latent: Number(c.latent) };
     vae = new ConvVae(gpu, config, initConvParams(config, 0, lik.width), lik);
   } else {
-    const config = {
+    const config: MlpConfig = {
       pixels: Number(c.pixels),
-      hidden: Number(c.hidden),
+      hidden: c.hidden as number | number[],
       latent: Number(c.latent),
       activation: c.activation as ActivationKind,
+      ...(c.decoderActivation ? { decoderActivation: c.decoderActivation as ActivationKind } : {}),
+      ...(c.slope !== undefined ? { slope: Number(c.slope) } : {}),
+      ...(c.head ? { head: c.head as EncoderHead } : {}),
     };
     vae = new MlpVae(gpu, config, new Float32Array(mlpLayout(config, lik.width).total), lik);
   }
