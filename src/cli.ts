@@ -51,6 +51,8 @@ export interface Usage {
   task: string;
   /** One or two sentences on what the task does. */
   summary: string;
+  /** Paragraphs printed after the flags (a preset's tutorial quirks). */
+  details?: string[];
 }
 
 /** A command line that the task cannot run with; runTask prints it with the usage, exit 2. */
@@ -174,6 +176,7 @@ export function usageText(spec: FlagSpecs, usage: Usage): string {
     "Flags:",
     ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
     "",
+    ...(usage.details ?? []).flatMap((d) => [d, ""]),
   ].join("\n");
 }
 

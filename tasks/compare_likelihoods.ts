@@ -23,7 +23,7 @@ import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
 import { CheckpointError } from "../src/safetensors.ts";
 import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
-import type { EpochLog } from "../src/train/epoch_log.ts";
+import { type EpochLog, valLoss } from "../src/train/epoch_log.ts";
 
 const P = 784, COLS = 8;
 
@@ -139,7 +139,7 @@ runTask(async () => {
       series: models.map((m) => ({
         name: m.name,
         x: m.log.map((e) => e.epoch),
-        y: m.log.map((e) => e.val_neg_elbo),
+        y: m.log.map(valLoss),
       })),
     }),
   );

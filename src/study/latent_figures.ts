@@ -18,19 +18,21 @@ const BATCH = 256;
 
 /**
  * mu (count, L) of the first `count` images of `data`, encoded in eval mode (batch norm's
- * running statistics) from the fixed threshold x > 0.5 for binary data, `batch` images a pass
- * (the last padded). One readback.
+ * running statistics) from the fixed threshold x > 0.5 for binary data (or the grey levels,
+ * `binarize` "none", for a model trained on them), `batch` images a pass (the last padded).
+ * One readback.
  */
 export async function encodeMeans(
   vae: Vae,
   data: GpuDataset,
   count: number,
   batch = BATCH,
+  binarize: "static" | "none" = "static",
 ): Promise<Float32Array> {
   if (!Number.isInteger(count) || count < 1 || count > data.count) {
     throw new RangeError(`Cannot encode ${count} images: the split holds ${data.count}`);
   }
-  const { mode, bins } = gatherModeFor(vae.likelihood, "static");
+  const { mode, bins } = gatherModeFor(vae.likelihood, binarize);
   if (gatherNeedsNoise(mode)) {
     throw new RangeError(
       `Cannot encode fixed images for the ${vae.likelihood.name} likelihood: its data are noisy`,
@@ -63,12 +65,16 @@ export async function encodeMeans(
  * row-major, z1 increasing across, z2 decreasing down the rows, `batch` a pass. Needs a 2-D
  * latent.
  */
-export async function decodeLattice(vae: Vae, k: number, batch = BATCH): Promise<Float32Array> {
+export function decodeLattice(vae: Vae, k: number, batch = BATCH): Promise<Float32Array> {
+  return decodeAt(vae, latticePoints(k, { quantile: true }), batch);
+}
+
+/** The likelihood's mean images (n, 784) decoded at z (n, 2), `batch` a pass. Needs a 2-D latent. */
+export async function decodeAt(vae: Vae, z: Float32Array, batch = BATCH): Promise<Float32Array> {
   if (vae.latent !== 2) {
     throw new RangeError(`Cannot decode a 2-D lattice: the model's latent has ${vae.latent} dims`);
   }
-  const gpu = vae.gpu, n = k * k, B = Math.min(batch, n);
-  const z = latticePoints(k, { quantile: true });
+  const gpu = vae.gpu, n = z.length / 2, B = Math.min(batch, n);
   const g = await vae.graph(B);
   const batches = Math.ceil(n / B);
   const means = gpu.storage("study.lattice", batches * B * P * 4);

@@ -19,14 +19,15 @@ import { type Binarize, evaluate, importanceNll } from "./evaluate.ts";
 import { loadCheckpoint, restore } from "./checkpoint.ts";
 import { elboChart, type EpochLog } from "./epoch_log.ts";
 import { train } from "./trainer.ts";
+import { fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "./objective.ts";
 
 export interface SessionFlags {
   epochs: number;
   batch: number;
   lr: number;
   seed: number;
-  /** Bernoulli tasks only; absent elsewhere. */
-  binarize?: "static" | "dynamic";
+  /** Bernoulli tasks only ("none": grey levels as soft targets, the notebook preset's). */
+  binarize?: "static" | "dynamic" | "none";
   patience: number;
   trainLimit: number;
   isSamples: number;
@@ -55,11 +56,22 @@ export class NothingToTrainError extends Error {
   }
 }
 
+/** What a task adds to the course's defaults: another objective, facts for metrics.json. */
+export interface SessionOptions {
+  objective?: Objective;
+  /** See TrainOptions.printed. */
+  printed?: (sum: number, steps: number, batch: number) => number;
+  /** Extra metrics.json fields (a preset's name, its tutorial's quirks). */
+  metrics?: Record<string, unknown>;
+}
+
 export async function runSession(
   task: string,
   f: SessionFlags,
   build: (gpu: Gpu, seed: number) => Promise<Vae>,
+  options: SessionOptions = {},
 ): Promise<SessionResult> {
+  const objective = options.objective ?? NEG_ELBO;
   // Everything that can refuse the run does so before data or GPU work.
   const bestPath = join(f.out, "model.safetensors"), lastPath = join(f.out, "last.safetensors");
   const hint = `run \`deno task ${task}\` first`;
@@ -106,6 +118,10 @@ export async function runSession(
   const lik = model.likelihood;
   // Only the Bernoulli data are binarized; the others follow from the likelihood.
   const binarize: Binarize = lik.data === "binary" ? f.binarize ?? "static" : "none";
+  // A Bernoulli term on grey levels (the notebook preset) is a BCE against soft targets.
+  const dataSpace = lik.data === "binary" && binarize === "none"
+    ? "grey levels p / 255 as soft BCE targets"
+    : lik.dataSpace;
   const evalCount = (n: number) => (f.evalImages > 0 ? Math.min(f.evalImages, n) : n);
   let resume = null;
   if (last) {
@@ -115,7 +131,8 @@ export async function runSession(
   const logPath = join(f.out, "log.json"), svgPath = join(f.out, "elbo.svg");
   const writeLog = async (log: EpochLog[]) => {
     await writeFileAtomic(logPath, JSON.stringify(log, null, 2) + "\n");
-    await writeFileAtomic(svgPath, elboChart(log, `${task}: negative ELBO per epoch`));
+    const what = objective.elbo ? "negative ELBO" : "loss";
+    await writeFileAtomic(svgPath, elboChart(log, `${task}: ${what} per epoch`, objective.axis));
   };
   const result = await train({
     model,
@@ -134,6 +151,8 @@ export async function runSession(
     lastPath,
     resume,
     onEpoch: writeLog,
+    objective,
+    printed: options.printed,
   });
 
   // Evaluate the best model, not the last.
@@ -141,17 +160,21 @@ export async function runSession(
   const graph = await model.graph(f.batch);
   const ctx = { gpu, graph, data: testData, rng, binarize, seed: f.seed ^ 0x7e57 };
   const test = await evaluate(ctx, evalCount(testData.count), "test");
-  const isImages = Math.min(f.isImages, evalCount(testData.count));
+  // The IS estimate is of a likelihood's NLL: meaningless for a loss that is not an ELBO.
+  const isSamples = objective.elbo ? f.isSamples : 0;
+  const isImages = isSamples > 0 ? Math.min(f.isImages, evalCount(testData.count)) : 0;
   const iw = await IwLogWeight.create(gpu, { batch: f.batch, latent: model.latent });
-  const nll = f.isSamples > 0 ? await importanceNll(ctx, iw, isImages, f.isSamples) : null;
+  const nll = isSamples > 0 ? await importanceNll(ctx, iw, isImages, isSamples) : null;
+  const testLoss = objectiveLoss(objective, test.recon, test.kl);
   const bpd = lik.continuous
     ? { test_bpd: bitsPerDim(test.negElbo), test_nll_is_bpd: nll === null ? null : bitsPerDim(nll) }
     : {};
   const metrics = {
+    ...options.metrics,
     model: model.kind,
     likelihood: lik.name,
     ...lik.constants,
-    data_space: lik.dataSpace,
+    data_space: dataSpace,
     latent: model.latent,
     binarize,
     epochs: result.log.length,
@@ -164,19 +187,23 @@ export async function runSession(
     train_limit: f.trainLimit > 0 ? f.trainLimit : null,
     batch: f.batch,
     lr: f.lr,
-    test_neg_elbo: test.negElbo,
+    loss: objective.description,
+    ...(objective.elbo ? { test_neg_elbo: test.negElbo } : { test_loss: testLoss }),
     test_recon: test.recon,
     test_kl: test.kl,
     test_images: test.count,
     val_images: evalCount(valData.count),
     eval_images: f.evalImages > 0 ? f.evalImages : null,
     test_nll_is: nll,
-    is_samples: f.isSamples,
+    is_samples: isSamples,
     is_images: isImages,
     ...bpd,
-    best_val_neg_elbo: result.bestVal,
+    ...(objective.elbo ? { best_val_neg_elbo: result.bestVal } : { best_val_loss: result.bestVal }),
     seed: f.seed,
-    note: "nats per image; -ELBO uses one sampled z per image" +
+    note:
+      (objective.elbo
+        ? "nats per image; -ELBO uses one sampled z per image"
+        : "per image; recon and KL are the two terms' means, the loss weighs them as `loss` says; one sampled z per image") +
       (lik.continuous
         ? "; bits/dim = (NLL + 784 ln 256) / (784 ln 2), an upper bound on the 8-bit image's"
         : "") +
@@ -185,14 +212,11 @@ export async function runSession(
   const metricsPath = join(f.out, "metrics.json");
   await writeFileAtomic(metricsPath, JSON.stringify(metrics, null, 2) + "\n");
   console.error(
-    `test -ELBO ${test.negElbo.toFixed(2)} (recon ${test.recon.toFixed(2)}, KL ${
-      test.kl.toFixed(2)
-    })` +
+    (objective.elbo ? `test -ELBO ${test.negElbo.toFixed(2)}` : `test loss ${fmtLoss(testLoss)}`) +
+      ` (recon ${test.recon.toFixed(2)}, KL ${test.kl.toFixed(2)})` +
       (nll === null ? "" : `, IS NLL ${nll.toFixed(2)} (K = ${f.isSamples}, ${isImages} images)`) +
       (lik.continuous ? `, ${bitsPerDim(test.negElbo).toFixed(3)} bits/dim` : "") +
-      `, ${test.count} test images, ${
-        binarize === "none" ? lik.dataSpace : binarizeWords(binarize)
-      }`,
+      `, ${test.count} test images, ${binarize === "none" ? dataSpace : binarizeWords(binarize)}`,
   );
   return {
     gpu,

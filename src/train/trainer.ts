@@ -13,11 +13,11 @@ import type { Rng } from "../ops/rng.ts";
 import { Progress } from "../progress.ts";
 import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
-import type { VaeGraph } from "../model/vae_graph.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
 import type { DataSource } from "../data/mnist.ts";
-import type { EpochLog } from "./epoch_log.ts";
+import { type EpochLog, valLoss } from "./epoch_log.ts";
+import { backwardScales, fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "./objective.ts";
 import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan_locator.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
@@ -51,6 +51,13 @@ export interface TrainOptions {
   resume: TrainState | null;
   /** Called after each epoch with the whole log so far (write log.json, elbo.svg). */
   onEpoch?: (log: EpochLog[]) => Promise<void>;
+  /** What to minimize; default the negative ELBO. */
+  objective?: Objective;
+  /**
+   * A tutorial's own printed training loss from the epoch's summed per-image losses and its
+   * step count (a preset's quirk, logged as train_printed beside the true mean).
+   */
+  printed?: (sum: number, steps: number, batch: number) => number;
 }
 
 export interface TrainResult {
@@ -82,8 +89,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const adam = await Adam.create(gpu, model.layout.total, { lr: o.lr });
   const log: EpochLog[] = o.resume ? [...o.resume.log] : [];
   if (o.resume) adam.t = o.resume.adamT;
+  const objective = o.objective ?? NEG_ELBO;
+  const lossOf = (recon: number, kl: number) => objectiveLoss(objective, recon, kl);
   let best = log.reduce(
-    (b, e) => (e.val_neg_elbo < b.val ? { epoch: e.epoch, val: e.val_neg_elbo } : b),
+    (b, e) => (valLoss(e) < b.val ? { epoch: e.epoch, val: valLoss(e) } : b),
     {
       epoch: 0,
       val: Infinity,
@@ -118,12 +127,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       graph.sampleEps(rec, o.seed, global);
       graph.forwardLoss(rec, sums, step, "train");
     };
+    const scales = backwardScales(objective, B);
     const update = (rec: Recorder) => adam.step(rec, model.params, model.grads, model.m, model.v);
     await snapshot.save(0, adam.t);
     for (let step = 0; step < steps; step++) {
       const rec = gpu.record("train step");
       forward(rec, step);
-      graph.backward(rec);
+      graph.backward(rec, scales);
       update(rec);
       await rec.submit();
       if (step + 1 - lastRead >= every || step === steps - 1) {
@@ -139,13 +149,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             snapshot,
             sums,
             bad: Math.floor(bad / 2),
-            replay: _replay(gpu, graph, forward, update, perm, B),
+            replay: _replay(gpu, forward, (rec) => graph.backward(rec, scales), update, perm, B),
           });
           progress.done(`epoch ${epoch}: stopped at step ${report.step + 1}`);
           throw new TrainingError(await _nanMessage(epoch, report, o.lastPath));
         }
         await snapshot.save(step + 1, adam.t);
-        running = _meanPair(s, lastRead, step + 1) / B;
+        running = _meanLoss(s, lastRead, step + 1, lossOf) / B;
         const sec = (performance.now() - t0) / 1000;
         lastRead = step + 1;
         every = Math.max(
@@ -162,29 +172,34 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let recon = 0, kl = 0;
     for (let i = 0; i < steps; i++) recon += s[2 * i], kl += s[2 * i + 1];
     const val = await evaluate(evalCtx, valCount, `validation after epoch ${epoch}`);
+    const n = steps * B;
+    const trainValue = lossOf(recon, kl) / n, valValue = lossOf(val.recon, val.kl);
     const entry: EpochLog = {
       epoch,
-      train_neg_elbo: (recon + kl) / (steps * B),
-      train_recon: recon / (steps * B),
-      train_kl: kl / (steps * B),
-      val_neg_elbo: val.negElbo,
+      ...(objective.elbo ? { train_neg_elbo: trainValue } : { train_loss: trainValue }),
+      train_recon: recon / n,
+      train_kl: kl / n,
+      ...(objective.elbo ? { val_neg_elbo: valValue } : { val_loss: valValue }),
       val_recon: val.recon,
       val_kl: val.kl,
+      ...(o.printed ? { train_printed: o.printed(trainValue * n, steps, B) } : {}),
       seconds: (performance.now() - t0) / 1000,
-      images_per_s: (steps * B) / seconds,
+      images_per_s: n / seconds,
     };
     log.push(entry);
+    const name = objective.elbo ? "-ELBO" : "loss";
     progress.done(
-      `epoch ${epoch}: train -ELBO ${entry.train_neg_elbo.toFixed(2)}, val -ELBO ${
-        val.negElbo.toFixed(2)
-      } ` +
+      `epoch ${epoch}: train ${name} ${fmtLoss(trainValue)}, val ${name} ${fmtLoss(valValue)} ` +
         `(recon ${val.recon.toFixed(2)}, KL ${val.kl.toFixed(2)}), ${
           entry.images_per_s.toFixed(0)
-        } img/s`,
+        } img/s` +
+        (entry.train_printed === undefined
+          ? ""
+          : `; as the tutorial prints it: ${entry.train_printed.toFixed(1)}`),
     );
-    if (!Number.isFinite(val.negElbo)) {
+    if (!Number.isFinite(valValue)) {
       throw new TrainingError(
-        `Cannot go on: validation -ELBO is ${val.negElbo} after epoch ${epoch}`,
+        `Cannot go on: validation ${name} is ${valValue} after epoch ${epoch}`,
       );
     }
     const state: TrainState = {
@@ -195,8 +210,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       bestEpoch: best.epoch,
       ...(o.data ? { data: o.data } : {}),
     };
-    if (val.negElbo < best.val) {
-      best = { epoch, val: val.negElbo };
+    if (valValue < best.val) {
+      best = { epoch, val: valValue };
       sinceBest = 0;
       await saveModel(o.bestPath, model, { ...state, bestEpoch: epoch });
     } else {
@@ -231,17 +246,22 @@ function _firstNonFinite(a: Float32Array): number {
   return -1;
 }
 
-function _meanPair(s: Float32Array, from: number, to: number): number {
+function _meanLoss(
+  s: Float32Array,
+  from: number,
+  to: number,
+  lossOf: (recon: number, kl: number) => number,
+): number {
   let t = 0;
-  for (let i = from; i < to; i++) t += s[2 * i] + s[2 * i + 1];
+  for (let i = from; i < to; i++) t += lossOf(s[2 * i], s[2 * i + 1]);
   return t / Math.max(1, to - from);
 }
 
 /** The trainer's step, split for the NaN locator: one submit per part. */
 function _replay(
   gpu: Gpu,
-  graph: VaeGraph,
   forward: (rec: Recorder, step: number) => void,
+  backward: (rec: Recorder) => void,
   update: (rec: Recorder) => void,
   perm: GPUBuffer,
   batch: number,
@@ -253,7 +273,7 @@ function _replay(
   };
   return {
     forward: (step) => submit("replay forward", (rec) => forward(rec, step)),
-    backward: () => submit("replay backward", (rec) => graph.backward(rec)),
+    backward: () => submit("replay backward", backward),
     update: () => submit("replay update", update),
     images: async (step) => new Uint32Array(await gpu.read(perm, step * batch * 4, batch * 4)),
   };

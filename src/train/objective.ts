@@ -1,0 +1,41 @@
+/**
+ * What a training run minimizes, from the two terms every likelihood kernel reports per image
+ * (recon, the summed per-pixel term, and the analytic KL): loss = a recon + b KL per image,
+ * averaged over the batch. The course's models minimize the negative ELBO (a = b = 1); the
+ * tutorial presets reproduce their tutorials' losses, which are not all ELBOs, and say so.
+ */
+
+export interface Objective {
+  /** What the run minimizes, in words (metrics.json `loss`). */
+  description: string;
+  /** The y axis of the loss curve. */
+  axis: string;
+  /** The negative ELBO: logs and metrics then say neg_elbo and the IS NLL is estimated. */
+  elbo: boolean;
+  /** a and b above. */
+  reconScale: number;
+  klScale: number;
+}
+
+export const NEG_ELBO: Objective = {
+  description: "negative ELBO: recon (-log p(x | z), one sampled z) + KL, nats per image",
+  axis: "negative ELBO (nats per image)",
+  elbo: true,
+  reconScale: 1,
+  klScale: 1,
+};
+
+/** The per-image loss from mean recon and KL. */
+export function objectiveLoss(o: Objective, recon: number, kl: number): number {
+  return o.reconScale * recon + o.klScale * kl;
+}
+
+/** The backward's scale and KL weight for a batch of `batch` (LikelihoodLoss's contract). */
+export function backwardScales(o: Objective, batch: number): { scale: number; klWeight: number } {
+  return { scale: o.reconScale / batch, klWeight: o.klScale / o.reconScale };
+}
+
+/** Nats to two decimals; a small loss (the blog's MSE) to four significant digits. */
+export function fmtLoss(v: number): string {
+  return Math.abs(v) >= 10 ? v.toFixed(2) : v.toPrecision(4);
+}
