@@ -24,6 +24,7 @@
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask, UsageError, usageText } from "../src/cli.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
@@ -99,7 +100,20 @@ runTask(async () => {
   const jsonPath = join(f.out, "bench.json"), textPath = join(f.out, "bench.txt");
   await writeFileAtomic(jsonPath, entriesJson(c.entries));
   await writeFileAtomic(textPath, text);
-  printWritten([jsonPath, textPath]);
+  const manifest = await writeManifest(f.out, {
+    task: "bench",
+    title: "Benchmark",
+    figures: [],
+    tables: [{
+      file: jsonPath,
+      caption: "Per kernel: ms per repetition and GFLOP/s; per training or inference step: " +
+        "images/s. The full text, with references, is in bench.txt.",
+    }],
+    adapter: gpu.adapterName,
+    ...(mnist ? { data: mnist.source } : {}),
+    notes: header,
+  });
+  printWritten([jsonPath, textPath, manifest]);
 });
 
 /** The groups --only names, in any order; all when it is left out. */

@@ -20,6 +20,7 @@ import { type GrayImage, imageGrid, vconcat, writePng } from "../src/plot/png.ts
 import { labelled, textImage } from "../src/plot/label.ts";
 import { lineChart, writeSvg } from "../src/plot/svg.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
 import { CheckpointError } from "../src/safetensors.ts";
 import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
@@ -154,7 +155,31 @@ runTask(async () => {
   };
   await writeFileAtomic(out("compare.json"), JSON.stringify(json, null, 2) + "\n");
   console.error(compareMarkdown(table));
-  printWritten(["compare.png", "compare.svg", "compare.md", "compare.json"].map(out));
+  const manifest = await writeManifest(f.out, {
+    task: "compare-likelihoods",
+    title: "The four likelihoods compared",
+    figures: [
+      {
+        file: out("compare.png"),
+        caption: `The first ${COLS} test images (top, grey levels), each model's reconstructions ` +
+          "of them (its mean image at z = mu), then each model's prior samples as mean images" +
+          (latents.size === 1 ? " (the same z for every model)." : "."),
+      },
+      {
+        file: out("compare.svg"),
+        caption: "Validation -ELBO per epoch of each model, each in nats of its own data space.",
+      },
+    ],
+    tables: [{ file: out("compare.json"), caption: COMPARABILITY }],
+    metrics: out("compare.json"),
+    adapter: gpu.adapterName,
+    data: mnist.source,
+    notes: dirs.map((d) => `${d.name}: ${d.dir}`),
+  });
+  printWritten([
+    ...["compare.png", "compare.svg", "compare.md", "compare.json"].map(out),
+    manifest,
+  ]);
 });
 
 function _exists(path: string): boolean {

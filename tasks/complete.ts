@@ -15,6 +15,7 @@ import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { COLS, PIXELS, ROWS } from "../src/data/mnist.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
 
 const SPEC = {
@@ -141,5 +142,23 @@ runTask(async () => {
       }, prior ${pm.mean.toFixed(2)} +- ${pm.se.toFixed(2)} nats; better than the prior on ` +
       `${better}/${q.length} images (${seconds.toFixed(1)} s)`,
   );
-  printWritten([png, json]);
+  const manifest = await writeManifest(f.out, {
+    task: "complete",
+    title: `Image completion from the ${f.observe} part`,
+    figures: [{
+      file: png,
+      caption: `${shown} test images: the full image, the observed ${f.observe} part (grey ` +
+        "where hidden), a draw of the hidden pixels from p(x | z) with z ~ q(z | psi*), and " +
+        "their mean probabilities.",
+    }],
+    metrics: json,
+    adapter: gpu.adapterName,
+    data: mnist.source,
+    notes: [
+      `psi fitted to the observed pixels only by ${f.optimizer} (lr ${f.lr}, at most ` +
+      `${f.steps} steps) against the frozen decoder of ${f.checkpoint}; NLL of the hidden ` +
+      "pixels under q(z | psi*) against the prior N(0, I).",
+    ],
+  });
+  printWritten([png, json, manifest]);
 });

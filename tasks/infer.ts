@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
 
 const SPEC = psiFlagSpec("out/infer");
@@ -123,5 +124,23 @@ runTask(async () => {
     `amortization gap: ${gap.mean.toFixed(2)} +- ${gap.se.toFixed(2)} nats (mean +- s.e., ` +
       `${rows.length} images, ${f.optimizer} lr ${f.lr}, ${seconds.toFixed(1)} s)`,
   );
-  printWritten([png, json]);
+  const manifest = await writeManifest(f.out, {
+    task: "infer",
+    title: "Inference without the encoder",
+    figures: [{
+      file: png,
+      caption: `${shown} test images (left, statically binarized), the decoder's mean at ` +
+        "mu* of the optimized q(z | psi*) (middle) and at the encoder's mu (right).",
+    }],
+    metrics: json,
+    adapter: gpu.adapterName,
+    data: mnist.source,
+    notes: [
+      `psi = (mu, log sigma^2) of each image optimized by ${f.optimizer} (lr ${f.lr}, at most ` +
+      `${f.steps} steps, patience ${f.patience}, ${f.samples} sample(s) per step) against ` +
+      `the frozen decoder of ${f.checkpoint}; gap = -ELBO(encoder) - -ELBO(psi*), ` +
+      `${report.eval_samples} samples each.`,
+    ],
+  });
+  printWritten([png, json, manifest]);
 });

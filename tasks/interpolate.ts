@@ -16,6 +16,7 @@ import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { seededRandom } from "../src/random.ts";
 
 runTask(async () => {
@@ -111,7 +112,20 @@ runTask(async () => {
       labels.slice(1).join(", ")
     }`,
   );
-  printWritten([path]);
+  const manifest = await writeManifest(f.out, {
+    task: "interpolate",
+    title: "Interpolation in the latent space",
+    figures: [{
+      file: path,
+      caption: `Each row: test image ${picks[0]} (digit ${labels[0]}, left), ${k} decoded means ` +
+        "at z = (1 - t) mu_a + t mu_b for t from 0 to 1, and the row's other test image " +
+        `(right; digits ${labels.slice(1).join(", ")}).`,
+    }],
+    adapter: gpu.adapterName,
+    data: mnist.source,
+    notes: [`Model: ${f.checkpoint}; z = mu of each end image (statically binarized).`],
+  });
+  printWritten([path, manifest]);
 });
 
 /**

@@ -18,8 +18,9 @@ import {
   usageText,
 } from "../src/cli.ts";
 import { prepareOutDir } from "../src/io.ts";
+import { type ManifestFile, writeManifest } from "../src/report/manifest.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
-import { loadMnist } from "../src/data/mnist.ts";
+import { type DataSource, loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { convTrainFlags, trainConv } from "../src/conv/train_task.ts";
 import type { Vae } from "../src/model/vae.ts";
@@ -85,7 +86,7 @@ runTask(async () => {
   const f = parseFlags(Deno.args, SPEC, USAGE);
   // Training checks its --out itself; with --checkpoint only the figures are written.
   if (f.checkpoint !== undefined) await prepareOutDir(f.out);
-  const { vae, test, labels, epoch, written } = f.checkpoint === undefined
+  const { vae, test, labels, epoch, written, figures, source } = f.checkpoint === undefined
     ? await _trained(f)
     : await _loaded(f, f.checkpoint);
   const model = modelWords(vae, epoch);
@@ -123,6 +124,32 @@ runTask(async () => {
   await writePng(lattice, vconcat(grid, captionStrip(latticeCaption(k), grid.width), 0));
   written.push(lattice);
   console.error(`${model}; lattice ${k} x ${k}`);
+  figures.push(
+    {
+      file: scatter,
+      caption: `${model}: posterior means mu of the first ${n} test images (statically ` +
+        "binarized), coloured by digit; the prior is N(0, I).",
+    },
+    {
+      file: lattice,
+      caption: `The decoder's mean images over a ${k} x ${k} lattice of the prior's quantiles ` +
+        "(z = inverse normal CDF of (i + 0.5) / k in each dimension): z1 increases to the " +
+        "right, z2 upwards.",
+    },
+  );
+  written.push(
+    await writeManifest(f.out, {
+      task: TASK,
+      title: "The 2-D latent of the Bernoulli conv VAE",
+      figures,
+      ...(f.checkpoint === undefined
+        ? { metrics: join(f.out, "metrics.json"), log: join(f.out, "log.json") }
+        : {}),
+      adapter: vae.gpu.adapterName,
+      data: source,
+      notes: f.checkpoint === undefined ? [] : [`Figures of ${f.checkpoint} (not trained here).`],
+    }),
+  );
   printWritten(written);
 });
 
@@ -133,13 +160,24 @@ interface Model {
   /** The epoch whose parameters these are. */
   epoch: number;
   written: string[];
+  /** Training's figures with captions (none for a loaded checkpoint). */
+  figures: ManifestFile[];
+  source: DataSource;
 }
 
 /** Trains as train-bernoulli does, into --out; the best epoch's model. */
 async function _trained(f: Flags<typeof SPEC>): Promise<Model> {
   const r = await trainConv(TASK, "bernoulli", { ...f, latent: 2 });
   const epoch = Number(r.metrics.best_epoch);
-  return { vae: r.model, test: r.test, labels: r.mnist.test.labels, epoch, written: r.written };
+  return {
+    vae: r.model,
+    test: r.test,
+    labels: r.mnist.test.labels,
+    epoch,
+    written: r.written,
+    figures: r.figures,
+    source: r.mnist.source,
+  };
 }
 
 /** The model of a conv Bernoulli checkpoint with latent 2. */
@@ -168,7 +206,15 @@ async function _loaded(f: Flags<typeof SPEC>, path: string): Promise<Model> {
   const mnist = await loadMnist({ dir: f.data });
   await warnOtherData(path, mnist.source);
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
-  return { vae, test, labels: mnist.test.labels, epoch: ckpt.state.epoch, written: [] };
+  return {
+    vae,
+    test,
+    labels: mnist.test.labels,
+    epoch: ckpt.state.epoch,
+    written: [],
+    figures: [],
+    source: mnist.source,
+  };
 }
 
 /** Which of `keys` (camelCase) the command line sets, spelled as flags. */

@@ -12,6 +12,7 @@ import { Gpu } from "../src/gpu/gpu.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { loadCheckpoint, loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { encodeMeans, modelWords, SCATTER_WIDTH } from "../src/study/latent_figures.ts";
@@ -103,5 +104,18 @@ runTask(async () => {
   console.error(
     `PC 1 ${pct(r1)}, PC 2 ${pct(r2)} of the variance of mu over ${n} test images (${L}-D)`,
   );
-  printWritten([svg, json]);
+  const manifest = await writeManifest(f.out, {
+    task: "latent-pca",
+    title: `PCA of the ${L}-D latent`,
+    figures: [{
+      file: svg,
+      caption: `Posterior means mu of the first ${n} test images projected on their first two ` +
+        `principal components (${pct(r1)} and ${pct(r2)} of the variance), coloured by digit.`,
+    }],
+    metrics: json,
+    adapter: gpu.adapterName,
+    data: mnist.source,
+    notes: [`Model: ${f.checkpoint} (${modelWords(vae, ckpt.state.epoch)}).`],
+  });
+  printWritten([svg, json, manifest]);
 });

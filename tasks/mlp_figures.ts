@@ -20,6 +20,7 @@ import { Rng } from "../src/ops/rng.ts";
 import { paddedIndices } from "../src/train/evaluate.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 import { latticePoints } from "../src/plot/lattice.ts";
 import { pca2 } from "../src/study/pca.ts";
 import { seededRandom } from "../src/random.ts";
@@ -219,6 +220,25 @@ runTask(async () => {
   } else {
     console.error(`note: lattice.png skipped: it needs a 2-D latent, ${f.checkpoint} has ${L}`);
   }
+  const captions = [
+    `Posterior means of the first ${n} test images (statically binarized), coloured by digit` +
+    (pca ? `: their first two principal components (${pct(0)}% and ${pct(1)}%).` : "."),
+    "10 samples z ~ N(0, I): each row the Bernoulli mean image, then three draws of x from it.",
+    `Four test digits (left) regenerated: for each of two z ~ q(z | x), the mean image and a ` +
+    "Bernoulli draw.",
+    `The decoder's mean images over a ${f.lattice} x ${f.lattice} lattice of the prior's ` +
+    "quantiles; z1 increases to the right, z2 upwards.",
+  ];
+  written.push(
+    await writeManifest(f.out, {
+      task: "mlp-figures",
+      title: "Figures of the MLP VAE",
+      figures: written.map((file, i) => ({ file, caption: captions[i] })),
+      adapter: gpu.adapterName,
+      data: mnist.source,
+      notes: [`Model: ${f.checkpoint}.`],
+    }),
+  );
   printWritten(written);
 });
 

@@ -7,10 +7,12 @@
  * (best), last.safetensors (for --resume).
  */
 
+import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
 import { BINARIZE_FLAG, sessionFlagSpec } from "../src/train/flags.ts";
 import { runSession } from "../src/train/session.ts";
+import { writeManifest } from "../src/report/manifest.ts";
 
 runTask(async () => {
   const f = parseFlags(
@@ -41,9 +43,23 @@ runTask(async () => {
     },
   );
   const config = { ...KINGMA_WELLING, latent: f.latent, hidden: f.hidden };
-  const { written } = await runSession("train-mlp", f, (gpu, seed) => {
+  const { gpu, mnist, metrics, written } = await runSession("train-mlp", f, (gpu, seed) => {
     const init = initMlpParams(mlpLayout(config), seed);
     return Promise.resolve(new MlpVae(gpu, config, init));
   });
-  printWritten(written);
+  const manifest = await writeManifest(f.out, {
+    task: "train-mlp",
+    title: `Kingma & Welling MLP VAE (784-${f.hidden}-${f.latent})`,
+    figures: [{
+      file: join(f.out, "elbo.svg"),
+      caption: `Training and validation -ELBO per epoch, nats per image of ${metrics.data_space}.`,
+    }],
+    metrics: join(f.out, "metrics.json"),
+    log: join(f.out, "log.json"),
+    loss: String(metrics.loss),
+    adapter: gpu.adapterName,
+    data: mnist.source,
+    notes: ["Its figures are drawn by `deno task mlp-figures`."],
+  });
+  printWritten([...written, manifest]);
 });

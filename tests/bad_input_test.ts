@@ -195,7 +195,12 @@ function _cases(x: Fixtures): Case[] {
     ["latent-2d", ["--checkpoint", x.conv16], 2, /16-D latent; latent-2d needs latent 2/],
     ["latent-2d", ["--checkpoint", x.conv, "--seed", "3"], 2, /--seed is a training flag/],
     ["latent-pca", ["--checkpoint", x.gauss], 2, /gaussian/],
-    ["mlp-figures", ["--checkpoint", x.huge], 2, /hidden 100000000, expected 1 to 8 integer widths/],
+    [
+      "mlp-figures",
+      ["--checkpoint", x.huge],
+      2,
+      /hidden 100000000, expected 1 to 8 integer widths/,
+    ],
     ["mlp-figures", ["--checkpoint", x.badAct], 2, /activation "swish", expected one of tanh/],
     // Data.
     ["train-mlp", ["--data", join(x.dir, "none")], 2, /none: no such directory/],

@@ -16,6 +16,7 @@ import type { LikelihoodName } from "../likelihood/likelihood.ts";
 import { DEFAULT_BINS, likelihoodByName } from "../likelihood/registry.ts";
 import { BINARIZE_FLAG, type SessionDefaults, sessionFlagSpec } from "../train/flags.ts";
 import { runSession } from "../train/session.ts";
+import { type ManifestFile, writeManifest } from "../report/manifest.ts";
 import { ConvVae } from "./conv_vae.ts";
 import { convFigures } from "./figures.ts";
 
@@ -74,6 +75,8 @@ export interface ConvTrainResult {
   /** Training's outputs: metrics.json, log.json, elbo.svg, checkpoints, figures. */
   written: string[];
   metrics: Record<string, unknown>;
+  /** The curve and the two figures, with captions for the report. */
+  figures: ManifestFile[];
 }
 
 /** Trains, evaluates and draws the figures of the conv VAE with likelihood `name`. */
@@ -96,7 +99,32 @@ export async function trainConv(
     reconstructions: join(f.out, "reconstructions.png"),
     samples: join(f.out, "samples.png"),
   });
-  return { gpu, model: model as ConvVae, mnist, test, metrics, written: [...written, ...figures] };
+  const data = String(metrics.data_space);
+  const captioned = [
+    {
+      file: join(f.out, "elbo.svg"),
+      caption: `Training and validation -ELBO per epoch, nats per image of ${data}.`,
+    },
+    {
+      file: figures[0],
+      caption: `The first 32 test images (left, ${data}) and their reconstructions (right): ` +
+        "the likelihood's mean image decoded from z = mu, batch norm in eval mode.",
+    },
+    {
+      file: figures[1],
+      caption: "64 samples z ~ N(0, I) of the prior decoded to the likelihood's mean images; " +
+        "the row below: one draw from p(x | z) for each z of the first row.",
+    },
+  ];
+  return {
+    gpu,
+    model: model as ConvVae,
+    mnist,
+    test,
+    metrics,
+    written: [...written, ...figures],
+    figures: captioned,
+  };
 }
 
 /** Parses the task's flags, trains, evaluates and draws the figures. */
@@ -107,5 +135,17 @@ export async function trainConvTask(name: LikelihoodName, args: string[]): Promi
     summary: `Trains the conv VAE with ${SUMMARY[name]}; writes curves, reconstructions, ` +
       "prior samples and test metrics (-ELBO, IS NLL).",
   });
-  printWritten((await trainConv(task, name, f)).written);
+  const r = await trainConv(task, name, f);
+  const manifest = await writeManifest(f.out, {
+    task,
+    title: `Conv VAE, ${name} likelihood`,
+    figures: r.figures,
+    metrics: join(f.out, "metrics.json"),
+    log: join(f.out, "log.json"),
+    loss: String(r.metrics.loss),
+    adapter: r.gpu.adapterName,
+    data: r.mnist.source,
+    notes: [SUMMARY[name].replace(/^a /, "A ") + "."],
+  });
+  printWritten([...r.written, manifest]);
 }

@@ -1,0 +1,433 @@
+/**
+ * `deno task report`: one HTML page of every result under an output root. Each task left a
+ * manifest.json (src/report/manifest.ts) naming its figures with captions, its tables and its
+ * metrics; this module reads those, never guessing from file names, and lays them out in
+ * the course's order. The page is self-contained: inline CSS, no script, images referenced
+ * by paths relative to the page (or inlined as data URIs), so it opens from disk offline.
+ */
+
+import { Buffer } from "node:buffer";
+import { basename, extname, join, relative } from "node:path";
+import { MANIFEST, type Manifest, MANIFEST_VERSION } from "./manifest.ts";
+
+/** The course's sections in reading order, with the command that makes each. */
+export const SECTIONS: readonly { task: string; title: string }[] = [
+  { task: "train-bernoulli", title: "Bernoulli conv VAE" },
+  { task: "train-gaussian", title: "Gaussian conv VAE" },
+  { task: "train-beta", title: "Beta conv VAE" },
+  { task: "train-categorical", title: "Categorical conv VAE" },
+  { task: "compare-likelihoods", title: "The four likelihoods compared" },
+  { task: "latent-2d", title: "A 2-D latent space" },
+  { task: "latent-pca", title: "PCA of the latent space" },
+  { task: "interpolate", title: "Interpolation" },
+  { task: "infer", title: "Inference without the encoder" },
+  { task: "complete", title: "Image completion" },
+  { task: "train-mlp", title: "Kingma & Welling MLP VAE" },
+  { task: "mlp-figures", title: "Figures of the MLP VAE" },
+  { task: "train-notebook", title: "Tutorial preset: notebook" },
+  { task: "train-blog", title: "Tutorial preset: blog" },
+  { task: "bench", title: "Benchmark" },
+];
+
+/** The course's record (tasks/course.ts writes ROOT/course/course.json). */
+export interface CourseRecord {
+  quick: boolean;
+  started?: string;
+  finished?: string | null;
+  steps?: { task: string; status: string; seconds?: number | null }[];
+}
+
+/** A table to show: rows of scalar cells. */
+export interface Table {
+  caption: string;
+  columns: string[];
+  rows: Record<string, unknown>[];
+}
+
+/** One task's output directory, read through its manifest. */
+export interface Run {
+  dir: string;
+  manifest: Manifest;
+  metrics: Record<string, unknown> | null;
+  tables: Table[];
+  /** Files the manifest names that are not there, or could not be read. */
+  problems: string[];
+}
+
+export interface ReportResult {
+  html: string;
+  runs: Run[];
+  /** Course sections with no run. */
+  missing: string[];
+  /** Images on the page. */
+  figures: number;
+  /** Directories whose manifest.json could not be used, with the reason. */
+  skipped: string[];
+}
+
+/**
+ * Reads every `root/<dir>/manifest.json` (one level down) and lays the runs out as one page
+ * to be written at `outDir`. With `inline`, images are embedded as data URIs.
+ */
+export async function buildReport(
+  root: string,
+  outDir: string,
+  o: { inline?: boolean; now?: Date } = {},
+): Promise<ReportResult> {
+  const { runs, skipped } = await scanRuns(root, outDir);
+  const course = await readCourse(root);
+  const known = new Set(SECTIONS.map((s) => s.task));
+  const present = new Set(runs.map((r) => r.manifest.task));
+  const missing = SECTIONS.map((s) => s.task).filter((t) => !present.has(t));
+  const order = (t: string) => {
+    const i = SECTIONS.findIndex((s) => s.task === t);
+    return i < 0 ? SECTIONS.length : i;
+  };
+  // Within a task, its default directory (named after it) first, then the others by name.
+  runs.sort((a, b) =>
+    order(a.manifest.task) - order(b.manifest.task) ||
+    Number(basename(b.dir) === b.manifest.task) - Number(basename(a.dir) === a.manifest.task) ||
+    a.dir.localeCompare(b.dir)
+  );
+
+  let figures = 0;
+  const body: string[] = [];
+  for (const run of runs) {
+    const srcs: (string | null)[] = [];
+    for (const f of run.manifest.figures) {
+      const path = join(run.dir, f.file);
+      if (!(await _isFile(path))) {
+        srcs.push(null);
+        continue;
+      }
+      srcs.push(o.inline ? await _dataUri(path) : _href(relative(outDir, path)));
+      figures++;
+    }
+    body.push(_section(run, srcs, course, known));
+  }
+
+  const title = "webgpu-vae: results";
+  const now = o.now ?? new Date();
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+<h1>${esc(title)}</h1>
+<p class="facts">Every run under <code>${esc(root)}</code>, in the course's order; written ${
+    esc(now.toISOString().replace("T", " ").slice(0, 16))
+  } UTC by <code>deno task report</code>.</p>
+${course?.quick ? QUICK_BANNER : ""}
+${_contents(runs, missing)}
+</header>
+<main>
+${body.join("\n")}
+${_missingSection(missing)}
+${skipped.length > 0 ? _skippedSection(skipped) : ""}
+</main>
+</body>
+</html>
+`;
+  return { html, runs, missing, figures, skipped };
+}
+
+/** The runs under `root`, skipping `exclude` (the report's own directory). */
+export async function scanRuns(
+  root: string,
+  exclude?: string,
+): Promise<{ runs: Run[]; skipped: string[] }> {
+  const runs: Run[] = [], skipped: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(root)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { runs, skipped };
+    throw e;
+  }
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const dir = join(root, e.name);
+    if (!e.isDirectory || (exclude && relative(exclude, dir) === "")) continue;
+    const path = join(dir, MANIFEST);
+    if (!(await _isFile(path))) continue;
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(await Deno.readTextFile(path));
+    } catch (err) {
+      skipped.push(`${path}: not valid JSON (${(err as Error).message})`);
+      continue;
+    }
+    if (manifest.version !== MANIFEST_VERSION) {
+      skipped.push(
+        `${path}: manifest version ${manifest.version}, this report reads version ` +
+          `${MANIFEST_VERSION}; rerun \`deno task ${manifest.task ?? e.name}\``,
+      );
+      continue;
+    }
+    if (typeof manifest.task !== "string" || !Array.isArray(manifest.figures)) {
+      skipped.push(`${path}: no task or figures; rerun the task that wrote it`);
+      continue;
+    }
+    if (manifest.task === "report" || manifest.task === "course") continue;
+    runs.push(await _readRun(dir, manifest));
+  }
+  return { runs, skipped };
+}
+
+async function _readRun(dir: string, manifest: Manifest): Promise<Run> {
+  const problems: string[] = [];
+  const readJson = async (file: string): Promise<unknown> => {
+    try {
+      return JSON.parse(await Deno.readTextFile(join(dir, file)));
+    } catch (e) {
+      problems.push(
+        e instanceof Deno.errors.NotFound
+          ? `${file} is missing`
+          : `${file} cannot be read: ${(e as Error).message}`,
+      );
+      return null;
+    }
+  };
+  for (const f of manifest.figures) {
+    if (!(await _isFile(join(dir, f.file)))) problems.push(`${f.file} is missing`);
+  }
+  const m = manifest.metrics ? await readJson(manifest.metrics) : null;
+  const metrics = m && typeof m === "object" && !Array.isArray(m)
+    ? m as Record<string, unknown>
+    : null;
+  const tables: Table[] = [];
+  for (const t of manifest.tables ?? []) {
+    if (extname(t.file) !== ".json") continue;
+    const rows = _rows(await readJson(t.file));
+    if (rows) tables.push({ caption: t.caption, columns: _columns(rows), rows });
+  }
+  return { dir, manifest, metrics, tables, problems };
+}
+
+async function readCourse(root: string): Promise<CourseRecord | null> {
+  try {
+    const c = JSON.parse(await Deno.readTextFile(join(root, "course", "course.json")));
+    return typeof c === "object" && c !== null ? c as CourseRecord : null;
+  } catch {
+    return null;
+  }
+}
+
+/** An array of objects, or an object's `rows` array of objects (compare.json). */
+function _rows(v: unknown): Record<string, unknown>[] | null {
+  const a = Array.isArray(v) ? v : (v as { rows?: unknown })?.rows;
+  if (!Array.isArray(a) || !a.every((r) => typeof r === "object" && r !== null)) return null;
+  return a as Record<string, unknown>[];
+}
+
+/** The scalar columns of `rows`, in first-seen order; columns empty in every row are left out. */
+function _columns(rows: Record<string, unknown>[]): string[] {
+  const cols: string[] = [];
+  for (const r of rows) {
+    for (const [k, v] of Object.entries(r)) {
+      if (!cols.includes(k) && _scalar(v) && v !== null) cols.push(k);
+    }
+  }
+  return cols;
+}
+
+function _scalar(v: unknown): boolean {
+  return v === null || ["number", "string", "boolean"].includes(typeof v);
+}
+
+/** A small-budget run: the course's --quick, or training/evaluation limited by flags. */
+export function budgetNote(run: Run, course: CourseRecord | null): string | null {
+  const m = run.metrics ?? {};
+  const parts: string[] = [];
+  if (typeof m.train_limit === "number") parts.push(`${m.train_limit} training images`);
+  if (typeof m.eval_images === "number") parts.push(`${m.eval_images} evaluation images`);
+  if (course?.quick) parts.unshift("quick course");
+  return parts.length > 0 ? `small budget: ${parts.join(", ")}` : null;
+}
+
+function _section(
+  run: Run,
+  srcs: (string | null)[],
+  course: CourseRecord | null,
+  known: Set<string>,
+): string {
+  const m = run.manifest;
+  const id = _id(run);
+  const budget = budgetNote(run, course);
+  const facts: string[] = [
+    `<code>${esc(["deno task", m.task, ...m.args].join(" "))}</code>`,
+    `adapter ${esc(m.adapter)}`,
+    `written ${esc(m.created.replace("T", " ").slice(0, 16))} UTC`,
+    `commit ${
+      m.commit
+        ? `<code>${
+          esc(m.commit.slice(0, 10) + (m.commit.endsWith("+dirty") ? "+dirty" : ""))
+        }</code>`
+        : "unknown"
+    }`,
+  ];
+  if (m.data) {
+    facts.push(
+      `data <code>${esc(m.data.dir)}</code> (sha256 ${esc(m.data.sha256.slice(0, 12))})`,
+    );
+  }
+  const figs = m.figures.map((f, i) => {
+    const src = srcs[i];
+    if (src === null) {
+      return `<figure class="missing"><p>${esc(f.file)} is missing: rerun <code>deno task ${
+        esc(m.task)
+      }</code>.</p><figcaption>${esc(f.caption)}</figcaption></figure>`;
+    }
+    return `<figure><a href="${esc(src)}"><img src="${esc(src)}" alt="${esc(f.caption)}" ` +
+      `loading="eager"></a><figcaption>${esc(f.caption)}</figcaption></figure>`;
+  });
+  const heading = known.has(m.task) || basename(run.dir) !== m.task
+    ? `${esc(m.title)}${
+      basename(run.dir) !== m.task ? ` <small>${esc(basename(run.dir))}/</small>` : ""
+    }`
+    : esc(m.title);
+  return `<section id="${esc(id)}" data-task="${esc(m.task)}">
+<h2>${heading}${budget ? ` <span class="badge">${esc(budget)}</span>` : ""}</h2>
+<p class="facts">${facts.join(" · ")}<br>output <code>${esc(run.dir)}</code></p>
+${m.loss ? `<p>Optimizes: ${esc(m.loss)}.</p>` : ""}
+${
+    (m.notes ?? []).length > 0
+      ? `<ul class="notes">${(m.notes ?? []).map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`
+      : ""
+  }
+${run.problems.length > 0 ? `<p class="problem">${run.problems.map(esc).join("; ")}.</p>` : ""}
+${figs.length > 0 ? `<div class="figures">${figs.join("\n")}</div>` : ""}
+${run.tables.map(_table).join("\n")}
+${
+    run.metrics && !(m.tables ?? []).some((t) => t.file === m.metrics)
+      ? _metrics(run.metrics, m.metrics ?? "")
+      : ""
+  }
+</section>`;
+}
+
+/** A metrics file's scalar fields as a two-column table; nested values are left out. */
+function _metrics(metrics: Record<string, unknown>, file: string): string {
+  const rows = Object.entries(metrics).filter(([k, v]) => _scalar(v) && k !== "note");
+  const note = typeof metrics.note === "string" ? metrics.note : null;
+  const skipped = Object.entries(metrics).filter(([, v]) => !_scalar(v)).map(([k]) => k);
+  return `<table class="metrics"><caption>${esc(file)}${
+    note ? `: ${esc(note)}` : ""
+  }</caption><tbody>${
+    rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(_cell(v))}</td></tr>`).join("")
+  }</tbody></table>${
+    skipped.length > 0
+      ? `<p class="facts">Also in ${esc(file)}: ${skipped.map(esc).join(", ")}.</p>`
+      : ""
+  }`;
+}
+
+function _table(t: Table): string {
+  return `<table class="rows"><caption>${esc(t.caption)}</caption><thead><tr>${
+    t.columns.map((c) => `<th>${esc(c)}</th>`).join("")
+  }</tr></thead><tbody>${
+    t.rows.map((r) =>
+      `<tr>${
+        t.columns.map((c) => `<td>${esc(_scalar(r[c]) ? _cell(r[c]) : "")}</td>`).join("")
+      }</tr>`
+    ).join("")
+  }</tbody></table>`;
+}
+
+/** Numbers to five significant digits (integers whole); null as a dash. */
+function _cell(v: unknown): string {
+  if (v === null || v === undefined) return "–";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) return String(v);
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(5)));
+  }
+  return String(v);
+}
+
+function _contents(runs: Run[], missing: string[]): string {
+  const items = runs.map((r) =>
+    `<li><a href="#${esc(_id(r))}">${esc(r.manifest.title)}</a>${
+      basename(r.dir) !== r.manifest.task ? ` <small>${esc(basename(r.dir))}/</small>` : ""
+    }</li>`
+  );
+  if (missing.length > 0) items.push(`<li><a href="#not-run">Not run (${missing.length})</a></li>`);
+  return `<nav><ol>${items.join("")}</ol></nav>`;
+}
+
+function _missingSection(missing: string[]): string {
+  if (missing.length === 0) return "";
+  const rows = missing.map((t) => {
+    const s = SECTIONS.find((x) => x.task === t)!;
+    return `<li>${esc(s.title)}: <code>deno task ${esc(t)}</code></li>`;
+  });
+  return `<section id="not-run" data-task="not-run"><h2>Not run</h2>
+<p>No output of these under this root yet (or it was written before tasks wrote manifests):</p>
+<ul>${rows.join("")}</ul></section>`;
+}
+
+function _skippedSection(skipped: string[]): string {
+  return `<section id="unreadable" data-task="unreadable"><h2>Unreadable outputs</h2><ul>${
+    skipped.map((s) => `<li>${esc(s)}</li>`).join("")
+  }</ul></section>`;
+}
+
+function _id(run: Run): string {
+  return basename(run.dir).replace(/[^A-Za-z0-9_-]/g, "-");
+}
+
+/** A relative path as a URL path: each segment percent-encoded. */
+function _href(rel: string): string {
+  return rel.split(/[\\/]/).map(encodeURIComponent).join("/");
+}
+
+async function _dataUri(path: string): Promise<string> {
+  const type = extname(path).toLowerCase() === ".svg" ? "image/svg+xml" : "image/png";
+  return `data:${type};base64,${Buffer.from(await Deno.readFile(path)).toString("base64")}`;
+}
+
+async function _isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Escapes text for HTML content and attribute values. */
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const QUICK_BANNER = `<p class="quick">Quick course (<code>deno task course --quick</code>): ` +
+  "every model trained on a small budget, so the numbers show that the pipeline works, not " +
+  "what the models reach. Run <code>deno task course</code> for the real results.</p>";
+
+const CSS = `
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+  color: #1d1d1f; margin: 0 auto; max-width: 1200px; padding: 0 24px 48px; }
+h1 { margin: 24px 0 4px; }
+h2 { border-top: 1px solid #ccc; padding-top: 20px; margin-top: 36px; }
+h2 small, nav small { color: #666; font-weight: normal; }
+code { font: 13px ui-monospace, Menlo, Consolas, monospace; background: #f3f3f3; padding: 0 3px; }
+.facts { color: #555; font-size: 13px; }
+.badge { font-size: 12px; font-weight: normal; background: #fff1c2; border: 1px solid #e0c060;
+  border-radius: 4px; padding: 1px 6px; vertical-align: middle; }
+.quick { background: #fff1c2; border: 1px solid #e0c060; padding: 8px 12px; border-radius: 4px; }
+.problem { color: #a00; }
+nav ol { columns: 2; font-size: 14px; }
+.figures { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+figure { margin: 0; max-width: 100%; }
+figure img { max-width: 100%; max-height: 720px; border: 1px solid #ddd; background: #fff; }
+figure.missing p { color: #a00; border: 1px dashed #a00; padding: 24px; }
+figcaption { font-size: 13px; color: #333; max-width: 560px; }
+table { border-collapse: collapse; margin: 16px 0; font-size: 13px; }
+caption { text-align: left; color: #555; padding-bottom: 4px; max-width: 900px; }
+th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: left; }
+table.metrics th { background: #fafafa; font-weight: normal; color: #444; }
+table.rows th { background: #f3f3f3; }
+td { font-variant-numeric: tabular-nums; }
+`;
