@@ -1,0 +1,142 @@
+/**
+ * deno task course: every experiment of the course in dependency order, in one command, then
+ * the report. Outputs go under --root (out, or out/quick with --quick); each step is given its
+ * --out and its inputs' paths under that root. Steps whose manifest.json is up to date are
+ * skipped, so rerunning after a failure or a Ctrl-C resumes where it stopped. Writes
+ * ROOT/course/course.json (what ran, how long, quick or not) for the report.
+ */
+
+import { isAbsolute, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseFlags, runTask, UsageError, usageText } from "../src/cli.ts";
+import { STEPS } from "../src/course/steps.ts";
+import { observeManifests, planCourse, type PlannedStep, shellLine } from "../src/course/plan.ts";
+import { courseFile, denoTaskRunner, runCourse, summaryTable } from "../src/course/run.ts";
+
+const SPEC = {
+  root: {
+    type: "string",
+    value: "DIR",
+    help: 'where every step writes, each into DIR/<step>; default "out", or "out/quick" with ' +
+      "--quick",
+  },
+  quick: {
+    type: "boolean",
+    help: "small training budgets: the whole course in under 30 minutes on a 2-core CPU",
+  },
+  force: { type: "boolean", help: "run every step (of --only) even when it is up to date" },
+  only: {
+    type: "string",
+    value: "A,B",
+    help: "run only these steps, comma-separated; their dependencies are not added",
+  },
+  dryRun: { type: "boolean", help: "print the plan (run or skip, why, the command) and stop" },
+} as const;
+const USAGE = {
+  task: "course",
+  summary: "Runs the whole course of experiments in dependency order, skipping steps that " +
+    "are up to date, then the report.",
+  details: [
+    `Steps, in order: ${STEPS.map((s) => s.name).join(", ")}. Each writes into ROOT/<step>; ` +
+    "the figure steps read the training steps' model.safetensors under the same ROOT, " +
+    "compare-likelihoods and report read ROOT.",
+    "A step is up to date when ROOT/<step>/manifest.json (which every task writes last) exists, " +
+    "was made by the flags the course passes now, and is not older than the manifests of the " +
+    "steps it reads. Others run, and so do the steps after them that read their outputs. A " +
+    "task that deno.json does not define is listed as missing and the steps that need it as " +
+    "blocked; the report runs over whatever the other steps wrote.",
+    "Without --quick the steps run with their own defaults (hours on the software adapter). " +
+    "--quick trains the conv VAEs (four likelihoods and latent-2d) for 1 epoch on 2,000 images, " +
+    "validating and testing on 500 and estimating the IS NLL on 100 images with K = 20; the " +
+    "MLP for 3 epochs on 10,000; the notebook preset 2 epochs on 10,000, the blog preset 2 on " +
+    "5,000; infer and complete 200 steps on 10 images. Its results show that everything runs, " +
+    "not what the models can do, and course.json marks them quick for the report.",
+    "Prints a line per step, the step's own output, and a table at the end. A step that fails " +
+    "stops the course (exit 1) with the command to rerun it; rerunning the course resumes " +
+    "there. Exit 2: a bad flag.",
+  ],
+};
+
+runTask(async () => {
+  const f = parseFlags(Deno.args, SPEC, USAGE);
+  const project = fileURLToPath(new URL("..", import.meta.url));
+  // Steps run through `deno task`, which works in the project directory: give them paths
+  // relative to it (or absolute), and work there ourselves so both read the same files.
+  const given = resolve(f.root ?? (f.quick ? "out/quick" : "out"));
+  const rel = relative(project, given);
+  const root = rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? given : rel;
+  Deno.chdir(project);
+
+  const names = new Set(STEPS.map((s) => s.name));
+  const only = f.only === undefined ? undefined : new Set(f.only.split(",").map((s) => s.trim()));
+  const unknown = [...(only ?? [])].filter((s) => !names.has(s));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--only names no step '${unknown.join("', '")}'; the steps are ${[...names].join(", ")}`,
+      usageText(SPEC, USAGE),
+    );
+  }
+  const tasks = await _denoTasks(`${project}/deno.json`);
+  const manifests = await observeManifests(STEPS, root);
+  const planned = planCourse(STEPS, manifests, {
+    root,
+    quick: f.quick,
+    force: f.force,
+    only,
+    tasks,
+  });
+  console.log(_planText(planned, root, f.quick, f.dryRun));
+  if (f.dryRun) return;
+
+  const resume = shellLine([
+    "deno",
+    "task",
+    "course",
+    ...(f.quick ? ["--quick"] : []),
+    ...(f.root !== undefined ? ["--root", root] : []),
+    ...(f.only !== undefined ? ["--only", f.only] : []),
+  ]);
+  const result = await runCourse(planned, {
+    root,
+    quick: f.quick,
+    resume,
+    run: denoTaskRunner(project),
+  });
+  console.log(`\n${summaryTable(result.record)}\nwrote ${courseFile(root)}`);
+  const missing = planned.filter((p) => p.decision === "missing" || p.decision === "blocked");
+  if (missing.length > 0) {
+    console.log(
+      `note: ${missing.map((p) => `${p.step.name} (${p.decision})`).join(", ")} did not run: ` +
+        "see the plan above",
+    );
+  }
+  if (result.failure) {
+    console.error(`\nerror: ${result.failure.message}`);
+    Deno.exitCode = 1;
+  }
+});
+
+/** The plan: a count line, then each step's decision, reason and (dry run) command. */
+function _planText(planned: PlannedStep[], root: string, quick: boolean, dry: boolean): string {
+  const count = (d: string) => planned.filter((p) => p.decision === d).length;
+  const head = `Course${quick ? " (quick budgets)" : ""} under ${root}: ${count("run")} to run, ` +
+    `${count("skip")} skipped, ${count("missing")} missing, ${count("blocked")} blocked`;
+  const w = Math.max(...planned.map((p) => p.step.name.length));
+  const lines = planned.map((p) => {
+    const row = `  ${p.step.name.padEnd(w)}  ${p.decision.padEnd(7)}  ${p.reason}`;
+    return dry && p.decision !== "missing"
+      ? `${row}\n  ${" ".repeat(w)}  $ ${shellLine(p.argv)}`
+      : row;
+  });
+  return [head, ...lines, ...(dry ? ["(dry run: nothing ran)"] : [""])].join("\n");
+}
+
+/** The task names in deno.json: steps whose task is not there are reported missing. */
+async function _denoTasks(path: string): Promise<Set<string>> {
+  try {
+    const config = JSON.parse(await Deno.readTextFile(path));
+    return new Set(Object.keys(config?.tasks ?? {}));
+  } catch (e) {
+    throw new Error(`Cannot read the task list from ${path}: ${(e as Error).message}`);
+  }
+}
