@@ -155,7 +155,16 @@ async function _fixture(): Promise<string> {
   await Deno.mkdir(join(root, "course"));
   await Deno.writeTextFile(
     join(root, "course", "course.json"),
-    JSON.stringify({ version: 1, quick: true, steps: [] }),
+    JSON.stringify({
+      version: 1,
+      quick: true,
+      started: "2026-01-02T03:04:05.000Z",
+      finished: null,
+      steps: [
+        { task: "train-bernoulli", status: "ran", seconds: 75.2 },
+        { task: "report", status: "planned", seconds: null },
+      ],
+    }),
   );
   return root;
 }
@@ -232,6 +241,8 @@ Deno.test("report: sections in the course's order, tables, quick marks, missing 
     assert.match(html, /<th>name<\/th><th>ms<\/th><th>gflops<\/th><th>images_per_s<\/th>/);
     // Quick course and small budgets are said.
     assert.match(html, /Quick course/);
+    assert.match(html, /Course run: started 2026-01-02 03:04 UTC, 2 steps, 1 min 15 s of step/);
+    assert.match(html, /<td>report<\/td><td>planned<\/td><td>–<\/td>/);
     assert.match(html, /small budget: quick course, 2000 training images, 500 evaluation images/);
     // Every course section without a run is listed with its command; a directory without
     // a manifest does not count as a run.

@@ -123,6 +123,7 @@ export async function buildReport(
     esc(now.toISOString().replace("T", " ").slice(0, 16))
   } UTC by <code>deno task report</code>.</p>
 ${course?.quick ? QUICK_BANNER : ""}
+${course ? _courseTable(course) : ""}
 ${_contents(runs, missing)}
 </header>
 <main>
@@ -346,6 +347,28 @@ function _cell(v: unknown): string {
     return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(5)));
   }
   return String(v);
+}
+
+/** The course's steps as it last ran them: status and time of each, and the total. */
+function _courseTable(c: CourseRecord): string {
+  const steps = c.steps ?? [];
+  if (steps.length === 0) return "";
+  const total = steps.reduce((a, s) => a + (s.seconds ?? 0), 0);
+  const when = c.started ? ` started ${esc(c.started.replace("T", " ").slice(0, 16))} UTC` : "";
+  return `<details class="course"><summary>Course run:${when}, ${steps.length} steps, ${
+    _duration(total)
+  } of step time${c.finished ? "" : " (not finished)"}</summary><table class="rows"><thead>` +
+    "<tr><th>step</th><th>status</th><th>time</th></tr></thead><tbody>" +
+    steps.map((s) =>
+      `<tr><td>${esc(s.task)}</td><td>${esc(s.status)}</td><td>${
+        s.seconds === null || s.seconds === undefined ? "–" : _duration(s.seconds)
+      }</td></tr>`
+    ).join("") + "</tbody></table></details>";
+}
+
+function _duration(seconds: number): string {
+  const m = Math.floor(seconds / 60), s = Math.round(seconds - 60 * m);
+  return m > 0 ? `${m} min ${s} s` : `${seconds.toFixed(1)} s`;
 }
 
 function _contents(runs: Run[], missing: string[]): string {
