@@ -16,8 +16,9 @@
  * VAE (--quick 2), whose steps take seconds each on lavapipe. On a software adapter each entry
  * also gets the process's share of the CPUs while it ran.
  *
- * Writes out/bench/bench.json: a list of { name, group, adapter, images_per_s?, gflops?, gbps?,
- * ms?, iters, shape?, variant?, cpu_share?, note?, refs? } (refs: the issues' reference points
+ * Writes out/bench/bench.json: a list of { name, group, adapter, backend, driver, images_per_s?,
+ * gflops?, gbps?, ms?, iters, shape?, variant?, cpu_share?, note?, refs? } (backend: "vulkan",
+ * "gl" or "unknown"; driver: e.g. "Mesa 25.0.7", or null; refs: the issues' reference points
  * with our ratio to each), and bench.txt, the table that it prints.
  */
 
@@ -79,7 +80,7 @@ runTask(async () => {
   const needsData = groups.has("mlp") || groups.has("conv-vae") || groups.has("kernels");
   const mnist = needsData ? await loadMnist({ dir: f.data }) : null;
   const gpu = await Gpu.create();
-  console.error(`adapter: ${gpu.adapterName}`);
+  console.error(`adapter: ${gpu.adapterSummary}`);
   const load = Deno.loadavg()[0];
   const c = await createBenchContext(gpu, f.quick, f.iters);
   if (mnist) {
@@ -90,6 +91,7 @@ runTask(async () => {
 
   const header = [
     `adapter: ${gpu.adapterName}${gpu.isSoftware ? " (software)" : ""}`,
+    `backend: ${gpu.backend} (${gpu.backendHow}); driver: ${gpu.driver ?? "unknown"}`,
     `load average at start: ${load.toFixed(2)} on ${navigator.hardwareConcurrency} CPUs` +
     (f.quick ? "; --quick" : "") + (f.iters ? `; --iters ${f.iters}` : ""),
     ...timingNotes(c),
@@ -109,7 +111,7 @@ runTask(async () => {
       caption: "Per kernel: ms per repetition and GFLOP/s; per training or inference step: " +
         "images/s. The full text, with references, is in bench.txt.",
     }],
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     ...(mnist ? { data: mnist.source } : {}),
     notes: header,
   });

@@ -172,7 +172,7 @@ runTask(async () => {
     ],
     tables: [{ file: out("compare.json"), caption: COMPARABILITY }],
     metrics: out("compare.json"),
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: dirs.map((d) => `${d.name}: ${d.dir}`),
   });

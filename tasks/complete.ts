@@ -152,7 +152,7 @@ runTask(async () => {
         "their mean probabilities.",
     }],
     metrics: json,
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: [
       `psi fitted to the observed pixels only by ${f.optimizer} (lr ${f.lr}, at most ` +

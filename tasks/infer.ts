@@ -133,7 +133,7 @@ runTask(async () => {
         "mu* of the optimized q(z | psi*) (middle) and at the encoder's mu (right).",
     }],
     metrics: json,
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: [
       `psi = (mu, log sigma^2) of each image optimized by ${f.optimizer} (lr ${f.lr}, at most ` +

@@ -121,7 +121,7 @@ runTask(async () => {
         "at z = (1 - t) mu_a + t mu_b for t from 0 to 1, and the row's other test image " +
         `(right; digits ${labels.slice(1).join(", ")}).`,
     }],
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: [`Model: ${f.checkpoint}; z = mu of each end image (statically binarized).`],
   });

@@ -145,7 +145,7 @@ runTask(async () => {
       ...(f.checkpoint === undefined
         ? { metrics: join(f.out, "metrics.json"), log: join(f.out, "log.json") }
         : {}),
-      adapter: vae.gpu.adapterName,
+      adapter: vae.gpu.adapterSummary,
       data: source,
       notes: f.checkpoint === undefined ? [] : [`Figures of ${f.checkpoint} (not trained here).`],
     }),

@@ -113,7 +113,7 @@ runTask(async () => {
         `principal components (${pct(r1)} and ${pct(r2)} of the variance), coloured by digit.`,
     }],
     metrics: json,
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: [`Model: ${f.checkpoint} (${modelWords(vae, ckpt.state.epoch)}).`],
   });

@@ -234,7 +234,7 @@ runTask(async () => {
       task: "mlp-figures",
       title: "Figures of the MLP VAE",
       figures: written.map((file, i) => ({ file, caption: captions[i] })),
-      adapter: gpu.adapterName,
+      adapter: gpu.adapterSummary,
       data: mnist.source,
       notes: [`Model: ${f.checkpoint}.`],
     }),

@@ -57,7 +57,7 @@ runTask(async () => {
     metrics: join(f.out, "metrics.json"),
     log: join(f.out, "log.json"),
     loss: String(metrics.loss),
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: ["Its figures are drawn by `deno task mlp-figures`."],
   });

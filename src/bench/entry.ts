@@ -20,6 +20,9 @@ export interface Entry {
   name: string;
   group: Group;
   adapter: string;
+  /** The wgpu backend ("vulkan", "gl", "unknown") and the driver's release, e.g. "Mesa 25.0.7". */
+  backend?: string;
+  driver?: string | null;
   images_per_s?: number;
   gflops?: number;
   gbps?: number;

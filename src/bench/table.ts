@@ -8,13 +8,15 @@ import type { Entry } from "./entry.ts";
 import { type BenchContext, LONG_MS } from "./timing.ts";
 
 /**
- * Adds an entry with the adapter and, on a software adapter, the CPU share of the last
- * measurement; prints it to stderr as progress.
+ * Adds an entry with the adapter, backend and driver and, on a software adapter, the CPU share
+ * of the last measurement; prints it to stderr as progress.
  */
 export function addEntry(c: BenchContext, e: Omit<Entry, "adapter">): void {
-  // name, group and adapter lead in the JSON; fields left undefined are dropped.
+  // name, group, adapter, backend and driver lead in the JSON; fields left undefined are
+  // dropped (a null driver, unknown to the system, stays).
   const { name, group, ...rest } = e;
-  const all = { name, group, adapter: c.gpu.adapterName, ...rest, cpu_share: c.cpuShare };
+  const { adapterName: adapter, backend, driver } = c.gpu;
+  const all = { name, group, adapter, backend, driver, ...rest, cpu_share: c.cpuShare };
   if (!c.gpu.isSoftware) delete all.cpu_share;
   const entry = Object.fromEntries(
     Object.entries(all).filter(([, v]) => v !== undefined),

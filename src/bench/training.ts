@@ -25,7 +25,7 @@ const MAX_STEPS = 1000;
 export async function mlpGroup(c: BenchContext): Promise<void> {
   const config = KINGMA_WELLING, batch = 200, warmup = 3;
   const model = new MlpVae(c.gpu, config, initMlpParams(mlpLayout(config), 1));
-  const t = await _train(c, model, batch, warmup, 10);
+  const t = await timeTrainingSteps(c, model, batch, warmup, 10);
   addEntry(c, {
     name: "MLP VAE train step",
     group: "mlp",
@@ -46,7 +46,7 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
   for (const name of LIKELIHOODS) {
     const lik = likelihoodByName(name);
     const model = ConvVae.init(c.gpu, config, lik, 1);
-    const t = await _train(c, model, batch, 1, c.quick ? 2 : 3);
+    const t = await timeTrainingSteps(c, model, batch, 1, c.quick ? 2 : 3);
     const { mode } = gatherModeFor(lik, "static");
     addEntry(c, {
       name: name === "bernoulli" ? "conv VAE train step" : `conv VAE train step (${name})`,
@@ -114,7 +114,7 @@ async function _inferStep(c: BenchContext, images: number): Promise<void> {
  * time says fill TRAIN_TARGET_MS (at least `minSteps`), timed up to the readback of their
  * losses.
  */
-async function _train(
+export async function timeTrainingSteps(
   c: BenchContext,
   model: Vae,
   batch: number,

@@ -143,7 +143,7 @@ export async function trainConvTask(name: LikelihoodName, args: string[]): Promi
     metrics: join(f.out, "metrics.json"),
     log: join(f.out, "log.json"),
     loss: String(r.metrics.loss),
-    adapter: r.gpu.adapterName,
+    adapter: r.gpu.adapterSummary,
     data: r.mnist.source,
     notes: [SUMMARY[name].replace(/^a /, "A ") + "."],
   });

@@ -4,6 +4,8 @@
  * per workgroup) are smaller than what most adapters can give.
  */
 
+import { adapterBackend, type Backend, isMesaAdapter, mesaVersion } from "./backend.ts";
+
 /** Thrown when `navigator.gpu` has no adapter to give. */
 export class NoAdapterError extends Error {
   constructor(env: Record<string, string | undefined> = _adapterEnv()) {
@@ -50,9 +52,17 @@ export interface DeviceInfo {
   /** True for CPU implementations (lavapipe/llvmpipe/SwiftShader). */
   isSoftware: boolean;
   hasTimestamps: boolean;
+  /** The wgpu backend Deno picked, and how that is known (adapter.info does not say). */
+  backend: Backend;
+  backendHow: string;
+  /** The driver's release where the system says it, e.g. "Mesa 25.0.7"; else null. */
+  driver: string | null;
+  /** The adapter's features, sorted. */
+  features: string[];
 }
 
-const WANTED_LIMITS = [
+/** The limits asked for at their adapter's maximum; the rest stay at WebGPU's defaults. */
+export const WANTED_LIMITS = [
   "maxStorageBufferBindingSize",
   "maxBufferSize",
   "maxComputeWorkgroupStorageSize",
@@ -96,5 +106,21 @@ export async function requestDevice(): Promise<DeviceInfo> {
   const adapterName = info.description ||
     `${info.vendor} ${info.architecture} ${info.device}`.trim();
   const isSoftware = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapterName);
-  return { device, adapterName, isSoftware, hasTimestamps };
+  const features = [...adapter.features].sort();
+  // GPUAdapterInfo's fields are getters: a spread would copy none of them.
+  const { backend, how } = adapterBackend(
+    { subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize, features },
+    _adapterEnv(),
+  );
+  const driver = isMesaAdapter(info) ? mesaVersion(backend) : null;
+  return {
+    device,
+    adapterName,
+    isSoftware,
+    hasTimestamps,
+    backend,
+    backendHow: how,
+    driver,
+    features,
+  };
 }

@@ -5,6 +5,7 @@
  */
 
 import { type DeviceInfo, requestDevice } from "./device.ts";
+import { adapterSummary, type Backend } from "./backend.ts";
 import { type Grid, grid1d, workgroupsFor } from "./grid.ts";
 import type { StructLayout, StructValues, UniformStruct } from "./uniform.ts";
 
@@ -38,9 +39,17 @@ export interface Kernel {
 
 export class Gpu {
   readonly device: GPUDevice;
+  /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   readonly adapterName: string;
   readonly isSoftware: boolean;
   readonly hasTimestamps: boolean;
+  /** The wgpu backend ("vulkan", "gl" or "unknown") and how that is known. */
+  readonly backend: Backend;
+  readonly backendHow: string;
+  /** The driver's release, e.g. "Mesa 25.0.7", or null where the system does not say. */
+  readonly driver: string | null;
+  /** The adapter's features, sorted (the device asks only for the ones it uses). */
+  readonly features: readonly string[];
   readonly #kernels = new Map<string, Kernel>();
   readonly #sources = new Map<string, string>();
   readonly #bindGroups = new Map<string, GPUBindGroup>();
@@ -53,6 +62,15 @@ export class Gpu {
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.hasTimestamps = info.hasTimestamps;
+    this.backend = info.backend;
+    this.backendHow = info.backendHow;
+    this.driver = info.driver;
+    this.features = info.features;
+  }
+
+  /** Adapter, backend and driver for logs: "llvmpipe (...); vulkan; Mesa 25.0.7 (software)". */
+  get adapterSummary(): string {
+    return adapterSummary(this.adapterName, this.backend, this.driver, this.isSoftware);
   }
 
   static async create(): Promise<Gpu> {

@@ -153,7 +153,7 @@ export async function trainPresetTask(preset: Preset, args: string[]): Promise<v
     metrics: join(f.out, "metrics.json"),
     log: join(f.out, "log.json"),
     loss: objective.description,
-    adapter: gpu.adapterName,
+    adapter: gpu.adapterSummary,
     data: mnist.source,
     notes: preset.quirks,
   });

@@ -90,7 +90,7 @@ export async function runSession(
   }
   await prepareOutDir(f.out);
   const gpu = await Gpu.create();
-  console.error(`adapter: ${gpu.adapterName}`);
+  console.error(`adapter: ${gpu.adapterSummary}`);
   const mnist = await loadMnist({ dir: f.data });
   const was = last?.state.data;
   if (was && was.sha256 !== mnist.source.sha256) {
@@ -181,6 +181,8 @@ export async function runSession(
     best_epoch: result.bestEpoch,
     stopped_early: result.stoppedEarly,
     adapter: gpu.adapterName,
+    backend: gpu.backend,
+    driver: gpu.driver,
     data: mnist.source,
     images_per_s: Math.round(result.imagesPerSec),
     train_images: trainData.count,
