@@ -357,7 +357,9 @@ function _courseTable(c: CourseRecord): string {
   const when = c.started ? ` started ${esc(c.started.replace("T", " ").slice(0, 16))} UTC` : "";
   return `<details class="course"><summary>Course run:${when}, ${steps.length} steps, ${
     _duration(total)
-  } of step time${c.finished ? "" : " (not finished)"}</summary><table class="rows"><thead>` +
+  } of step time${
+    c.finished ? "" : " (running when this page was written)"
+  }</summary><table class="rows"><thead>` +
     "<tr><th>step</th><th>status</th><th>time</th></tr></thead><tbody>" +
     steps.map((s) =>
       `<tr><td>${esc(s.task)}</td><td>${esc(s.status)}</td><td>${
