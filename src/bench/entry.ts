@@ -1,20 +1,22 @@
 /**
  * What one line of the bench's results holds (an entry of bench.json, a row of its table), and
- * the reference points from the issues that some entries are compared with.
+ * which entries the PyTorch workloads of --torch are compared with.
  */
 
-/** The bench's groups, in the order they run and print; --only picks some. */
-export const GROUPS = ["matmul", "mlp", "conv", "convt", "kernels", "conv-vae"] as const;
+/**
+ * The bench's groups, in the order they run and print; --only picks some. The probe runs first:
+ * its FMA peak is what every later GFLOP/s entry is a fraction of.
+ */
+export const GROUPS = ["probe", "matmul", "mlp", "conv", "convt", "kernels", "conv-vae"] as const;
 export type Group = typeof GROUPS[number];
 
-export interface Reference {
-  what: string;
-  source: string;
-  value: number;
-  unit: "images/s" | "GFLOP/s";
-  /** Ours over theirs. */
-  ratio: number;
-}
+/** The workloads of src/bench/torch_bench.py, each with the entry it is timed against. */
+export const TORCH_WORKLOADS = {
+  matmul: { group: "matmul", name: "linear forward", shape: "1024x1024->1024", unit: "GFLOP/s" },
+  mlp: { group: "mlp", name: "MLP VAE train step", shape: undefined, unit: "images/s" },
+  conv: { group: "conv-vae", name: "conv VAE train step", shape: undefined, unit: "images/s" },
+} as const;
+export type TorchWorkload = keyof typeof TORCH_WORKLOADS;
 
 export interface Entry {
   name: string;
@@ -25,7 +27,11 @@ export interface Entry {
   driver?: string | null;
   images_per_s?: number;
   gflops?: number;
+  /** gflops over the FMA probe's, when the probe ran. */
+  peak_fraction?: number;
   gbps?: number;
+  /** Billions of storage-buffer loads per second (the load probes). */
+  gloads_per_s?: number;
   /** Milliseconds per repetition (per training step for the training entries). */
   ms?: number;
   /** Timed repetitions (training steps). */
@@ -38,26 +44,9 @@ export interface Entry {
    * the cores.
    */
   cpu_share?: number;
+  /** With --torch: PyTorch's number for the same workload on this machine's CPU, and ours / it. */
+  torch_images_per_s?: number;
+  torch_gflops?: number;
+  ratio_torch?: number;
   note?: string;
-  refs?: Reference[];
-}
-
-/**
- * The issues' measurements (#2, #3) on the 2-core machine where the lavapipe numbers come from:
- * a ratio to them means something only there.
- */
-export const REFS = {
-  torchMlp: { what: "MLP VAE training", source: "PyTorch CPU, OpenBLAS, 2 threads", value: 21_000 },
-  tfjsMlp: { what: "MLP VAE training (similar)", source: "tfjs WebGPU, lavapipe", value: 270 },
-  torchConv: { what: "conv VAE training", source: "PyTorch CPU, OpenBLAS, 2 threads", value: 700 },
-  tfjsConv: { what: "conv 32->64 5x5 fwd+bwd", source: "tfjs WebGPU, lavapipe", value: 1.2 },
-};
-
-/** One of REFS with our number's ratio to it. */
-export function reference(
-  r: { what: string; source: string; value: number },
-  unit: Reference["unit"],
-  ours: number,
-): Reference {
-  return { ...r, unit, ratio: ours / r.value };
 }

@@ -8,7 +8,7 @@ import { linearVariantFor } from "../ops/linear.ts";
 import { benchLinear, type LinearPass } from "./matmul_bench.ts";
 import { benchConv2d } from "./conv_bench.ts";
 import { benchConvTranspose2d } from "./conv_transpose_bench.ts";
-import { reference, REFS } from "./entry.ts";
+import { TORCH_WORKLOADS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, measure } from "./timing.ts";
 
@@ -22,11 +22,11 @@ export async function matmulGroup(c: BenchContext): Promise<void> {
       (r) => r.ms,
     );
     addEntry(c, {
-      name: "linear forward",
+      name: TORCH_WORKLOADS.matmul.name,
       group: "matmul",
       ...r,
       iters,
-      shape: "1024x1024->1024",
+      shape: TORCH_WORKLOADS.matmul.shape,
       variant: variant === picked ? `${variant} (picked)` : variant,
       note: variant === picked ? "the variant linearVariantFor picks on this adapter" : undefined,
     });
@@ -60,8 +60,8 @@ export async function matmulGroup(c: BenchContext): Promise<void> {
 }
 
 /**
- * The encoder's three convs at batch 256, each pass on its own; the second is also the tfjs
- * comparison case, forward plus a full backward, which is the sum of its separate passes.
+ * The encoder's three convs at batch 256, each pass on its own; the second also as forward plus
+ * a full backward, which is the sum of its separate passes.
  */
 export async function convGroup(c: BenchContext): Promise<void> {
   const layers = [[1, 32, 5, 2, 28], [32, 64, 5, 2, 14], [64, 128, 3, 1, 7]] as const;
@@ -109,9 +109,8 @@ export async function convGroup(c: BenchContext): Promise<void> {
         gflops: r.gflops,
         iters,
         shape,
-        note: "forward, then one backward giving dX, dW and db (tfjs's case): the sum of the " +
-          "three passes above",
-        refs: [reference(REFS.tfjsConv, "GFLOP/s", r.gflops)],
+        note: "forward, then one backward giving dX, dW and db: the sum of the three passes " +
+          "above",
       });
     }
   }

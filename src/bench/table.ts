@@ -1,31 +1,46 @@
 /**
  * The bench's output: entries added one at a time (each echoed to stderr as it lands), then
- * bench.json, the table with its notes, the reference-point ratios, and the header lines that
- * say how the kernel entries were timed.
+ * bench.json, the table with its notes, and the header lines that say how the entries were
+ * timed, what the probe measured and, with --torch, how PyTorch compares.
  */
 
 import type { Entry } from "./entry.ts";
 import { type BenchContext, LONG_MS } from "./timing.ts";
+import { formatRatio, torchFields } from "./torch.ts";
 
 /**
- * Adds an entry with the adapter, backend and driver and, on a software adapter, the CPU share
- * of the last measurement; prints it to stderr as progress.
+ * Adds an entry with the adapter, backend and driver, its share of the FMA peak (once the probe
+ * has run), PyTorch's number for the same workload (with --torch) and, on a software adapter,
+ * the CPU share of the last measurement; prints it to stderr as progress.
  */
 export function addEntry(c: BenchContext, e: Omit<Entry, "adapter">): void {
-  // name, group, adapter, backend and driver lead in the JSON; fields left undefined are
-  // dropped (a null driver, unknown to the system, stays).
-  const { name, group, ...rest } = e;
+  // name, group, adapter, backend and driver lead in the JSON, the note ends it; fields left
+  // undefined are dropped (a null driver, unknown to the system, stays).
+  const { name, group, note, ...rest } = e;
   const { adapterName: adapter, backend, driver } = c.gpu;
-  const all = { name, group, adapter, backend, driver, ...rest, cpu_share: c.cpuShare };
-  if (!c.gpu.isSoftware) delete all.cpu_share;
+  const peak_fraction = e.gflops !== undefined && c.peakGflops !== undefined
+    ? e.gflops / c.peakGflops
+    : undefined;
+  const all = {
+    name,
+    group,
+    adapter,
+    backend,
+    driver,
+    ...rest,
+    peak_fraction,
+    cpu_share: c.gpu.isSoftware ? c.cpuShare : undefined,
+    ...torchFields(e, c.torch),
+    note,
+  };
   const entry = Object.fromEntries(
     Object.entries(all).filter(([, v]) => v !== undefined),
   ) as unknown as Entry;
   c.entries.push(entry);
-  const [, , shape, variant, ips, gflops, gbps, ms] = _row(entry);
-  const metrics = [[ips, "images/s"], [gflops, "GFLOP/s"], [gbps, "GB/s"], [ms, "ms"]]
+  const metrics = _COLUMNS.filter((col) => col.unit).map((col) => [col.cell(entry), col.unit])
     .filter(([v]) => v !== "").map(([v, unit]) => `${v} ${unit}`).join(", ");
-  console.error(`  ${entry.name} [${[shape, variant].filter((x) => x).join(", ")}]: ${metrics}`);
+  const where = [entry.shape, entry.variant].filter((x) => x).join(", ");
+  console.error(`  ${entry.name} [${where}]: ${metrics}`);
 }
 
 /** bench.json: the entries, numbers rounded to four significant digits. */
@@ -53,12 +68,13 @@ export function timingNotes(c: BenchContext): string[] {
         `${(share * 100).toFixed(1)}% of any kernel entry's time`,
     );
   }
-  if (c.entries.some((e) => e.gflops !== undefined)) {
+  if (c.entries.some((e) => e.gflops !== undefined && e.group !== "probe")) {
     lines.push(
       "GFLOP/s: 2 FLOPs per multiply-add of each matrix or conv product (a backward giving dX " +
         "and dW counts two products; bias sums are left out)",
     );
   }
+  lines.push(...probeNotes(c.entries));
   if (c.gpu.isSoftware) {
     lines.push(
       "CPU: this process's share of all cores while the entry ran; well below 100% means " +
@@ -69,72 +85,102 @@ export function timingNotes(c: BenchContext): string[] {
   return lines;
 }
 
-const COLUMNS = [
-  "group",
-  "name",
-  "shape",
-  "variant",
-  "images/s",
-  "GFLOP/s",
-  "GB/s",
-  "ms",
-  "iters",
-  "CPU",
+/** The probe's results in one line, or none when the probe did not run. */
+export function probeNotes(entries: Entry[]): string[] {
+  const probe = entries.filter((e) => e.group === "probe");
+  const fma = probe.find((e) => e.gflops !== undefined);
+  if (!fma) return [];
+  const loads = probe.filter((e) => e.gloads_per_s !== undefined).map((e) =>
+    `${e.gloads_per_s!.toFixed(2)} G ${e.name.split(" ").at(-1)} loads/s ` +
+    `(${e.gbps!.toFixed(2)} GB/s)`
+  );
+  return [
+    `peak probe: FMA ${fma.gflops!.toFixed(2)} GFLOP/s (the 100% of "% peak")` +
+    (loads.length ? `; from L1: ${loads.join(", ")}` : ""),
+  ];
+}
+
+interface Column {
+  title: string;
+  numeric: boolean;
+  /** Left out of the table when no row has a value. */
+  optional?: boolean;
+  /** The unit the progress line gives the value in; none for the columns it leaves out. */
+  unit?: string;
+  cell: (e: Entry) => string;
+}
+
+const _num = (v: number | undefined, digits: number) =>
+  v === undefined ? "" : v.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+
+const _COLUMNS: Column[] = [
+  { title: "group", numeric: false, cell: (e) => e.group },
+  { title: "name", numeric: false, cell: (e) => e.name },
+  { title: "shape", numeric: false, cell: (e) => e.shape ?? "" },
+  { title: "variant", numeric: false, cell: (e) => e.variant ?? "" },
+  { title: "images/s", numeric: true, unit: "images/s", cell: (e) => _num(e.images_per_s, 0) },
+  { title: "GFLOP/s", numeric: true, unit: "GFLOP/s", cell: (e) => _num(e.gflops, 2) },
+  {
+    title: "% peak",
+    numeric: true,
+    optional: true,
+    unit: "of peak",
+    cell: (e) => e.peak_fraction === undefined ? "" : `${(e.peak_fraction * 100).toFixed(1)}%`,
+  },
+  { title: "GB/s", numeric: true, unit: "GB/s", cell: (e) => _num(e.gbps, 2) },
+  {
+    title: "Gload/s",
+    numeric: true,
+    optional: true,
+    unit: "G loads/s",
+    cell: (e) => _num(e.gloads_per_s, 3),
+  },
+  {
+    title: "ms",
+    numeric: true,
+    unit: "ms",
+    cell: (e) => e.ms === undefined ? "" : _num(e.ms, e.ms < 10 ? 3 : 1),
+  },
+  { title: "iters", numeric: true, cell: (e) => String(e.iters) },
+  {
+    title: "CPU",
+    numeric: true,
+    cell: (e) => e.cpu_share === undefined ? "" : `${Math.round(e.cpu_share * 100)}%`,
+  },
+  {
+    title: "PyTorch",
+    numeric: true,
+    optional: true,
+    cell: (e) =>
+      e.torch_gflops !== undefined ? _num(e.torch_gflops, 2) : _num(e.torch_images_per_s, 0),
+  },
+  {
+    title: "ours/PyTorch",
+    numeric: true,
+    optional: true,
+    cell: (e) => e.ratio_torch === undefined ? "" : formatRatio(e.ratio_torch),
+  },
 ];
 
-/** One row per entry, numbers right-aligned, then the entries' notes. */
+/**
+ * One row per entry, numbers right-aligned, then the entries' notes. "% peak", "Gload/s" and
+ * the PyTorch columns appear only when some entry has them.
+ */
 export function formatTable(entries: Entry[]): string {
-  const rows = [COLUMNS, ...entries.map(_row)];
-  const widths = COLUMNS.map((_, j) => Math.max(...rows.map((r) => r[j].length)));
-  const numeric = (j: number) => j >= 4;
+  const columns = _COLUMNS.filter((col) => !col.optional || entries.some((e) => col.cell(e)));
+  const rows = [
+    columns.map((col) => col.title),
+    ...entries.map((e) => columns.map((col) => col.cell(e))),
+  ];
+  const widths = columns.map((_, j) => Math.max(...rows.map((r) => r[j].length)));
   const line = (r: string[]) =>
-    r.map((cell, j) => numeric(j) ? cell.padStart(widths[j]) : cell.padEnd(widths[j])).join("  ")
-      .trimEnd();
+    r.map((cell, j) => columns[j].numeric ? cell.padStart(widths[j]) : cell.padEnd(widths[j]))
+      .join("  ").trimEnd();
   const out = [line(rows[0]), widths.map((w) => "-".repeat(w)).join("  ")];
   for (const r of rows.slice(1)) out.push(line(r));
   const notes = entries.filter((e) => e.note).map((e) => `  ${e.name}: ${e.note}`);
   return [...out, ...(notes.length ? ["", "notes:", ...notes] : [])].join("\n");
-}
-
-/** The reference points with our number and ratio beside each; none if no entry has refs. */
-export function formatReferences(entries: Entry[]): string[] {
-  const fmt = (v: number) => v.toLocaleString("en-US", { maximumFractionDigits: 1 });
-  const rows = entries.flatMap((e) =>
-    (e.refs ?? []).map((r) => [
-      r.what,
-      r.source,
-      `~${fmt(r.value)} ${r.unit}`,
-      `${fmt(r.unit === "images/s" ? e.images_per_s! : e.gflops!)} ${r.unit}`,
-      `${r.ratio.toFixed(r.ratio < 1 ? 3 : 2)}x`,
-    ])
-  );
-  if (rows.length === 0) return [];
-  const all = [["reference point", "measured with", "theirs", "ours", "ours/theirs"], ...rows];
-  const widths = all[0].map((_, j) => Math.max(...all.map((r) => r[j].length)));
-  return [
-    "Reference points from the issues, measured on the same 2-core machine (so the ratios " +
-    "mean little on other hardware):",
-    ...all.map((r) => "  " + r.map((cell, j) => cell.padEnd(widths[j])).join("  ").trimEnd()),
-  ];
-}
-
-function _row(e: Entry): string[] {
-  const num = (v: number | undefined, digits: number) =>
-    v === undefined ? "" : v.toLocaleString("en-US", {
-      minimumFractionDigits: digits,
-      maximumFractionDigits: digits,
-    });
-  const ms = e.ms === undefined ? "" : num(e.ms, e.ms < 10 ? 3 : 1);
-  return [
-    e.group,
-    e.name,
-    e.shape ?? "",
-    e.variant ?? "",
-    num(e.images_per_s, 0),
-    num(e.gflops, 2),
-    num(e.gbps, 2),
-    ms,
-    String(e.iters),
-    e.cpu_share === undefined ? "" : `${Math.round(e.cpu_share * 100)}%`,
-  ];
 }

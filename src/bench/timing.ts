@@ -13,6 +13,7 @@ import process from "node:process";
 import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Entry } from "./entry.ts";
+import type { TorchResult } from "./torch.ts";
 
 /** A timed batch this long is timed once: a repeat would cost too much of the run's budget. */
 export const LONG_MS = 1000;
@@ -35,6 +36,10 @@ export interface BenchContext {
   entries: Entry[];
   /** This process's share of all CPUs during the last measurement (software adapters). */
   cpuShare: number | undefined;
+  /** The probe group's FMA GFLOP/s, once it has run: later GFLOP/s entries get their share. */
+  peakGflops: number | undefined;
+  /** With --torch: PyTorch's timings, which matching entries are compared with. */
+  torch: TorchResult | null;
 }
 
 /** A context for `gpu` with no entries and no data yet; measures the empty submit first. */
@@ -54,6 +59,8 @@ export async function createBenchContext(
     data: null,
     entries: [],
     cpuShare: undefined,
+    peakGflops: undefined,
+    torch: null,
   };
 }
 
@@ -63,18 +70,19 @@ export async function createBenchContext(
  * until one batch fills the target, so that the fixed submit-and-wait cost is a small share;
  * then a batch shorter than LONG_MS is timed `c.reps` times in all and the fastest is kept,
  * since other jobs on a shared machine only ever make a batch slower. `msOf` is the wall time of
- * one repetition of everything `run` times.
+ * one repetition of everything `run` times; `targetMs` overrides the context's target.
  */
 export async function measure<T>(
   c: BenchContext,
   run: (iters: number) => Promise<T>,
   msOf: (r: T) => number,
+  targetMs: number = c.targetMs,
 ): Promise<{ r: T; iters: number }> {
   const cpu = cpuClock();
   let iters = c.iters ?? 1, best = await run(iters);
-  for (let k = 0; c.iters === undefined && k < 3 && msOf(best) * iters < c.targetMs; k++) {
-    const net = Math.max(msOf(best) - c.overheadMs / iters, c.targetMs / c.maxIters);
-    const next = Math.min(c.maxIters, Math.ceil(c.targetMs / net));
+  for (let k = 0; c.iters === undefined && k < 3 && msOf(best) * iters < targetMs; k++) {
+    const net = Math.max(msOf(best) - c.overheadMs / iters, targetMs / c.maxIters);
+    const next = Math.min(c.maxIters, Math.ceil(targetMs / net));
     if (next <= iters) break;
     iters = next;
     best = await run(iters);

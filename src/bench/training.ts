@@ -12,7 +12,7 @@ import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import { likelihoodByName, LIKELIHOODS } from "../likelihood/registry.ts";
 import type { Vae } from "../model/vae.ts";
 import { PsiBatch } from "../study/psi.ts";
-import { reference, REFS } from "./entry.ts";
+import { TORCH_WORKLOADS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, cpuClock } from "./timing.ts";
 
@@ -27,16 +27,12 @@ export async function mlpGroup(c: BenchContext): Promise<void> {
   const model = new MlpVae(c.gpu, config, initMlpParams(mlpLayout(config), 1));
   const t = await timeTrainingSteps(c, model, batch, warmup, 10);
   addEntry(c, {
-    name: "MLP VAE train step",
+    name: TORCH_WORKLOADS.mlp.name,
     group: "mlp",
     ...t,
     shape: `784-${config.hidden}-${config.latent}, batch ${batch}`,
     note: `${t.iters} timed steps after ${warmup} warm-up, one submit each; ` +
       `${c.data!.count.toLocaleString("en-US")} MNIST images, static binarization`,
-    refs: [
-      reference(REFS.torchMlp, "images/s", t.images_per_s),
-      reference(REFS.tfjsMlp, "images/s", t.images_per_s),
-    ],
   });
 }
 
@@ -49,14 +45,13 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
     const t = await timeTrainingSteps(c, model, batch, 1, c.quick ? 2 : 3);
     const { mode } = gatherModeFor(lik, "static");
     addEntry(c, {
-      name: name === "bernoulli" ? "conv VAE train step" : `conv VAE train step (${name})`,
+      name: name === "bernoulli" ? TORCH_WORKLOADS.conv.name : `conv VAE train step (${name})`,
       group: "conv-vae",
       shape: `latent ${config.latent}, batch ${batch}, ${name} head x${lik.width}`,
       ...t,
       note: `${t.iters} timed steps after 1 warm-up, one submit each` +
         (t.iters < 10 ? " (few: a step takes seconds on a CPU adapter)" : "") +
         `; ${c.data!.count.toLocaleString("en-US")} MNIST images, gather mode ${mode}`,
-      refs: name === "bernoulli" ? [reference(REFS.torchConv, "images/s", t.images_per_s)] : [],
     });
   }
   await _inferStep(c, batch);
@@ -103,7 +98,6 @@ async function _inferStep(c: BenchContext, images: number): Promise<void> {
     iters: steps,
     note: `${steps} psi steps (eval-mode forward, decoder-only backward, SGD) in one submit ` +
       "after 1 warm-up; images/s counts image-steps",
-    refs: [],
   });
 }
 
