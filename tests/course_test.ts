@@ -321,3 +321,22 @@ Deno.test("deno task course rejects a bad flag or step name with exit 2 and the 
     /--only names no step 'train-bernouli'; the steps are train-bernoulli,/,
   );
 });
+
+Deno.test("under the default root out/ the steps pass no location flags, so runs by hand count", () => {
+  for (const s of STEPS) {
+    const full = s.args("out", false), quick = s.args("out", true);
+    for (const flag of ["--out", "--in", "--checkpoint"]) {
+      assert.ok(!full.includes(flag), `${s.name}: ${full.join(" ")}`);
+      assert.ok(!quick.includes(flag), `${s.name}: ${quick.join(" ")}`);
+    }
+    // Under any other root each step is told where to write.
+    assert.ok(s.args("out/quick", true).includes("--out"), s.name);
+  }
+  assert.deepEqual(STEPS.find((s) => s.name === "train-mlp")!.args("out", false), []);
+  assert.deepEqual(STEPS.find((s) => s.name === "infer")!.args("elsewhere", false), [
+    "--checkpoint",
+    "elsewhere/train-bernoulli/model.safetensors",
+    "--out",
+    "elsewhere/infer",
+  ]);
+});

@@ -6,7 +6,7 @@
  * relying on the tasks' defaults, which point at `out/`.
  */
 
-import { join } from "node:path";
+import { join, normalize } from "node:path";
 
 export interface Step {
   /** The step's name, also its output directory under the root. */
@@ -61,13 +61,22 @@ export const QUICK = {
 
 const LIKELIHOODS = ["train-bernoulli", "train-gaussian", "train-beta", "train-categorical"];
 
+/**
+ * The flags that place a step's inputs and outputs under `root`; none under the default root
+ * `out`, where every task's defaults already point, so that a run made by hand with the
+ * defaults (its manifest's args: []) counts as the course's own and is not redone.
+ */
+function _where(root: string, flags: string[]): string[] {
+  return normalize(root) === "out" ? [] : flags;
+}
+
 /** A step that trains from scratch: `--out`, plus its quick budget under --quick. */
 function _training(name: string, quick: readonly string[]): Step {
   return {
     name,
     task: name,
     deps: [],
-    args: (root, q) => ["--out", join(root, name), ...(q ? quick : [])],
+    args: (root, q) => [..._where(root, ["--out", join(root, name)]), ...(q ? quick : [])],
   };
 }
 
@@ -78,10 +87,12 @@ function _figures(name: string, dep: string, quick: readonly string[] = []): Ste
     task: name,
     deps: [dep],
     args: (root, q) => [
-      "--checkpoint",
-      join(root, dep, "model.safetensors"),
-      "--out",
-      join(root, name),
+      ..._where(root, [
+        "--checkpoint",
+        join(root, dep, "model.safetensors"),
+        "--out",
+        join(root, name),
+      ]),
       ...(q ? quick : []),
     ],
   };
@@ -93,7 +104,7 @@ const _courseSteps: Step[] = [
     name: "compare-likelihoods",
     task: "compare-likelihoods",
     deps: LIKELIHOODS,
-    args: (root) => ["--in", root, "--out", join(root, "compare-likelihoods")],
+    args: (root) => _where(root, ["--in", root, "--out", join(root, "compare-likelihoods")]),
   },
   _training("latent-2d", QUICK.conv),
   _figures("latent-pca", "train-bernoulli"),
@@ -114,6 +125,6 @@ export const STEPS: readonly Step[] = [
     task: "report",
     deps: _courseSteps.map((s) => s.name),
     partialDeps: true,
-    args: (root) => ["--in", root, "--out", join(root, "report")],
+    args: (root) => _where(root, ["--in", root, "--out", join(root, "report")]),
   },
 ];
