@@ -199,6 +199,7 @@ Deno.test("a failing step stops the course with its exit code and command, and a
     );
     assert.ok(r.failure.message.includes(`deno task fail --out ${join(root, "fail")}`));
     assert.match(r.failure.message, /rerun `deno task course`: it skips the finished steps/);
+    assert.doesNotMatch(r.failure.message, /--resume/);
     assert.deepEqual(r.record.steps.map((s) => s.status), ["ran", "failed", "planned", "planned"]);
     assert.equal(r.record.steps[1].exit_code, 3);
 
@@ -213,6 +214,29 @@ Deno.test("a failing step stops the course with its exit code and command, and a
     const r2 = await _run(planned, root, _fakeRunner([], again));
     assert.deepEqual(again, ["fail", "c", "d"]);
     assert.equal(r2.failure, undefined);
+  });
+});
+
+Deno.test("a failed training step with a last checkpoint offers --resume, whose run counts as the course's", async () => {
+  await _withTemp(async (root) => {
+    const steps = [_fake("fail"), _fake("c", ["fail"])];
+    await Deno.mkdir(join(root, "fail"));
+    await Deno.writeFile(join(root, "fail", "last.safetensors"), new Uint8Array(8));
+    const r = await _run(await _plan(steps, root), root, _fakeRunner(["fail"]));
+    const last = join(root, "fail", "last.safetensors");
+    assert.ok(
+      r.failure!.message.includes(
+        `(or continue its training from the last finished epoch in ${last}: ` +
+          `deno task fail --out ${join(root, "fail")} --resume)`,
+      ),
+      r.failure!.message,
+    );
+    // The user continues by hand with --resume: the course takes that run as its own.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", WRITE_MANIFEST, "--out", join(root, "fail"), "--resume"],
+    }).output();
+    assert.equal(out.code, 0);
+    assert.deepEqual(decisions(await _plan(steps, root)), { fail: "skip", c: "run" });
   });
 });
 

@@ -165,6 +165,11 @@ export function shellLine(argv: readonly string[]): string {
     .join(" ");
 }
 
-function _sameArgs(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+/**
+ * The same flags, but for --resume: a training run continued by hand after an interrupted course
+ * step (as its failure message suggests) ends where an uninterrupted one would.
+ */
+function _sameArgs(manifest: readonly string[], course: readonly string[]): boolean {
+  const a = manifest.filter((x) => x !== "--resume");
+  return a.length === course.length && a.every((x, i) => x === course[i]);
 }

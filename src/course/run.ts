@@ -140,9 +140,16 @@ export function failureMessage(
   const rest = later === 0
     ? ""
     : `; the ${later} step${later === 1 ? "" : "s"} after it did not run`;
+  const last = join(p.out, "last.safetensors");
   return [
     `Course step ${p.step.name} ${how}${rest}.`,
     `Rerun the step by hand: ${shellLine(p.argv)}`,
+    ...(_isFile(last)
+      ? [
+        `  (or continue its training from the last finished epoch in ${last}: ` +
+        `${shellLine([...p.argv, "--resume"])})`,
+      ]
+      : []),
     `or rerun \`${resume}\`: it skips the finished steps as up to date and resumes at ` +
     `${p.step.name}.`,
   ].join("\n");
@@ -207,3 +214,11 @@ function _initialStatus(p: PlannedStep): StepStatus {
 }
 
 const _exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+function _isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
