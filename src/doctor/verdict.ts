@@ -11,8 +11,8 @@ import { type Backend, mesaMajor } from "../gpu/backend.ts";
 export const CONV_EPOCH_IMAGES = 50_000;
 
 // The quick course's work, counted in training images of the model a step trains or uses.
-// An evaluation forward costs about a third of a training image (steps.ts: the conv VAE trains
-// at ~49 images/s on lavapipe and evaluates at ~150); an importance sample is one forward.
+// An evaluation forward costs about a third of a training image (the conv VAE evaluates about
+// three times faster than it trains on lavapipe); an importance sample is one forward.
 // A psi step (infer, complete) is a forward and a decoder-only backward: about two thirds.
 // Every step also pays process start, data loading, pipeline compiles and figures: assumed
 // 8 s each. These are estimates, not measurements of the course.
@@ -53,7 +53,10 @@ export interface Verdict {
 
 /** A conv epoch at most this long makes the full course (up to 50 epochs per run) a day's work. */
 const FULL_COURSE_EPOCH_MINUTES = 2;
-/** The quick course is meant to take under 30 minutes on the 2-core software adapter. */
+/**
+ * Beyond an hour the quick course is not worth it here (it is meant to take under 30 minutes
+ * on the 2-core software adapter; measured 13 min there).
+ */
 const QUICK_COURSE_MINUTES = 60;
 /** Below this CPU share, other processes slowed the timed steps noticeably. */
 const BUSY_SHARE = 0.75;

@@ -76,7 +76,6 @@ export async function buildReport(
 ): Promise<ReportResult> {
   const { runs, skipped } = await scanRuns(root, outDir);
   const course = await readCourse(root);
-  const known = new Set(SECTIONS.map((s) => s.task));
   const present = new Set(runs.map((r) => r.manifest.task));
   const missing = SECTIONS.map((s) => s.task).filter((t) => !present.has(t));
   const order = (t: string) => {
@@ -103,7 +102,7 @@ export async function buildReport(
       srcs.push(o.inline ? await _dataUri(path) : _href(relative(outDir, path)));
       figures++;
     }
-    body.push(_section(run, srcs, course, known));
+    body.push(_section(run, srcs, course));
   }
 
   const title = "webgpu-vae: results";
@@ -254,7 +253,6 @@ function _section(
   run: Run,
   srcs: (string | null)[],
   course: CourseRecord | null,
-  known: Set<string>,
 ): string {
   const m = run.manifest;
   const id = _id(run);
@@ -286,11 +284,7 @@ function _section(
     return `<figure><a href="${esc(src)}"><img src="${esc(src)}" alt="${esc(f.caption)}" ` +
       `loading="eager"></a><figcaption>${esc(f.caption)}</figcaption></figure>`;
   });
-  const heading = known.has(m.task) || basename(run.dir) !== m.task
-    ? `${esc(m.title)}${
-      basename(run.dir) !== m.task ? ` <small>${esc(basename(run.dir))}/</small>` : ""
-    }`
-    : esc(m.title);
+  const heading = `${esc(m.title)}${_extraDir(run)}`;
   return `<section id="${esc(id)}" data-task="${esc(m.task)}">
 <h2>${heading}${budget ? ` <span class="badge">${esc(budget)}</span>` : ""}</h2>
 <p class="facts">${facts.join(" · ")}<br>output <code>${esc(run.dir)}</code></p>
@@ -375,9 +369,7 @@ function _duration(seconds: number): string {
 
 function _contents(runs: Run[], missing: string[]): string {
   const items = runs.map((r) =>
-    `<li><a href="#${esc(_id(r))}">${esc(r.manifest.title)}</a>${
-      basename(r.dir) !== r.manifest.task ? ` <small>${esc(basename(r.dir))}/</small>` : ""
-    }</li>`
+    `<li><a href="#${esc(_id(r))}">${esc(r.manifest.title)}</a>${_extraDir(r)}</li>`
   );
   if (missing.length > 0) items.push(`<li><a href="#not-run">Not run (${missing.length})</a></li>`);
   return `<nav><ol>${items.join("")}</ol></nav>`;
@@ -398,6 +390,12 @@ function _skippedSection(skipped: string[]): string {
   return `<section id="unreadable" data-task="unreadable"><h2>Unreadable outputs</h2><ul>${
     skipped.map((s) => `<li>${esc(s)}</li>`).join("")
   }</ul></section>`;
+}
+
+/** A run outside its task's default directory (out/infer-adam/) is labelled with it. */
+function _extraDir(run: Run): string {
+  const dir = basename(run.dir);
+  return dir === run.manifest.task ? "" : ` <small>${esc(dir)}/</small>`;
 }
 
 function _id(run: Run): string {
