@@ -14,6 +14,9 @@
 
 override WG: u32 = 64;
 override STRIDE: u32 = 1u;
+// Rows per invocation, 1 or 2 (rows ih and ih + STRIDE of one phase): a second row reuses each
+// weight vec4 for 32 more multiply-adds, at the cost of 128 more accumulators.
+override ROWS: u32 = 1u;
 
 struct Shape {
   n: u32,
@@ -27,8 +30,9 @@ struct Shape {
   kw: u32,
   pad: u32,
   qh: u32, // rows per phase: ceil(H / STRIDE)
+  qh_blocks: u32, // ceil(qh / ROWS)
   q_blocks: u32, // 8-pixel blocks per phase row: ceil(ceil(W / STRIDE) / 8)
-  pix_blocks: u32, // N * qh * q_blocks
+  pix_blocks: u32, // N * qh_blocks * q_blocks
   pix_groups: u32, // ceil(pix_blocks / WG)
   c_blocks: u32, // ceil(C / 16)
 }
@@ -89,8 +93,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let rw = phase % STRIDE;
   let qb = pb % shape.q_blocks;
   let nq = pb / shape.q_blocks;
-  let qh = nq % shape.qh;
-  let n = nq / shape.qh;
+  let qh = (nq % shape.qh_blocks) * ROWS;
+  let n = nq / shape.qh_blocks;
   let ih = rh + STRIDE * qh;
   let iw = rw + STRIDE * qb * 8u;
   let s = i32(STRIDE);
@@ -107,6 +111,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a21 = mat4x4f();
   var a30 = mat4x4f();
   var a31 = mat4x4f();
+  // b<m><p>: the same for row ih + STRIDE (ROWS = 2; dropped by the compiler otherwise).
+  var b00 = mat4x4f();
+  var b01 = mat4x4f();
+  var b10 = mat4x4f();
+  var b11 = mat4x4f();
+  var b20 = mat4x4f();
+  var b21 = mat4x4f();
+  var b30 = mat4x4f();
+  var b31 = mat4x4f();
   let lanes4 = shape.c_blocks * 4u;
   for (var o = 0u; o < shape.oc; o++) {
     let plane = (n * shape.oc + o) * shape.oh;
@@ -114,16 +127,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let oh = i32(qh) + (i32(rh + shape.pad) - i32(kh)) / s;
       let row_ok = oh >= 0 && oh < i32(shape.oh);
       let row = (plane + u32(oh)) * shape.ow;
-      // Before each tap, x0 | x1 hold dy columns ow + 1 .. ow + 7 (x1.w unused).
+      // Row ih + STRIDE reads dy row oh + 1.
+      let row2_ok = ROWS == 2u && oh + 1 >= 0 && oh + 1 < i32(shape.oh);
+      let row2 = (plane + u32(oh + 1)) * shape.ow;
+      // Before each tap, x0 | x1 (z0 | z1 for the second row) hold dy columns ow + 1 .. ow + 7
+      // (x1.w unused).
       var x0 = vec4f(load_dy(row, row_ok, ow_start + 1), load_dy(row, row_ok, ow_start + 2),
                      load_dy(row, row_ok, ow_start + 3), load_dy(row, row_ok, ow_start + 4));
       var x1 = vec4f(load_dy(row, row_ok, ow_start + 5), load_dy(row, row_ok, ow_start + 6),
                      load_dy(row, row_ok, ow_start + 7), 0.0);
+      var z0 = vec4f();
+      var z1 = vec4f();
+      if (ROWS == 2u) {
+        z0 = vec4f(load_dy(row2, row2_ok, ow_start + 1), load_dy(row2, row2_ok, ow_start + 2),
+                   load_dy(row2, row2_ok, ow_start + 3), load_dy(row2, row2_ok, ow_start + 4));
+        z1 = vec4f(load_dy(row2, row2_ok, ow_start + 5), load_dy(row2, row2_ok, ow_start + 6),
+                   load_dy(row2, row2_ok, ow_start + 7), 0.0);
+      }
       var ow = ow_start;
       var wi = ((o * shape.kh + kh) * shape.kw + kw0) * lanes4 + cb * 4u;
       for (var kw = kw0; kw < shape.kw; kw += STRIDE) {
         x1 = vec4f(x0.w, x1.xyz);
         x0 = vec4f(load_dy(row, row_ok, ow), x0.xyz);
+        if (ROWS == 2u) {
+          z1 = vec4f(z0.w, z1.xyz);
+          z0 = vec4f(load_dy(row2, row2_ok, ow), z0.xyz);
+        }
         ow -= 1;
         let w0 = wp[wi];
         let w1 = wp[wi + 1u];
@@ -138,6 +167,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         a21 += outer(x1, w2);
         a30 += outer(x0, w3);
         a31 += outer(x1, w3);
+        if (ROWS == 2u) {
+          b00 += outer(z0, w0);
+          b01 += outer(z1, w0);
+          b10 += outer(z0, w1);
+          b11 += outer(z1, w1);
+          b20 += outer(z0, w2);
+          b21 += outer(z1, w2);
+          b30 += outer(z0, w3);
+          b31 += outer(z1, w3);
+        }
       }
     }
   }
@@ -146,4 +185,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   store_block(n, c0 + 4u, ih, iw, a10, a11);
   store_block(n, c0 + 8u, ih, iw, a20, a21);
   store_block(n, c0 + 12u, ih, iw, a30, a31);
+  if (ROWS == 2u) {
+    let ih2 = ih + STRIDE;
+    store_block(n, c0, ih2, iw, b00, b01);
+    store_block(n, c0 + 4u, ih2, iw, b10, b11);
+    store_block(n, c0 + 8u, ih2, iw, b20, b21);
+    store_block(n, c0 + 12u, ih2, iw, b30, b31);
+  }
 }

@@ -17,6 +17,10 @@
 
 override WG: u32 = 64;
 override STRIDE: u32 = 1u;
+// KW = 5 (the course's 5 x 5 layers): each block covers all five taps, 0-3 in the mat4x4s and
+// tap 4 in one vec4 per output channel, instead of two 4-tap blocks that would waste three taps
+// in eight. kw_blocks is then 1.
+override TAPS5: bool = false;
 
 struct Shape {
   n: u32,
@@ -73,6 +77,49 @@ fn prime(row: u32, ok: bool, iw: i32) -> vec4f {
     return vec4f(0.0, 0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1));
   }
   return vec4f();
+}
+
+// With TAPS5, `e` holds row j's fifth tap (kw0 + 4) beside the four in `slide`'s vec4: the
+// window (x, e) of column ow from that of column ow - 1.
+struct Win5 {
+  v: vec4f,
+  e: f32,
+}
+
+fn slide5(prev: Win5, row: u32, ok: bool, iw: i32) -> Win5 {
+  if (STRIDE == 1u) {
+    return Win5(vec4f(prev.v.yzw, prev.e), load_x(row, ok, iw + 4));
+  }
+  if (STRIDE == 2u) {
+    return Win5(vec4f(prev.v.zw, prev.e, load_x(row, ok, iw + 3)), load_x(row, ok, iw + 4));
+  }
+  return Win5(vec4f(load_x(row, ok, iw), load_x(row, ok, iw + 1), load_x(row, ok, iw + 2),
+                    load_x(row, ok, iw + 3)), load_x(row, ok, iw + 4));
+}
+
+fn prime5(row: u32, ok: bool, iw: i32) -> Win5 {
+  if (STRIDE == 1u) {
+    return Win5(vec4f(0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1), load_x(row, ok, iw + 2)),
+                load_x(row, ok, iw + 3));
+  }
+  if (STRIDE == 2u) {
+    return Win5(vec4f(0.0, 0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1)),
+                load_x(row, ok, iw + 2));
+  }
+  return Win5(vec4f(), 0.0);
+}
+
+// Tap kw0 + 4 of output channel o for weight rows r .. r + 3 (TAPS5).
+fn store_tap4(base: u32, o: u32, r: u32, v: vec4f) {
+  let rows = shape.c * shape.kh;
+  if (o >= shape.oc) {
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (r + j < rows) {
+      part[base + (o * rows + r + j) * shape.kw + 4u] = v[j];
+    }
+  }
 }
 
 // Column j of `acc` is the partial dw of output channel o, weight row r + j, taps kw .. kw + 3.
@@ -140,6 +187,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a5 = mat4x4f();
   var a6 = mat4x4f();
   var a7 = mat4x4f();
+  // e<i>: tap 4 of output channel o0 + i for the four weight rows (TAPS5).
+  var e0 = vec4f();
+  var e1 = vec4f();
+  var e2 = vec4f();
+  var e3 = vec4f();
+  var e4 = vec4f();
+  var e5 = vec4f();
+  var e6 = vec4f();
+  var e7 = vec4f();
   var db0 = vec4f();
   var db1 = vec4f();
   let ok_o0 = vec4<bool>(o0 < shape.oc, o0 + 1u < shape.oc, o0 + 2u < shape.oc, o0 + 3u < shape.oc);
@@ -153,18 +209,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let ih = vec4i(vec4u(oh * STRIDE) + kh) - i32(shape.pad);
       let ok = ok_r & (ih >= vec4i(0)) & (ih < vec4i(i32(shape.h)));
       let rows = planes + vec4u(ih) * shape.w;
-      var x0 = prime(rows.x, ok.x, iw_first);
-      var x1 = prime(rows.y, ok.y, iw_first);
-      var x2 = prime(rows.z, ok.z, iw_first);
-      var x3 = prime(rows.w, ok.w, iw_first);
+      var x0 = Win5(prime(rows.x, ok.x, iw_first), 0.0);
+      var x1 = Win5(prime(rows.y, ok.y, iw_first), 0.0);
+      var x2 = Win5(prime(rows.z, ok.z, iw_first), 0.0);
+      var x3 = Win5(prime(rows.w, ok.w, iw_first), 0.0);
+      if (TAPS5) {
+        x0 = prime5(rows.x, ok.x, iw_first);
+        x1 = prime5(rows.y, ok.y, iw_first);
+        x2 = prime5(rows.z, ok.z, iw_first);
+        x3 = prime5(rows.w, ok.w, iw_first);
+      }
       var d = dy_img + oh * shape.ow;
       for (var ow = 0u; ow < shape.ow; ow++) {
         let iw = i32(ow * STRIDE) + iw_first;
-        x0 = slide(x0, rows.x, ok.x, iw);
-        x1 = slide(x1, rows.y, ok.y, iw);
-        x2 = slide(x2, rows.z, ok.z, iw);
-        x3 = slide(x3, rows.w, ok.w, iw);
-        let xs = mat4x4f(x0, x1, x2, x3);
+        if (TAPS5) {
+          x0 = slide5(x0, rows.x, ok.x, iw);
+          x1 = slide5(x1, rows.y, ok.y, iw);
+          x2 = slide5(x2, rows.z, ok.z, iw);
+          x3 = slide5(x3, rows.w, ok.w, iw);
+        } else {
+          x0.v = slide(x0.v, rows.x, ok.x, iw);
+          x1.v = slide(x1.v, rows.y, ok.y, iw);
+          x2.v = slide(x2.v, rows.z, ok.z, iw);
+          x3.v = slide(x3.v, rows.w, ok.w, iw);
+        }
+        let xs = mat4x4f(x0.v, x1.v, x2.v, x3.v);
+        let xe = vec4f(x0.e, x1.e, x2.e, x3.e);
         let g0 = vec4f(load_dy(d, ok_o0.x), load_dy(d + out_plane, ok_o0.y),
                        load_dy(d + 2u * out_plane, ok_o0.z), load_dy(d + 3u * out_plane, ok_o0.w));
         let g1 = vec4f(load_dy(d + 4u * out_plane, ok_o1.x), load_dy(d + 5u * out_plane, ok_o1.y),
@@ -178,6 +248,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         a5 += xs * g1.y;
         a6 += xs * g1.z;
         a7 += xs * g1.w;
+        if (TAPS5) {
+          e0 += xe * g0.x;
+          e1 += xe * g0.y;
+          e2 += xe * g0.z;
+          e3 += xe * g0.w;
+          e4 += xe * g1.x;
+          e5 += xe * g1.y;
+          e6 += xe * g1.z;
+          e7 += xe * g1.w;
+        }
         db0 += g0;
         db1 += g1;
       }
@@ -192,6 +272,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   store_dw(base, o0 + 5u, r0, kw0, a5);
   store_dw(base, o0 + 6u, r0, kw0, a6);
   store_dw(base, o0 + 7u, r0, kw0, a7);
+  if (TAPS5) {
+    store_tap4(base, o0, r0, e0);
+    store_tap4(base, o0 + 1u, r0, e1);
+    store_tap4(base, o0 + 2u, r0, e2);
+    store_tap4(base, o0 + 3u, r0, e3);
+    store_tap4(base, o0 + 4u, r0, e4);
+    store_tap4(base, o0 + 5u, r0, e5);
+    store_tap4(base, o0 + 6u, r0, e6);
+    store_tap4(base, o0 + 7u, r0, e7);
+  }
   if (rb == 0u && kwb == 0u) {
     store_db(base, o0, db0);
     store_db(base, o0 + 4u, db1);

@@ -13,6 +13,9 @@
 override WG: u32 = 64;
 // An override, not a uniform field, so the stride-1 window is chosen at compile time.
 override STRIDE: u32 = 1u;
+// Output rows per invocation, 1 or 2: a second row reuses each weight vec4 for 32 more
+// multiply-adds, at the cost of 128 more accumulators.
+override ROWS: u32 = 1u;
 
 struct Shape {
   n: u32,
@@ -26,7 +29,8 @@ struct Shape {
   kw: u32,
   pad: u32,
   ow_blocks: u32, // ceil(OW / 8)
-  pix_blocks: u32, // N * OH * ow_blocks
+  oh_blocks: u32, // ceil(OH / ROWS)
+  pix_blocks: u32, // N * oh_blocks * ow_blocks
   pix_groups: u32, // ceil(pix_blocks / WG)
   oc_blocks: u32, // ceil(OC / 16)
 }
@@ -50,7 +54,7 @@ fn outer(xs: vec4f, ws: vec4f) -> mat4x4f {
 
 // Writes channel `o`'s four pixels from ow, plus its bias, where they exist.
 fn store4(n: u32, o: u32, oh: u32, ow: u32, v: vec4f) {
-  if (o >= shape.oc) {
+  if (o >= shape.oc || oh >= shape.oh) {
     return;
   }
   let base = ((n * shape.oc + o) * shape.oh + oh) * shape.ow + ow;
@@ -84,13 +88,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let owb = pb % shape.ow_blocks;
   let noh = pb / shape.ow_blocks;
-  let oh = noh % shape.oh;
-  let n = noh / shape.oh;
+  let oh = (noh % shape.oh_blocks) * ROWS;
+  let n = noh / shape.oh_blocks;
   let ow0 = owb * 8u;
   let ih0 = i32(oh * STRIDE) - i32(shape.pad);
   let iw0 = i32(ow0 * STRIDE) - i32(shape.pad);
   let s = i32(STRIDE);
-  // a<m><p>: output channels 4m .. 4m + 3 of the block, pixels 4p .. 4p + 3.
+  // a<m><p>: output channels 4m .. 4m + 3 of the block, pixels 4p .. 4p + 3 of row oh; b<m><p>
+  // the same for row oh + 1 (ROWS = 2; unused and dropped by the compiler otherwise).
   var a00 = mat4x4f();
   var a01 = mat4x4f();
   var a10 = mat4x4f();
@@ -99,6 +104,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a21 = mat4x4f();
   var a30 = mat4x4f();
   var a31 = mat4x4f();
+  var b00 = mat4x4f();
+  var b01 = mat4x4f();
+  var b10 = mat4x4f();
+  var b11 = mat4x4f();
+  var b20 = mat4x4f();
+  var b21 = mat4x4f();
+  var b30 = mat4x4f();
+  var b31 = mat4x4f();
   let tap_step = shape.oc_blocks * 4u;
   var wi = ob * 4u;
   for (var c = 0u; c < shape.c; c++) {
@@ -107,26 +120,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let ih = ih0 + i32(kh);
       let row_ok = ih >= 0 && ih < i32(shape.h);
       let row = (plane + u32(ih)) * shape.w;
-      // With STRIDE = 1, x0 | x1 hold input columns iw0 + kw - 1 .. iw0 + kw + 6 before tap kw
-      // shifts in one more column.
+      // The second output row reads the input row STRIDE further down.
+      let ih2 = ih + s;
+      let row2_ok = ROWS == 2u && ih2 >= 0 && ih2 < i32(shape.h);
+      let row2 = (plane + u32(ih2)) * shape.w;
+      // With STRIDE = 1, x0 | x1 (z0 | z1 for the second row) hold input columns
+      // iw0 + kw - 1 .. iw0 + kw + 6 before tap kw shifts in one more column.
       var x0 = vec4f();
       var x1 = vec4f();
+      var z0 = vec4f();
+      var z1 = vec4f();
       if (STRIDE == 1u) {
         x0 = vec4f(0.0, load_x(row, row_ok, iw0), load_x(row, row_ok, iw0 + 1),
                    load_x(row, row_ok, iw0 + 2));
         x1 = vec4f(load_x(row, row_ok, iw0 + 3), load_x(row, row_ok, iw0 + 4),
                    load_x(row, row_ok, iw0 + 5), load_x(row, row_ok, iw0 + 6));
+        if (ROWS == 2u) {
+          z0 = vec4f(0.0, load_x(row2, row2_ok, iw0), load_x(row2, row2_ok, iw0 + 1),
+                     load_x(row2, row2_ok, iw0 + 2));
+          z1 = vec4f(load_x(row2, row2_ok, iw0 + 3), load_x(row2, row2_ok, iw0 + 4),
+                     load_x(row2, row2_ok, iw0 + 5), load_x(row2, row2_ok, iw0 + 6));
+        }
       }
       for (var kw = 0u; kw < shape.kw; kw++) {
         let iw = iw0 + i32(kw);
         if (STRIDE == 1u) {
           x0 = vec4f(x0.yzw, x1.x);
           x1 = vec4f(x1.yzw, load_x(row, row_ok, iw + 7));
+          if (ROWS == 2u) {
+            z0 = vec4f(z0.yzw, z1.x);
+            z1 = vec4f(z1.yzw, load_x(row2, row2_ok, iw + 7));
+          }
         } else {
           x0 = vec4f(load_x(row, row_ok, iw), load_x(row, row_ok, iw + s),
                      load_x(row, row_ok, iw + 2 * s), load_x(row, row_ok, iw + 3 * s));
           x1 = vec4f(load_x(row, row_ok, iw + 4 * s), load_x(row, row_ok, iw + 5 * s),
                      load_x(row, row_ok, iw + 6 * s), load_x(row, row_ok, iw + 7 * s));
+          if (ROWS == 2u) {
+            z0 = vec4f(load_x(row2, row2_ok, iw), load_x(row2, row2_ok, iw + s),
+                       load_x(row2, row2_ok, iw + 2 * s), load_x(row2, row2_ok, iw + 3 * s));
+            z1 = vec4f(load_x(row2, row2_ok, iw + 4 * s), load_x(row2, row2_ok, iw + 5 * s),
+                       load_x(row2, row2_ok, iw + 6 * s), load_x(row2, row2_ok, iw + 7 * s));
+          }
         }
         let w0 = wp[wi];
         let w1 = wp[wi + 1u];
@@ -141,6 +176,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         a21 += outer(x1, w2);
         a30 += outer(x0, w3);
         a31 += outer(x1, w3);
+        if (ROWS == 2u) {
+          b00 += outer(z0, w0);
+          b01 += outer(z1, w0);
+          b10 += outer(z0, w1);
+          b11 += outer(z1, w1);
+          b20 += outer(z0, w2);
+          b21 += outer(z1, w2);
+          b30 += outer(z0, w3);
+          b31 += outer(z1, w3);
+        }
       }
     }
   }
@@ -149,4 +194,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   store_block(n, o0 + 4u, oh, ow0, a10, a11);
   store_block(n, o0 + 8u, oh, ow0, a20, a21);
   store_block(n, o0 + 12u, oh, ow0, a30, a31);
+  if (ROWS == 2u) {
+    store_block(n, o0, oh + 1u, ow0, b00, b01);
+    store_block(n, o0 + 4u, oh + 1u, ow0, b10, b11);
+    store_block(n, o0 + 8u, oh + 1u, ow0, b20, b21);
+    store_block(n, o0 + 12u, oh + 1u, ow0, b30, b31);
+  }
 }

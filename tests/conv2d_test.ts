@@ -160,6 +160,41 @@ gpuTest("conv2d forward and backward match the f64 reference on odd shapes", asy
   for (const o of cases) await checkAgainstReference(gpu, o, seed++);
 });
 
+// Every block shape on both adapters' paths: odd and even row counts (a second row past the
+// edge), strides 1 to 3, 5 x 5 kernels with and without the 5-tap weight-gradient block.
+gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
+  const cases: Conv2dOptions[] = [
+    { batch: 2, inChannels: 3, outChannels: 17, height: 7, width: 9, kernel: 5, pad: 2 },
+    { batch: 1, inChannels: 17, outChannels: 5, height: 8, width: 10, kernel: 5, pad: 1 },
+    {
+      batch: 2,
+      inChannels: 5,
+      outChannels: 3,
+      height: 13,
+      width: 12,
+      kernel: 5,
+      stride: 2,
+      pad: 2,
+    },
+    { batch: 1, inChannels: 4, outChannels: 6, height: 11, width: 8, kernel: 3, stride: 3, pad: 1 },
+    { batch: 2, inChannels: 2, outChannels: 3, height: 9, width: 9, kernel: 3, pad: 1 },
+  ];
+  let seed = 400;
+  for (const o of cases) {
+    for (const forwardRows of [1, 2]) {
+      for (const inputRows of [1, 2]) {
+        for (const taps5 of o.kernel === 5 ? [false, true] : [false]) {
+          await checkAgainstReference(
+            gpu,
+            { ...o, variant: { forwardRows, inputRows, taps5 } },
+            seed++,
+          );
+        }
+      }
+    }
+  }
+});
+
 gpuTest("conv2d takes parameters and gradients as ranges of flat buffers", async (gpu) => {
   await checkAgainstReference(
     gpu,
@@ -192,7 +227,18 @@ gpuTest("conv2d forward matches the f64 reference on conv1 at batch 256", async 
 
 gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
   const base = { batch: 1, inChannels: 1, outChannels: 1, height: 4, width: 4, kernel: 3 };
-  for (const bad of [{ kernel: 5 }, { stride: 0 }, { pad: -1 }, { batch: 1.5 }]) {
+  const rows2 = { forwardRows: 2, inputRows: 2, taps5: false };
+  for (
+    const bad of [
+      { kernel: 5 },
+      { stride: 0 },
+      { pad: -1 },
+      { batch: 1.5 },
+      { variant: { ...rows2, forwardRows: 3 } },
+      { variant: { ...rows2, inputRows: 0 } },
+      { variant: { ...rows2, taps5: true } },
+    ]
+  ) {
     let threw = false;
     try {
       await Conv2d.create(gpu, { ...base, ...bad });

@@ -32,6 +32,49 @@ export interface Conv2dOptions {
   stride?: number;
   /** Zero padding on each side; default 0. */
   pad?: number;
+  /** Block shapes; `conv2dVariantFor(gpu, options)` when left out. */
+  variant?: Conv2dVariant;
+}
+
+/** Register-block shapes of the conv2d kernels (all variants compute the same sums). */
+export interface Conv2dVariant {
+  /** Output rows per forward invocation: 1 or 2 (16 channels x 8 pixels each). */
+  forwardRows: number;
+  /** Input rows of one stride phase per backward-input invocation: 1 or 2. */
+  inputRows: number;
+  /**
+   * A 5 x 5 kernel's weight gradient in one block of all five taps kw (mat4x4s plus a vec4 per
+   * output channel) instead of two 4-tap blocks, three of whose eight taps are wasted.
+   */
+  taps5: boolean;
+}
+
+/**
+ * The one place where the conv2d block shapes are chosen, for an adapter and a layer shape.
+ *
+ * Measured on lavapipe (llvmpipe, LLVM 15, 256 bits; Mesa 25.0.7, 2-core AMD EPYC), batch 256,
+ * GFLOP/s per pass, the best of 3 interleaved runs in one process (the machine is noisy):
+ *   forward       32->64 5x5 14x14:  1 row 13.5 | 2 rows 15.7     64->128 3x3 7x7: 11.1 | 11.0
+ *                 1->32 5x5 28x28:   1 row 8.2  | 2 rows 9.0
+ *   backward dX   32->64 5x5 14x14:  1 row 12.4 | 2 rows 15.0     64->128 3x3 7x7: 10.7 | 10.8
+ *   backward dW   32->64 5x5 14x14:  4-tap blocks 11.8 | taps5 19.0
+ *                 1->32 5x5 28x28:   4-tap blocks 7.4  | taps5 11.3
+ * Why: on lavapipe each storage load is a loop over the SIMD lanes, so a second row, which
+ * reuses every weight vec4 for twice the multiply-adds, pays for its 128 extra (spilled)
+ * accumulators; on a 7-row layer the fourth block's second row is wasted and the two even out.
+ * Two rows are used where the rows fill them to within 8%. Hardware adapters: not measured (no
+ * GPU where this was built); they keep one row and 4-tap blocks, fewer registers per thread.
+ */
+export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
+  if (!gpu.isSoftware) return { forwardRows: 1, inputRows: 1, taps5: false };
+  const s = o.stride ?? 1, p = o.pad ?? 0;
+  const oh = Math.floor((o.height + 2 * p - o.kernel) / s) + 1;
+  const rowsFill = (rows: number) => (2 * Math.ceil(rows / 2)) / rows <= 1.08 ? 2 : 1;
+  return {
+    forwardRows: rowsFill(oh),
+    inputRows: rowsFill(Math.ceil(o.height / s)),
+    taps5: o.kernel === 5,
+  };
 }
 
 /** Mirror of `struct Shape` in conv2d_pack_weight.wgsl. */
@@ -58,6 +101,7 @@ export const Conv2dForwardShape = struct({
   kw: "u32",
   pad: "u32",
   ow_blocks: "u32",
+  oh_blocks: "u32",
   pix_blocks: "u32",
   pix_groups: "u32",
   oc_blocks: "u32",
@@ -76,6 +120,7 @@ export const Conv2dBackwardInputShape = struct({
   kw: "u32",
   pad: "u32",
   qh: "u32",
+  qh_blocks: "u32",
   q_blocks: "u32",
   pix_blocks: "u32",
   pix_groups: "u32",
@@ -126,6 +171,7 @@ export class Conv2d {
   readonly kernel: number;
   readonly stride: number;
   readonly pad: number;
+  readonly variant: Readonly<Conv2dVariant>;
   readonly outHeight: number;
   readonly outWidth: number;
   /** Image chunks of the weight-gradient sum (partials in a scratch buffer). */
@@ -153,6 +199,7 @@ export class Conv2d {
   };
 
   private constructor(gpu: Gpu, o: Required<Conv2dOptions>, kernels: Conv2dKernels) {
+    this.variant = o.variant;
     this.#gpu = gpu;
     this.#k = kernels;
     this.batch = o.batch;
@@ -174,29 +221,33 @@ export class Conv2d {
     const packForward = C * taps * ocLanes, packInput = OC * taps * cLanes;
     const pack = { oc: OC, c: C, kh: K, kw: K };
 
-    const owBlocks = Math.ceil(OW / PIXEL_BLOCK);
-    const pixBlocks = N * OH * owBlocks;
+    const owBlocks = Math.ceil(OW / PIXEL_BLOCK), ohBlocks = Math.ceil(OH / o.variant.forwardRows);
+    const pixBlocks = N * ohBlocks * owBlocks;
     const fwd = {
       ...dims,
       ow_blocks: owBlocks,
+      oh_blocks: ohBlocks,
       pix_blocks: pixBlocks,
       pix_groups: workgroupsFor(pixBlocks, WG),
       oc_blocks: ocLanes / CHANNEL_BLOCK,
     };
 
     const qh = Math.ceil(H / S), qBlocks = Math.ceil(Math.ceil(W / S) / PIXEL_BLOCK);
-    const inPixBlocks = N * qh * qBlocks;
+    const qhBlocks = Math.ceil(qh / o.variant.inputRows);
+    const inPixBlocks = N * qhBlocks * qBlocks;
     const bwdIn = {
       ...dims,
       qh,
+      qh_blocks: qhBlocks,
       q_blocks: qBlocks,
       pix_blocks: inPixBlocks,
       pix_groups: workgroupsFor(inPixBlocks, WG),
       c_blocks: cLanes / CHANNEL_BLOCK,
     };
 
-    // Weight-gradient blocks: 8 output channels x 4 weight rows (c, kh) x 4 taps kw.
-    const kwBlocks = Math.ceil(K / 4), rBlocks = Math.ceil((C * K) / 4);
+    // Weight-gradient blocks: 8 output channels x 4 weight rows (c, kh) x 4 taps kw (all 5
+    // with taps5).
+    const kwBlocks = o.variant.taps5 ? 1 : Math.ceil(K / 4), rBlocks = Math.ceil((C * K) / 4);
     const blocks = Math.ceil(OC / 8) * rBlocks * kwBlocks;
     const wantChunks = Math.min(N, Math.ceil(WEIGHT_GRAD_INVOCATIONS / blocks));
     const chunk = Math.ceil(N / wantChunks);
@@ -242,7 +293,12 @@ export class Conv2d {
 
   /** A convolution layer's kernels, shape uniforms and scratch buffers for these sizes. */
   static async create(gpu: Gpu, opts: Conv2dOptions): Promise<Conv2d> {
-    const o: Required<Conv2dOptions> = { ...opts, stride: opts.stride ?? 1, pad: opts.pad ?? 0 };
+    const o: Required<Conv2dOptions> = {
+      ...opts,
+      stride: opts.stride ?? 1,
+      pad: opts.pad ?? 0,
+      variant: opts.variant ?? conv2dVariantFor(gpu, opts),
+    };
     for (
       const name of [
         "batch",
@@ -265,6 +321,18 @@ export class Conv2d {
         `Cannot create Conv2d: pad must be a non-negative integer, got ${o.pad}`,
       );
     }
+    const v = o.variant;
+    if (![1, 2].includes(v.forwardRows) || ![1, 2].includes(v.inputRows)) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant rows must be 1 or 2, got forwardRows ${v.forwardRows}, ` +
+          `inputRows ${v.inputRows}`,
+      );
+    }
+    if (v.taps5 && o.kernel !== 5) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant taps5 needs a 5 x 5 kernel, got ${o.kernel} x ${o.kernel}`,
+      );
+    }
     if (o.height + 2 * o.pad < o.kernel || o.width + 2 * o.pad < o.kernel) {
       throw new RangeError(
         `Cannot create Conv2d: a ${o.kernel} x ${o.kernel} kernel does not fit the ` +
@@ -276,9 +344,15 @@ export class Conv2d {
     // compiles would report a failing kernel's error under another kernel's name.
     const kernels: Conv2dKernels = {
       packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
-      forward: await gpu.kernel("conv2d_forward", strided),
-      backwardInput: await gpu.kernel("conv2d_backward_input", strided),
-      backwardWeight: await gpu.kernel("conv2d_backward_weight", strided),
+      forward: await gpu.kernel("conv2d_forward", { ...strided, ROWS: o.variant.forwardRows }),
+      backwardInput: await gpu.kernel("conv2d_backward_input", {
+        ...strided,
+        ROWS: o.variant.inputRows,
+      }),
+      backwardWeight: await gpu.kernel("conv2d_backward_weight", {
+        ...strided,
+        TAPS5: Number(o.variant.taps5),
+      }),
       reduce: await gpu.kernel("conv2d_backward_weight_reduce", { WG: WG_ELEMENTWISE }),
     };
     return new Conv2d(gpu, o, kernels);
