@@ -12,6 +12,7 @@
  */
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { tensorRange, vec4Tensor } from "../gpu/tensor.ts";
 import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
 
@@ -243,37 +244,11 @@ export class Linear {
   }
 }
 
-function _range(what: string, t: Tensor, elems: number): Required<GPUBufferBinding> {
-  const buffer = t instanceof GPUBuffer ? t : t.buffer;
-  const offset = t instanceof GPUBuffer ? 0 : t.offset ?? 0;
-  const size = t instanceof GPUBuffer || t.size === undefined ? buffer.size - offset : t.size;
-  if (size < elems * 4) {
-    throw new RangeError(
-      `Cannot bind ${what} of Linear: it needs ${elems} f32 (${elems * 4} bytes), ` +
-        `the tensor holds ${size} bytes`,
-    );
-  }
-  return { buffer, offset, size };
-}
-
 function _f32(what: string, t: Tensor, elems: number): Tensor {
-  _range(what, t, elems);
+  tensorRange("Linear", what, t, elems);
   return t;
 }
 
-/**
- * A binding read as array<vec4f>: it must cover whole vec4s, so a range whose size is not a
- * multiple of 16 bytes is widened into the padding that gpu.storage and 256-byte-aligned
- * flat buffers leave after it (the kernels never use those extra elements).
- */
 function _vec4(what: string, t: Tensor, elems: number): Tensor {
-  const r = _range(what, t, elems);
-  const size = Math.ceil(elems / 4) * 16;
-  if (r.offset + size > r.buffer.size) {
-    throw new RangeError(
-      `Cannot bind ${what} of Linear as vec4: it needs ${size} bytes from offset ` +
-        `${r.offset}, the buffer holds ${r.buffer.size}`,
-    );
-  }
-  return t instanceof GPUBuffer && size === t.size ? t : { ...r, size };
+  return vec4Tensor("Linear", what, t, elems);
 }

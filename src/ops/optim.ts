@@ -8,6 +8,7 @@
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
+import { vec4Tensor } from "../gpu/tensor.ts";
 
 /** Mirror of `struct Hyper` in adam.wgsl. */
 export const AdamHyper = struct({
@@ -126,8 +127,15 @@ export class Adam {
       one_minus_beta1: 1 - this.beta1,
       one_minus_beta2: 1 - this.beta2,
     });
-    const group = this.#gpu.bind(this.#kernel, [hyper, params, grads, m, v]);
-    rec.dispatchItems(this.#kernel, group, this.n);
+    const n = this.n, vec4 = (what: string, x: Tensor) => vec4Tensor("Adam", what, x, n);
+    const group = this.#gpu.bind(this.#kernel, [
+      hyper,
+      vec4("params", params),
+      vec4("grads", grads),
+      vec4("m", m),
+      vec4("v", v),
+    ]);
+    rec.dispatchItems(this.#kernel, group, Math.ceil(n / 4));
     this.#t = t;
   }
 }
