@@ -45,6 +45,7 @@ import { convGroup, convTransposeGroup, matmulGroup } from "../src/bench/layers.
 import { kernelsGroup } from "../src/bench/kernels.ts";
 import { convVaeGroup, mlpGroup } from "../src/bench/training.ts";
 import { entriesJson, formatTable, timingNotes } from "../src/bench/table.ts";
+import { formatProfiles, profilesJson } from "../src/bench/step_profile.ts";
 import {
   findTorchPython,
   runTorchBench,
@@ -91,6 +92,12 @@ runTask(async () => {
       help: "also time the same workloads in PyTorch on the CPU ($PYTHON or /usr/bin/python3 " +
         "with torch) and print ours / PyTorch",
     },
+    profile: {
+      type: "boolean",
+      default: false,
+      help: "also time every dispatch of one MLP and one conv VAE training step (timestamp " +
+        "queries) and print where each step's time goes, by kernel; writes profile.json",
+    },
   } as const;
   const usage = {
     task: "bench",
@@ -100,6 +107,12 @@ runTask(async () => {
   const f = parseFlags(Deno.args, spec, usage);
   await prepareOutDir(f.out);
   const groups = _groups(f.only, usageText(spec, usage));
+  if (f.profile && !groups.has("mlp") && !groups.has("conv-vae")) {
+    throw new UsageError(
+      "--profile times training steps: --only must include mlp or conv-vae",
+      usageText(spec, usage),
+    );
+  }
 
   // Data and Python first: a bad --data or a missing torch fails before any GPU work.
   const needsData = groups.has("mlp") || groups.has("conv-vae") || groups.has("kernels");
@@ -116,8 +129,15 @@ runTask(async () => {
   }
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterSummary}`);
+  if (f.profile && !gpu.hasTimestamps) {
+    throw new UsageError(
+      "--profile needs timestamp queries, which this adapter does not offer; run without it",
+      usageText(spec, usage),
+    );
+  }
   const c = await createBenchContext(gpu, f.quick, f.iters);
   c.torch = torch;
+  c.profile = f.profile;
   if (mnist) {
     const n = Math.min(10_000, mnist.train.count);
     c.data = await GpuDataset.create(gpu, mnist.train.images.subarray(0, n * 784), n);
@@ -135,26 +155,39 @@ runTask(async () => {
   if (f.torch && workloads.length === 0) {
     compared.push("", "--torch: none of the chosen groups has a PyTorch workload");
   }
-  const text = [...header, "", formatTable(c.entries), ...compared, ""].join("\n");
+  const profiled = formatProfiles(c.profiles);
+  const text = [...header, "", formatTable(c.entries), ...compared, ...profiled, ""].join("\n");
   console.log(text);
   const jsonPath = join(f.out, "bench.json"), textPath = join(f.out, "bench.txt");
   await writeFileAtomic(jsonPath, entriesJson(c.entries));
   await writeFileAtomic(textPath, text);
+  const profilePath = join(f.out, "profile.json");
+  if (c.profiles.length > 0) await writeFileAtomic(profilePath, profilesJson(c.profiles));
   const manifest = await writeManifest(f.out, {
     task: "bench",
     title: "Benchmark",
     figures: [],
-    tables: [{
-      file: jsonPath,
-      caption: "Per kernel: ms per repetition, GFLOP/s and its share of the FMA probe's peak; " +
-        "per training or inference step: images/s" + (torch ? ", and PyTorch's on the CPU" : "") +
-        ". The full text is in bench.txt.",
-    }],
+    tables: [
+      {
+        file: jsonPath,
+        caption: "Per kernel: ms per repetition, GFLOP/s and its share of the FMA probe's peak; " +
+          "per training or inference step: images/s" + (torch ? ", and PyTorch's on the CPU" : "") +
+          ". The full text is in bench.txt.",
+      },
+      ...(c.profiles.length > 0
+        ? [{
+          file: profilePath,
+          caption:
+            "--profile: one training step per model, every dispatch timed in a pass of its " +
+            "own, summed by kernel",
+        }]
+        : []),
+    ],
     adapter: gpu.adapterSummary,
     ...(mnist ? { data: mnist.source } : {}),
     notes: torch ? [...header, ...torchNotes(torch, c.entries)] : header,
   });
-  printWritten([jsonPath, textPath, manifest]);
+  printWritten([jsonPath, textPath, ...(c.profiles.length > 0 ? [profilePath] : []), manifest]);
 });
 
 /** The groups --only names, in any order; all when it is left out. */

@@ -14,6 +14,7 @@ import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Entry } from "./entry.ts";
 import type { TorchResult } from "./torch.ts";
+import type { StepProfile } from "./step_profile.ts";
 
 /** A timed batch this long is timed once: a repeat would cost too much of the run's budget. */
 export const LONG_MS = 1000;
@@ -40,6 +41,9 @@ export interface BenchContext {
   peakGflops: number | undefined;
   /** With --torch: PyTorch's timings, which matching entries are compared with. */
   torch: TorchResult | null;
+  /** --profile: time every dispatch of one training step per model. */
+  profile: boolean;
+  profiles: StepProfile[];
 }
 
 /** A context for `gpu` with no entries and no data yet; measures the empty submit first. */
@@ -61,6 +65,8 @@ export async function createBenchContext(
     cpuShare: undefined,
     peakGflops: undefined,
     torch: null,
+    profile: false,
+    profiles: [],
   };
 }
 

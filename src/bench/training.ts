@@ -15,6 +15,7 @@ import { PsiBatch } from "../study/psi.ts";
 import { TORCH_WORKLOADS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, cpuClock } from "./timing.ts";
+import { DispatchProfile } from "../gpu/profile.ts";
 
 /** Wall time the timed training steps of one model should fill (--quick: a quarter). */
 const TRAIN_TARGET_MS = 8000;
@@ -26,6 +27,7 @@ export async function mlpGroup(c: BenchContext): Promise<void> {
   const config = KINGMA_WELLING, batch = 200, warmup = 3;
   const model = new MlpVae(c.gpu, config, initMlpParams(mlpLayout(config), 1));
   const t = await timeTrainingSteps(c, model, batch, warmup, 10);
+  if (c.profile) await profileTrainingStep(c, TORCH_WORKLOADS.mlp.name, model, batch);
   addEntry(c, {
     name: TORCH_WORKLOADS.mlp.name,
     group: "mlp",
@@ -43,6 +45,9 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
     const lik = likelihoodByName(name);
     const model = ConvVae.init(c.gpu, config, lik, 1);
     const t = await timeTrainingSteps(c, model, batch, 1, c.quick ? 2 : 3);
+    if (c.profile && name === "bernoulli") {
+      await profileTrainingStep(c, TORCH_WORKLOADS.conv.name, model, batch);
+    }
     const { mode } = gatherModeFor(lik, "static");
     addEntry(c, {
       name: name === "bernoulli" ? TORCH_WORKLOADS.conv.name : `conv VAE train step (${name})`,
@@ -102,21 +107,11 @@ async function _inferStep(c: BenchContext, images: number): Promise<void> {
 }
 
 /**
- * Whole training steps as src/train/trainer.ts records them (batch indices, the likelihood's
- * gather, eps, forward loss, backward, Adam; one submit per step): `warmup`
- * untimed steps, each waited for, then --iters steps, or as many as the last warm-up step's
- * time says fill TRAIN_TARGET_MS (at least `minSteps`), timed up to the readback of their
- * losses.
+ * Steps 0 .. `most` - 1 of a training run as src/train/trainer.ts records them, each one
+ * submit: step(i) records and submits step i; sums receives each step's two loss sums.
  */
-export async function timeTrainingSteps(
-  c: BenchContext,
-  model: Vae,
-  batch: number,
-  warmup: number,
-  minSteps: number,
-): Promise<{ images_per_s: number; ms: number; iters: number }> {
-  const gpu = c.gpu, data = c.data!, cpu = cpuClock();
-  const most = warmup + (c.iters ?? MAX_STEPS);
+async function _trainingSteps(c: BenchContext, model: Vae, batch: number, most: number) {
+  const gpu = c.gpu, data = c.data!;
   const graph = await model.graph(batch);
   const adam = await Adam.create(gpu, model.layout.total, { lr: 1e-3 });
   const order = new Uint32Array(most * batch);
@@ -140,6 +135,59 @@ export async function timeTrainingSteps(
     adam.step(rec, model.params, model.grads, model.m, model.v);
     return rec.submit();
   };
+  const destroy = () => {
+    for (const b of [perm, batchIdx, sums, noise]) b?.destroy();
+  };
+  return { step, sums, destroy };
+}
+
+/**
+ * With --profile: one training step of `model` after one warm-up step, every dispatch timed
+ * by timestamp queries in a pass of its own (src/gpu/profile.ts), summed by kernel.
+ */
+export async function profileTrainingStep(
+  c: BenchContext,
+  name: string,
+  model: Vae,
+  batch: number,
+): Promise<void> {
+  const gpu = c.gpu;
+  const { step, destroy } = await _trainingSteps(c, model, batch, 2);
+  await step(0);
+  await gpu.finish();
+  const profile = new DispatchProfile(gpu.device);
+  gpu.profile = profile;
+  const t = performance.now();
+  try {
+    await step(1);
+    await gpu.finish();
+  } finally {
+    gpu.profile = null;
+  }
+  const wallMs = performance.now() - t;
+  const timings = await profile.read();
+  profile.destroy();
+  destroy();
+  c.profiles.push({ name, batch, wallMs, timings });
+}
+
+/**
+ * Whole training steps as src/train/trainer.ts records them (batch indices, the likelihood's
+ * gather, eps, forward loss, backward, Adam; one submit per step): `warmup`
+ * untimed steps, each waited for, then --iters steps, or as many as the last warm-up step's
+ * time says fill TRAIN_TARGET_MS (at least `minSteps`), timed up to the readback of their
+ * losses.
+ */
+export async function timeTrainingSteps(
+  c: BenchContext,
+  model: Vae,
+  batch: number,
+  warmup: number,
+  minSteps: number,
+): Promise<{ images_per_s: number; ms: number; iters: number }> {
+  const gpu = c.gpu, cpu = cpuClock();
+  const most = warmup + (c.iters ?? MAX_STEPS);
+  const { step, sums, destroy } = await _trainingSteps(c, model, batch, most);
   let lastMs = 0;
   for (let i = 0; i < warmup; i++) {
     const t = performance.now();
@@ -155,10 +203,7 @@ export async function timeTrainingSteps(
   const s = await gpu.readF32(sums, warmup * 2, steps * 2);
   const seconds = (performance.now() - t0) / 1000;
   c.cpuShare = cpu();
-  perm.destroy();
-  batchIdx.destroy();
-  sums.destroy();
-  noise?.destroy();
+  destroy();
   const bad = s.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) {
     throw new Error(

@@ -8,6 +8,7 @@ import { type DeviceInfo, requestDevice } from "./device.ts";
 import { adapterSummary, type Backend } from "./backend.ts";
 import { type Grid, grid1d, workgroupsFor } from "./grid.ts";
 import type { StructLayout, StructValues, UniformStruct } from "./uniform.ts";
+import type { DispatchProfile } from "./profile.ts";
 
 const KERNEL_DIR = new URL("../../kernels/", import.meta.url);
 export const DEBUG = !!Deno.env.get("DEBUG");
@@ -50,6 +51,8 @@ export class Gpu {
   readonly driver: string | null;
   /** The adapter's features, sorted (the device asks only for the ones it uses). */
   readonly features: readonly string[];
+  /** While set, every recorded dispatch is timed (the bench's --profile). */
+  profile: DispatchProfile | null = null;
   readonly #kernels = new Map<string, Kernel>();
   readonly #sources = new Map<string, string>();
   readonly #bindGroups = new Map<string, GPUBindGroup>();
@@ -326,11 +329,20 @@ export class Recorder {
 
   /** Dispatches `kernel` over an explicit grid of workgroups. */
   dispatch(kernel: Kernel, bindGroup: GPUBindGroup, grid: Grid | number): this {
+    const [x, y, z] = typeof grid === "number" ? grid1d(grid) : grid;
+    const profile = this.#gpu.profile;
+    if (profile) {
+      // A pass of its own, timestamped at both ends.
+      this.#endPass();
+      this.#pass = this.#encoder.beginComputePass({
+        timestampWrites: profile.nextPass(kernel.name, x * y * z),
+      });
+    }
     const pass = this.#ensurePass();
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y, z] = typeof grid === "number" ? grid1d(grid) : grid;
     pass.dispatchWorkgroups(x, y, z);
+    if (profile) this.#endPass();
     return this;
   }
 
