@@ -30,13 +30,25 @@ for (const kind of KINDS) {
         if (n > 1) x[0] = 100, x[1] = -100; // saturation must stay finite
         const dy = normal(rand, n);
         const op = await Activation.create(gpu, kind, n, SLOPE);
-        const bx = gpu.storage("x", f32(x)), by = gpu.storage("y", n * 4);
-        const bdy = gpu.storage("dy", f32(dy)), bdx = gpu.storage("dx", n * 4);
+        const bx = gpu.storage("x", f32(x)), bdy = gpu.storage("dy", f32(dy));
+        // The outputs are ranges of larger buffers whose other words hold 7: the kernels'
+        // vec4 bindings reach past n, and must not write there.
+        const around = (label: string) => {
+          const buffer = gpu.storage(label, new Float32Array(64 + n + 5).fill(7));
+          return { buffer, offset: 256, size: n * 4 };
+        };
+        const by = around("y"), bdx = around("dx");
         const rec = gpu.record();
         op.forward(rec, by, bx);
         op.backward(rec, bdx, bdy, kind === "tanh" || kind === "sigmoid" ? by : bx);
         await rec.submit();
-        const y32 = await gpu.readF32(by, 0, n), dx32 = await gpu.readF32(bdx, 0, n);
+        const y32 = await gpu.readF32(by.buffer, 64, n),
+          dx32 = await gpu.readF32(bdx.buffer, 64, n);
+        for (const t of [by, bdx]) {
+          const whole = await gpu.readF32(t.buffer);
+          const outside = [whole[63], ...whole.subarray(64 + n, 64 + n + 5)];
+          if (outside.some((w) => w !== 7)) throw new Error(`${kind} wrote outside its range`);
+        }
         // The f32 input is what the kernel saw: compare against the reference at that input.
         const xs = Float64Array.from(f32(x));
         assertClose(`${kind} forward n=${n}`, y32, activationForward(kind, xs, SLOPE), {
@@ -47,7 +59,7 @@ for (const kind of KINDS) {
           atol: 1e-6,
           rtol: 1e-4,
         });
-        for (const b of [bx, by, bdy, bdx]) b.destroy();
+        for (const b of [bx, by.buffer, bdy, bdx.buffer]) b.destroy();
       }
     },
   );

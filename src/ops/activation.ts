@@ -4,6 +4,7 @@
  */
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import { vec4Tensor } from "../gpu/tensor.ts";
 import { struct } from "../gpu/uniform.ts";
 
 export const ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid"] as const;
@@ -54,7 +55,8 @@ export class Activation {
 
   /** y = act(x). x, y: (n). */
   forward(rec: Recorder, y: Tensor, x: Tensor): void {
-    rec.dispatchItems(this.#fwd, this.#gpu.bind(this.#fwd, [this.#shape, x, y]), this.n);
+    const group = this.#gpu.bind(this.#fwd, [this.#shape, this.#vec4("x", x), this.#vec4("y", y)]);
+    rec.dispatchItems(this.#fwd, group, Math.ceil(this.n / 4));
   }
 
   /**
@@ -63,6 +65,17 @@ export class Activation {
    * (WebGPU forbids a writable binding that overlaps another).
    */
   backward(rec: Recorder, dX: Tensor, dY: Tensor, saved: Tensor): void {
-    rec.dispatchItems(this.#bwd, this.#gpu.bind(this.#bwd, [this.#shape, saved, dY, dX]), this.n);
+    const v = (what: string, t: Tensor) => this.#vec4(what, t);
+    const group = this.#gpu.bind(this.#bwd, [
+      this.#shape,
+      v("saved", saved),
+      v("dY", dY),
+      v("dX", dX),
+    ]);
+    rec.dispatchItems(this.#bwd, group, Math.ceil(this.n / 4));
+  }
+
+  #vec4(what: string, t: Tensor): Tensor {
+    return vec4Tensor("Activation", what, t, this.n);
   }
 }

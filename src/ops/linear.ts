@@ -28,11 +28,13 @@ export const LinearBackwardShape = struct({ n: "u32", k: "u32", m: "u32", accumu
 const BLOCK = 16;
 const TILE = 64;
 /**
- * Invocations per workgroup of the blocked kernels. 8, 16 and 64 cost the same CPU time on
- * lavapipe (SIMD groups are 8 lanes); small groups split the MLP's few hundred blocks evenly
- * over the worker threads.
+ * Invocations per workgroup of the blocked kernels: one SIMD group of lavapipe (8 lanes). 8, 16
+ * and 64 cost the same CPU time there, and small groups split the MLP's few hundred blocks
+ * evenly over the worker threads; with 8, the MLP's 13-block layers (500 -> 4, 4 -> 500 and
+ * their backward passes) run as 2 workgroups on 2 cores instead of 1 (measured in the bench's
+ * --profile: 1.4 -> 0.8 ms and 1.6 -> 1.0 ms per dispatch on the 2-core EPYC).
  */
-const BLOCKED_WG = 16;
+const BLOCKED_WG = 8;
 
 /**
  * The variant to use on this adapter, chosen by measurement.
