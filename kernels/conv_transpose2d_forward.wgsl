@@ -1,6 +1,9 @@
 // Transposed 2-D convolution, forward (PyTorch ConvTranspose2d without output_padding), gather form.
-// Bindings: 0 shape (uniform), 1 x (read), 2 w (read), 3 b (read), 4 y (write).
-// x is (N, IC, H, W), w is (IC, OC, K, K), b is (OC), y is (N, OC, OH, OW), OH = (H - 1) S - 2 P + K.
+// Bindings: 0 shape (uniform), 1 x (read), 2 wp (read), 3 b (read), 4 y (write).
+// x is (N, IC, H, W), b is (OC), y is (N, OC, OH, OW), OH = (H - 1) S - 2 P + K. wp is the weight
+// w (IC, OC, K, K) packed by conv2d_pack_weight.wgsl (by_input = 1, w read as a conv2d weight
+// with IC outputs and OC inputs) as (IC, K, K, OCP), OCP = OC rounded up to 16 with zeros, read
+// as vec4s of four output channels.
 // y[n, oc, oy, ox] = b[oc] + sum over ic and over the taps (ky, kx) for which oy + P - ky and
 // ox + P - kx are multiples of S of x[n, ic, (oy + P - ky) / S, (ox + P - kx) / S] w[ic, oc, ky, kx].
 // One invocation computes a register block of one output row: 4 OQ channels (or, with OQ = 0,
@@ -8,8 +11,10 @@
 // residue class r = ox mod S, so they share their taps, and pixel t reads input column
 // t + (r + P - kx) / S. Each (ic, tap) step is then an outer product of weights and inputs into
 // mat4x4 accumulators (channel or image x pixel): on llvmpipe every storage load is a per-lane
-// gather, so loads per FMA set the speed. Invocations run with n fastest, so the lanes of one
-// SIMD batch share their taps and trip counts.
+// gather, so loads per FMA set the speed. Each tap's four channels' weights are one vec4 load,
+// and along a row the next tap (kx + S) reads the pixels' inputs one column to the left: a
+// sliding window loads one new input per tap. Invocations run with n fastest, so the lanes of
+// one SIMD batch share their taps and trip counts.
 
 override WG: u32 = 64;
 override OQ: u32 = 2; // output-channel quads per invocation: 1, 2 or 4; 0: one channel, 4 images
@@ -34,12 +39,18 @@ struct Shape {
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> wp: array<vec4f>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 fn outer(u: vec4f, v: vec4f) -> mat4x4f {
   return mat4x4f(u * v.x, u * v.y, u * v.z, u * v.w);
+}
+
+// The input at column ix of one row, zero outside the row.
+fn x1(row: u32, ix: i32) -> f32 {
+  let ok = ix >= 0 && ix < i32(shape.width);
+  return select(0.0, x[row + u32(clamp(ix, 0, i32(shape.width) - 1))], ok);
 }
 
 // Four inputs of one row from column ix on, zero outside the row.
@@ -56,10 +67,6 @@ fn x4x4(row: u32, o: vec4u, ix: i32) -> mat4x4f {
   return transpose(mat4x4f(x4(row + o.x, ix), x4(row + o.y, ix), x4(row + o.z, ix), x4(row + o.w, ix)));
 }
 
-// Weights of one tap for four output channels, given their offsets (clamped to valid channels).
-fn w4(base: u32, o: vec4u) -> vec4f {
-  return vec4f(w[base + o.x], w[base + o.y], w[base + o.z], w[base + o.w]);
-}
 
 // Stores block (bq, bp): acc[p][j] is pixel t0 + 4 bp + p of channel oc0 + 4 bq + j, or with
 // OQ = 0 of channel oc0 and image n + j. Blocks beyond OQ and PQ are skipped.
@@ -111,13 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let cx = i32(t0) + (i32(r + shape.pad) - kx0) / s;
   let taps_x = (k - kx0 + s - 1) / s;
 
-  let kk = shape.kernel * shape.kernel;
-  let last = vec4u(shape.out_ch - 1u);
-  let q = vec4u(oc0) + vec4u(0u, 1u, 2u, 3u);
-  let o0 = min(q, last) * kk;
-  let o1 = min(q + 4u, last) * kk;
-  let o2 = min(q + 8u, last) * kk;
-  let o3 = min(q + 12u, last) * kk;
+  let ocp4 = (shape.out_ch + 15u) / 16u * 4u; // vec4s per tap of wp
   let chw = shape.in_ch * shape.height * shape.width;
   let imgs = min(vec4u(n) + vec4u(0u, 1u, 2u, 3u), vec4u(shape.batch - 1u)) * chw - n * chw;
   var a00 = mat4x4f();
@@ -131,36 +132,50 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // Blocks beyond OQ and PQ are never stored, so the compiler drops their arithmetic.
   for (var ic = 0u; ic < shape.in_ch; ic++) {
     let xplane = (n * shape.in_ch + ic) * shape.height;
-    let wplane = ic * shape.out_ch * kk;
     for (var my = my_lo; my < my_hi; my++) {
       let xrow = (xplane + u32(cy - my)) * shape.width;
       let ky = ky0 + my * s;
-      for (var mx = 0; mx < taps_x; mx++) {
-        let wb = wplane + u32(ky * k + kx0 + mx * s);
-        if (OQ == 0u) {
-          let wv = w[wb + o0.x];
+      // vec4 index of channel oc0 at tap (ic, ky, kx0); each later tap is S taps further.
+      var wi = ((ic * shape.kernel + u32(ky)) * shape.kernel + u32(kx0)) * ocp4 + oc0 / 4u;
+      let wstep = u32(s) * ocp4;
+      if (OQ == 0u) {
+        for (var mx = 0; mx < taps_x; mx++) {
+          let wv = wp[wi][oc0 % 4u];
+          wi += wstep;
           a00 += x4x4(xrow, imgs, cx - mx) * wv;
           a01 += x4x4(xrow, imgs, cx - mx + 4) * wv;
-          continue;
         }
-        let xa = x4(xrow, cx - mx);
-        let xb = x4(xrow, cx - mx + 4);
-        let wa = w4(wb, o0);
+        continue;
+      }
+      // xa | xb: the inputs of the block's pixels 0-7 at tap mx, columns cx - mx .. cx - mx + 7;
+      // the next tap shifts in column cx - mx - 1 on the left.
+      var xa = x4(xrow, cx);
+      var xb = vec4f();
+      if (PQ == 2u) {
+        xb = x4(xrow, cx + 4);
+      }
+      for (var mx = 0; mx < taps_x; mx++) {
+        if (mx > 0) {
+          xb = vec4f(xa.w, xb.xyz);
+          xa = vec4f(x1(xrow, cx - mx), xa.xyz);
+        }
+        let wa = wp[wi];
         a00 += outer(wa, xa);
         a01 += outer(wa, xb);
         if (OQ > 1u) {
-          let wb1 = w4(wb, o1);
+          let wb1 = wp[wi + 1u];
           a10 += outer(wb1, xa);
           a11 += outer(wb1, xb);
         }
         if (OQ > 2u) {
-          let wb2 = w4(wb, o2);
-          let wb3 = w4(wb, o3);
+          let wb2 = wp[wi + 2u];
+          let wb3 = wp[wi + 3u];
           a20 += outer(wb2, xa);
           a21 += outer(wb2, xb);
           a30 += outer(wb3, xa);
           a31 += outer(wb3, xb);
         }
+        wi += wstep;
       }
     }
   }
