@@ -1,12 +1,16 @@
 // Transposed 2-D convolution, gradient with respect to the input: a strided correlation of dy with w.
-// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (write).
-// dy is (N, OC, OH, OW), w is (IC, OC, K, K), dx is (N, IC, H, W), OH = (H - 1) S - 2 P + K.
+// Bindings: 0 shape (uniform), 1 dy (read), 2 wp (read), 3 dx (write).
+// dy is (N, OC, OH, OW), dx is (N, IC, H, W), OH = (H - 1) S - 2 P + K. wp is the weight
+// w (IC, OC, K, K) packed by conv2d_pack_weight.wgsl (by_input = 0, w read as a conv2d weight
+// with IC outputs and OC inputs) as (OC, K, K, ICP), ICP = IC rounded up to 16 with zeros, read
+// as vec4s of four input channels.
 // dx[n, ic, iy, ix] = sum over oc, ky, kx of dy[n, oc, iy S - P + ky, ix S - P + kx] w[ic, oc, ky, kx],
 // skipping taps that land outside dy.
 // One invocation computes a register block of 4 IQ input channels x 4 PQ consecutive pixels of
 // one input row: each (oc, ky, kx) step is an outer product of 4 IQ weights and 4 PQ values of dy
-// into mat4x4 accumulators (channel x pixel). Invocations run with n fastest, so the lanes of one
-// SIMD batch share their trip counts.
+// into mat4x4 accumulators (channel x pixel), its four channels' weights one vec4 load and its
+// dy values, tap after tap of one residue class, a sliding window. Invocations run with n
+// fastest, so the lanes of one SIMD batch share their trip counts.
 
 override WG: u32 = 64;
 override IQ: u32 = 2; // input-channel quads per invocation: 1, 2 or 4
@@ -30,7 +34,7 @@ struct Shape {
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> wp: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 fn outer(u: vec4f, v: vec4f) -> mat4x4f {
@@ -46,8 +50,10 @@ fn dy4(row: u32, ox: i32) -> vec4f {
   return select(vec4f(0.0), vec4f(dy[i.x], dy[i.y], dy[i.z], dy[i.w]), ok);
 }
 
-fn w4(base: u32, o: vec4u) -> vec4f {
-  return vec4f(w[base + o.x], w[base + o.y], w[base + o.z], w[base + o.w]);
+// dy at column ox of one row, zero outside the row.
+fn dy1(row: u32, ox: i32) -> f32 {
+  let ok = ox >= 0 && ox < i32(shape.out_w);
+  return select(0.0, dy[row + u32(clamp(ox, 0, i32(shape.out_w) - 1))], ok);
 }
 
 // Stores block (bq, bp): acc[p][j] is pixel ix0 + 4 bp + p of input channel ic0 + 4 bq + j.
@@ -93,14 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let ky_hi = min(k, i32(shape.out_h) + p - i32(iy) * s);
   let ox0 = i32(ix0) * s - p;
 
-  let kk = shape.kernel * shape.kernel;
-  let last = vec4u(shape.in_ch - 1u);
-  let q = vec4u(ic0) + vec4u(0u, 1u, 2u, 3u);
-  let stride_ic = shape.out_ch * kk;
-  let o0 = min(q, last) * stride_ic;
-  let o1 = min(q + 4u, last) * stride_ic;
-  let o2 = min(q + 8u, last) * stride_ic;
-  let o3 = min(q + 12u, last) * stride_ic;
+  let icp4 = (shape.in_ch + 15u) / 16u * 4u; // vec4s per tap of wp
   var a00 = mat4x4f();
   var a01 = mat4x4f();
   var a10 = mat4x4f();
@@ -114,25 +113,41 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let dyplane = (n * shape.out_ch + oc) * shape.out_h;
     for (var ky = ky_lo; ky < ky_hi; ky++) {
       let dyrow = (dyplane + u32(i32(iy) * s - p + ky)) * shape.out_w;
-      for (var kx = 0; kx < k; kx++) {
-        let wb = oc * kk + u32(ky * k + kx);
-        let da = dy4(dyrow, ox0 + kx);
-        let db = dy4(dyrow, ox0 + kx + 4 * s);
-        let wa = w4(wb, o0);
-        a00 += outer(wa, da);
-        a01 += outer(wa, db);
-        if (IQ > 1u) {
-          let wb1 = w4(wb, o1);
-          a10 += outer(wb1, da);
-          a11 += outer(wb1, db);
+      let wrow = (oc * shape.kernel + u32(ky)) * shape.kernel;
+      // The taps of one residue kx mod S in turn: tap kx + S reads, for pixel t, what tap kx
+      // read for pixel t + 1, so da | db (pixels 0-7) slide by one pixel and load one dy.
+      for (var r = 0; r < min(s, k); r++) {
+        var da = dy4(dyrow, ox0 + r);
+        var db = vec4f();
+        if (PQ == 2u) {
+          db = dy4(dyrow, ox0 + r + 4 * s);
         }
-        if (IQ > 2u) {
-          let wb2 = w4(wb, o2);
-          let wb3 = w4(wb, o3);
-          a20 += outer(wb2, da);
-          a21 += outer(wb2, db);
-          a30 += outer(wb3, da);
-          a31 += outer(wb3, db);
+        for (var kx = r; kx < k; kx += s) {
+          if (kx > r) {
+            if (PQ == 2u) {
+              da = vec4f(da.yzw, db.x);
+              db = vec4f(db.yzw, dy1(dyrow, ox0 + kx + 7 * s));
+            } else {
+              da = vec4f(da.yzw, dy1(dyrow, ox0 + kx + 3 * s));
+            }
+          }
+          let wi = (wrow + u32(kx)) * icp4 + ic0 / 4u;
+          let wa = wp[wi];
+          a00 += outer(wa, da);
+          a01 += outer(wa, db);
+          if (IQ > 1u) {
+            let wb1 = wp[wi + 1u];
+            a10 += outer(wb1, da);
+            a11 += outer(wb1, db);
+          }
+          if (IQ > 2u) {
+            let wb2 = wp[wi + 2u];
+            let wb3 = wp[wi + 3u];
+            a20 += outer(wb2, da);
+            a21 += outer(wb2, db);
+            a30 += outer(wb3, da);
+            a31 += outer(wb3, db);
+          }
         }
       }
     }

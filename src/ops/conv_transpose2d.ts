@@ -162,6 +162,9 @@ export class ConvTranspose2d {
   readonly #pack: Dispatch;
   /** The weight packed for the forward kernel: (IC, K, K, OC rounded up to 16). */
   readonly #packed: GPUBuffer;
+  readonly #packInput: Dispatch;
+  /** The weight packed for the input-gradient kernel: (OC, K, K, IC rounded up to 16). */
+  readonly #packedInput: GPUBuffer;
   readonly #fwd: Dispatch;
   readonly #bwdInput: Dispatch;
   readonly #bwdWeight: Dispatch;
@@ -214,6 +217,22 @@ export class ConvTranspose2d {
         lanes: ocp,
         by_input: 1,
         count: packCount,
+      }),
+    };
+    // By output: wpi[((oc K + ky) K + kx) ICP + ic] = w[ic, oc, ky, kx].
+    const icp = Math.ceil(IC / 16) * 16, packInputCount = OC * K * K * icp;
+    this.#packedInput = gpu.storage("conv_transpose2d packed weight (dX)", packInputCount * 4);
+    this.#packInput = {
+      kernel: pack,
+      items: packInputCount,
+      shape: gpu.uniform(Conv2dPackShape, {
+        oc: IC,
+        c: OC,
+        kh: K,
+        kw: K,
+        lanes: icp,
+        by_input: 0,
+        count: packInputCount,
       }),
     };
     const f = variant.forward, bi = variant.backwardInput, bw = variant.backwardWeight;
@@ -343,7 +362,7 @@ export class ConvTranspose2d {
     x: Tensor,
     w: Tensor,
   ): void {
-    if (dX !== null) this.#run(rec, this.#bwdInput, [dY, w, dX]);
+    if (dX !== null) this.backwardInput(rec, dX, dY, w);
     if (this.#partWeight) {
       this.#run(rec, this.#bwdWeight, [x, dY, this.#partWeight]);
       this.#run(rec, this.#reduceWeight, [this.#partWeight, dW]);
@@ -360,15 +379,16 @@ export class ConvTranspose2d {
 
   /** dX = the input gradient alone, for a frozen layer. dX: (N, IC, H, W), dY, w as above. */
   backwardInput(rec: Recorder, dX: Tensor, dY: Tensor, w: Tensor): void {
-    this.#run(rec, this.#bwdInput, [dY, w, dX]);
+    this.#run(rec, this.#packInput, [w, this.#packedInput]);
+    this.#run(rec, this.#bwdInput, [dY, this.#packedInput, dX]);
   }
 
   /** Frees the uniform and scratch buffers. */
   destroy(): void {
-    for (const d of [this.#pack, this.#fwd, this.#bwdInput, this.#bwdWeight, this.#bwdBias]) {
-      d.shape.destroy();
-    }
+    const dispatches = [this.#pack, this.#packInput, this.#fwd, this.#bwdInput, this.#bwdWeight];
+    for (const d of [...dispatches, this.#bwdBias]) d.shape.destroy();
     this.#packed.destroy();
+    this.#packedInput.destroy();
     this.#reduceWeight.shape.destroy();
     this.#reduceBias.shape.destroy();
     this.#partWeight?.destroy();
