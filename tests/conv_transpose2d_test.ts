@@ -164,6 +164,7 @@ gpuTest("ConvTranspose2d matches the f64 reference with every register-block siz
         backwardInput: { IQ: Math.max(OQ, 1), PQ },
         backwardWeight: { IQ: wi, OQ: wo },
         reduceLanes: [1, 3 * blocks, 1e9][(i + PQ) % 3], // 1, 3 or 5 chunks
+        weightGradViaConv2d: (i + PQ) % 2 === 0,
       };
       await _check(gpu, d, 200 + OQ * 10 + PQ, variant);
     }

@@ -9,7 +9,7 @@
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
-import { Conv2dPackShape } from "./conv2d.ts";
+import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
 
 export interface ConvTranspose2dOptions {
   batch: number;
@@ -37,6 +37,12 @@ export interface ConvTransposeVariant {
   backwardWeight: { IQ: number; OQ: number };
   /** Invocations the chunked dW and db reductions aim for; the batch is split to reach it. */
   reduceLanes: number;
+  /**
+   * dW by conv2d's weight-gradient kernel instead (src/ops/conv2d.ts): the same sums, since
+   * dW[ic, oc, ky, kx] is the weight gradient of the conv2d (stride S, pad P) that takes dy,
+   * OC channels, to x, IC channels, and that kernel reuses each loaded value more.
+   */
+  weightGradViaConv2d: boolean;
 }
 
 /**
@@ -60,6 +66,10 @@ export interface ConvTransposeVariant {
  * through a sliding window, which made the picked blocks' forward 1.5-1.7x faster: 128->64
  * 189 -> 111 ms, 64->32 226 -> 148 ms, 16->128 17.7 -> 13.9 ms at batch 256, Mesa 25.0.7 on
  * the 2-core EPYC, best of 3 in alternating runs.)
+ * weightGradViaConv2d (dW by conv2d's kernel, with its 5-tap blocks), dW + db at batch 256:
+ *   128->64 3x3: own 87 | via conv2d 104 + db     64->32 7x7: own 126 | via conv2d 109
+ *   32->1 15x15: own 63 | via conv2d 18 ms. So inputs 7 or more wide take it: conv2d's sliding
+ *   window pays off along rows that long.
  * Why: every storage load on llvmpipe is a per-lane gather (about 30 cycles per 8 lanes,
  * measured), so the largest register block that the layer's channels and row fill wins,
  * and a quad past the end of a short row or channel list is wasted work. OQ = 0 (one
@@ -80,6 +90,7 @@ export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): Co
       backwardInput: { IQ: quads(o.inChannels, 2), PQ: inPQ },
       backwardWeight: { IQ: 1, OQ: oneOc ? 0 : 1 },
       reduceLanes: 65536,
+      weightGradViaConv2d: false,
     };
   }
   return {
@@ -88,6 +99,7 @@ export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): Co
     backwardInput: { IQ: quads(o.inChannels, 4), PQ: inPQ },
     backwardWeight: { IQ: o.inChannels > 4 ? 2 : 1, OQ: oneOc ? 0 : o.outChannels > 4 ? 2 : 1 },
     reduceLanes: 2048,
+    weightGradViaConv2d: o.width >= 7,
   };
 }
 
@@ -171,6 +183,9 @@ export class ConvTranspose2d {
   readonly #bwdBias: Dispatch;
   readonly #reduceWeight: Dispatch;
   readonly #reduceBias: Dispatch;
+  /** With weightGradViaConv2d: the conv2d whose weight gradient is dW, and its unused db. */
+  readonly #conv2d: Conv2d | null;
+  readonly #conv2dBias: GPUBuffer | null;
   /** Per-chunk partial sums of dW and db; null when the batch is not split. */
   readonly #partWeight: GPUBuffer | null;
   readonly #partBias: GPUBuffer | null;
@@ -180,7 +195,12 @@ export class ConvTranspose2d {
     opts: ConvTranspose2dOptions,
     variant: ConvTransposeVariant,
     kernels: Kernel[],
+    conv2d: Conv2d | null,
   ) {
+    this.#conv2d = conv2d;
+    this.#conv2dBias = conv2d
+      ? gpu.storage("conv_transpose2d unused conv2d db", opts.inChannels * 4)
+      : null;
     this.#gpu = gpu;
     this.opts = { ...opts };
     this.variant = variant;
@@ -285,7 +305,7 @@ export class ConvTranspose2d {
       }),
     };
     const wLen = IC * OC * K * K;
-    this.#partWeight = ws.chunks > 1
+    this.#partWeight = ws.chunks > 1 && !conv2d
       ? gpu.storage("conv_transpose2d dW partial sums", ws.chunks * wLen * 4)
       : null;
     this.#reduceWeight = {
@@ -338,7 +358,20 @@ export class ConvTranspose2d {
       gpu.kernel("conv_transpose2d_backward_bias", wg),
       gpu.kernel("conv_transpose2d_backward_reduce", wg),
     ]);
-    return new ConvTranspose2d(gpu, opts, variant, kernels);
+    const { inChannels: IC, outChannels: OC, kernel: K, stride: S, pad: P } = opts;
+    const conv2d = variant.weightGradViaConv2d
+      ? await Conv2d.create(gpu, {
+        batch: opts.batch,
+        inChannels: OC,
+        outChannels: IC,
+        height: (opts.height - 1) * S - 2 * P + K,
+        width: (opts.width - 1) * S - 2 * P + K,
+        kernel: K,
+        stride: S,
+        pad: P,
+      })
+      : null;
+    return new ConvTranspose2d(gpu, opts, variant, kernels, conv2d);
   }
 
   /** y = convT(x, w) + b. x: (N, IC, H, W), w: (IC, OC, K, K), b: (OC), y: (N, OC, OH, OW). */
@@ -363,7 +396,10 @@ export class ConvTranspose2d {
     w: Tensor,
   ): void {
     if (dX !== null) this.backwardInput(rec, dX, dY, w);
-    if (this.#partWeight) {
+    if (this.#conv2d) {
+      // conv2d's dY is our x and its x our dY; its db (a sum of x) is not ours.
+      this.#conv2d.backwardWeight(rec, dW, this.#conv2dBias!, x, dY);
+    } else if (this.#partWeight) {
       this.#run(rec, this.#bwdWeight, [x, dY, this.#partWeight]);
       this.#run(rec, this.#reduceWeight, [this.#partWeight, dW]);
     } else {
@@ -389,6 +425,8 @@ export class ConvTranspose2d {
     for (const d of [...dispatches, this.#bwdBias]) d.shape.destroy();
     this.#packed.destroy();
     this.#packedInput.destroy();
+    this.#conv2d?.destroy();
+    this.#conv2dBias?.destroy();
     this.#reduceWeight.shape.destroy();
     this.#reduceBias.shape.destroy();
     this.#partWeight?.destroy();
