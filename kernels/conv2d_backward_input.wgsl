@@ -14,9 +14,10 @@
 
 override WG: u32 = 64;
 override STRIDE: u32 = 1u;
-// Rows per invocation, 1 or 2 (rows ih and ih + STRIDE of one phase): a second row reuses each
-// weight vec4 for 32 more multiply-adds, at the cost of 128 more accumulators.
-override ROWS: u32 = 1u;
+// A second block per invocation, which reuses each weight vec4 for 32 more multiply-adds at the
+// cost of 128 more accumulators: PAIR = 0 none, 1 the phase's next row (ih + STRIDE), 2 the same
+// row of the next image.
+override PAIR: u32 = 0u;
 
 struct Shape {
   n: u32,
@@ -30,9 +31,9 @@ struct Shape {
   kw: u32,
   pad: u32,
   qh: u32, // rows per phase: ceil(H / STRIDE)
-  qh_blocks: u32, // ceil(qh / ROWS)
+  qh_blocks: u32, // qh, or ceil(qh / 2) with PAIR = 1
   q_blocks: u32, // 8-pixel blocks per phase row: ceil(ceil(W / STRIDE) / 8)
-  pix_blocks: u32, // N * qh_blocks * q_blocks
+  pix_blocks: u32, // n_blocks * qh_blocks * q_blocks; n_blocks: N, or ceil(N / 2) with PAIR 2
   pix_groups: u32, // ceil(pix_blocks / WG)
   c_blocks: u32, // ceil(C / 16)
 }
@@ -93,8 +94,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let rw = phase % STRIDE;
   let qb = pb % shape.q_blocks;
   let nq = pb / shape.q_blocks;
-  let qh = (nq % shape.qh_blocks) * ROWS;
-  let n = nq / shape.qh_blocks;
+  let qh = (nq % shape.qh_blocks) * select(1u, 2u, PAIR == 1u);
+  let n = (nq / shape.qh_blocks) * select(1u, 2u, PAIR == 2u);
   let ih = rh + STRIDE * qh;
   let iw = rw + STRIDE * qb * 8u;
   let s = i32(STRIDE);
@@ -111,7 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a21 = mat4x4f();
   var a30 = mat4x4f();
   var a31 = mat4x4f();
-  // b<m><p>: the same for row ih + STRIDE (ROWS = 2; dropped by the compiler otherwise).
+  // b<m><p>: the same for the second block (PAIR > 0; dropped by the compiler otherwise).
   var b00 = mat4x4f();
   var b01 = mat4x4f();
   var b10 = mat4x4f();
@@ -127,10 +128,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let oh = i32(qh) + (i32(rh + shape.pad) - i32(kh)) / s;
       let row_ok = oh >= 0 && oh < i32(shape.oh);
       let row = (plane + u32(oh)) * shape.ow;
-      // Row ih + STRIDE reads dy row oh + 1.
-      let row2_ok = ROWS == 2u && oh + 1 >= 0 && oh + 1 < i32(shape.oh);
-      let row2 = (plane + u32(oh + 1)) * shape.ow;
-      // Before each tap, x0 | x1 (z0 | z1 for the second row) hold dy columns ow + 1 .. ow + 7
+      // The second block reads dy row oh + 1 (PAIR = 1) or row oh of the next image (PAIR = 2).
+      let oh2 = select(oh, oh + 1, PAIR == 1u);
+      let row2_ok = PAIR != 0u && oh2 >= 0 && oh2 < i32(shape.oh) &&
+                    (PAIR != 2u || n + 1u < shape.n);
+      let row2 = (plane + select(0u, shape.oc * shape.oh, PAIR == 2u) + u32(oh2)) * shape.ow;
+      // Before each tap, x0 | x1 (z0 | z1 for the second block) hold dy columns ow + 1 .. ow + 7
       // (x1.w unused).
       var x0 = vec4f(load_dy(row, row_ok, ow_start + 1), load_dy(row, row_ok, ow_start + 2),
                      load_dy(row, row_ok, ow_start + 3), load_dy(row, row_ok, ow_start + 4));
@@ -138,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      load_dy(row, row_ok, ow_start + 7), 0.0);
       var z0 = vec4f();
       var z1 = vec4f();
-      if (ROWS == 2u) {
+      if (PAIR != 0u) {
         z0 = vec4f(load_dy(row2, row2_ok, ow_start + 1), load_dy(row2, row2_ok, ow_start + 2),
                    load_dy(row2, row2_ok, ow_start + 3), load_dy(row2, row2_ok, ow_start + 4));
         z1 = vec4f(load_dy(row2, row2_ok, ow_start + 5), load_dy(row2, row2_ok, ow_start + 6),
@@ -149,7 +152,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       for (var kw = kw0; kw < shape.kw; kw += STRIDE) {
         x1 = vec4f(x0.w, x1.xyz);
         x0 = vec4f(load_dy(row, row_ok, ow), x0.xyz);
-        if (ROWS == 2u) {
+        if (PAIR != 0u) {
           z1 = vec4f(z0.w, z1.xyz);
           z0 = vec4f(load_dy(row2, row2_ok, ow), z0.xyz);
         }
@@ -167,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         a21 += outer(x1, w2);
         a30 += outer(x0, w3);
         a31 += outer(x1, w3);
-        if (ROWS == 2u) {
+        if (PAIR != 0u) {
           b00 += outer(z0, w0);
           b01 += outer(z1, w0);
           b10 += outer(z0, w1);
@@ -185,11 +188,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   store_block(n, c0 + 4u, ih, iw, a10, a11);
   store_block(n, c0 + 8u, ih, iw, a20, a21);
   store_block(n, c0 + 12u, ih, iw, a30, a31);
-  if (ROWS == 2u) {
-    let ih2 = ih + STRIDE;
-    store_block(n, c0, ih2, iw, b00, b01);
-    store_block(n, c0 + 4u, ih2, iw, b10, b11);
-    store_block(n, c0 + 8u, ih2, iw, b20, b21);
-    store_block(n, c0 + 12u, ih2, iw, b30, b31);
+  if (PAIR != 0u) {
+    let n2 = select(n, n + 1u, PAIR == 2u);
+    let ih2 = select(ih, ih + STRIDE, PAIR == 1u);
+    if (n2 < shape.n) {
+      store_block(n2, c0, ih2, iw, b00, b01);
+      store_block(n2, c0 + 4u, ih2, iw, b10, b11);
+      store_block(n2, c0 + 8u, ih2, iw, b20, b21);
+      store_block(n2, c0 + 12u, ih2, iw, b30, b31);
+    }
   }
 }

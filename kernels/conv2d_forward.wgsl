@@ -13,9 +13,10 @@
 override WG: u32 = 64;
 // An override, not a uniform field, so the stride-1 window is chosen at compile time.
 override STRIDE: u32 = 1u;
-// Output rows per invocation, 1 or 2: a second row reuses each weight vec4 for 32 more
-// multiply-adds, at the cost of 128 more accumulators.
-override ROWS: u32 = 1u;
+// A second block per invocation, which reuses each weight vec4 for 32 more multiply-adds at the
+// cost of 128 more accumulators: PAIR = 0 none, 1 the next output row, 2 the same row of the
+// next image (no block wasted past the last row of an odd-height output).
+override PAIR: u32 = 0u;
 
 struct Shape {
   n: u32,
@@ -29,8 +30,8 @@ struct Shape {
   kw: u32,
   pad: u32,
   ow_blocks: u32, // ceil(OW / 8)
-  oh_blocks: u32, // ceil(OH / ROWS)
-  pix_blocks: u32, // N * oh_blocks * ow_blocks
+  oh_blocks: u32, // OH, or ceil(OH / 2) with PAIR = 1
+  pix_blocks: u32, // n_blocks * oh_blocks * ow_blocks; n_blocks: N, or ceil(N / 2) with PAIR 2
   pix_groups: u32, // ceil(pix_blocks / WG)
   oc_blocks: u32, // ceil(OC / 16)
 }
@@ -88,14 +89,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let owb = pb % shape.ow_blocks;
   let noh = pb / shape.ow_blocks;
-  let oh = (noh % shape.oh_blocks) * ROWS;
-  let n = noh / shape.oh_blocks;
+  let oh = (noh % shape.oh_blocks) * select(1u, 2u, PAIR == 1u);
+  let n = (noh / shape.oh_blocks) * select(1u, 2u, PAIR == 2u);
   let ow0 = owb * 8u;
   let ih0 = i32(oh * STRIDE) - i32(shape.pad);
   let iw0 = i32(ow0 * STRIDE) - i32(shape.pad);
   let s = i32(STRIDE);
   // a<m><p>: output channels 4m .. 4m + 3 of the block, pixels 4p .. 4p + 3 of row oh; b<m><p>
-  // the same for row oh + 1 (ROWS = 2; unused and dropped by the compiler otherwise).
+  // the same for the second block (PAIR > 0; unused and dropped by the compiler otherwise).
   var a00 = mat4x4f();
   var a01 = mat4x4f();
   var a10 = mat4x4f();
@@ -120,11 +121,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let ih = ih0 + i32(kh);
       let row_ok = ih >= 0 && ih < i32(shape.h);
       let row = (plane + u32(ih)) * shape.w;
-      // The second output row reads the input row STRIDE further down.
-      let ih2 = ih + s;
-      let row2_ok = ROWS == 2u && ih2 >= 0 && ih2 < i32(shape.h);
-      let row2 = (plane + u32(ih2)) * shape.w;
-      // With STRIDE = 1, x0 | x1 (z0 | z1 for the second row) hold input columns
+      // The second block reads the input row STRIDE further down (PAIR = 1), or the same row of
+      // the next image (PAIR = 2).
+      let ih2 = select(ih, ih + s, PAIR == 1u);
+      let row2_ok = PAIR != 0u && ih2 >= 0 && ih2 < i32(shape.h) &&
+                    (PAIR != 2u || n + 1u < shape.n);
+      let row2 = (plane + select(0u, shape.c * shape.h, PAIR == 2u) + u32(ih2)) * shape.w;
+      // With STRIDE = 1, x0 | x1 (z0 | z1 for the second block) hold input columns
       // iw0 + kw - 1 .. iw0 + kw + 6 before tap kw shifts in one more column.
       var x0 = vec4f();
       var x1 = vec4f();
@@ -135,7 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                    load_x(row, row_ok, iw0 + 2));
         x1 = vec4f(load_x(row, row_ok, iw0 + 3), load_x(row, row_ok, iw0 + 4),
                    load_x(row, row_ok, iw0 + 5), load_x(row, row_ok, iw0 + 6));
-        if (ROWS == 2u) {
+        if (PAIR != 0u) {
           z0 = vec4f(0.0, load_x(row2, row2_ok, iw0), load_x(row2, row2_ok, iw0 + 1),
                      load_x(row2, row2_ok, iw0 + 2));
           z1 = vec4f(load_x(row2, row2_ok, iw0 + 3), load_x(row2, row2_ok, iw0 + 4),
@@ -147,7 +150,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         if (STRIDE == 1u) {
           x0 = vec4f(x0.yzw, x1.x);
           x1 = vec4f(x1.yzw, load_x(row, row_ok, iw + 7));
-          if (ROWS == 2u) {
+          if (PAIR != 0u) {
             z0 = vec4f(z0.yzw, z1.x);
             z1 = vec4f(z1.yzw, load_x(row2, row2_ok, iw + 7));
           }
@@ -156,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      load_x(row, row_ok, iw + 2 * s), load_x(row, row_ok, iw + 3 * s));
           x1 = vec4f(load_x(row, row_ok, iw + 4 * s), load_x(row, row_ok, iw + 5 * s),
                      load_x(row, row_ok, iw + 6 * s), load_x(row, row_ok, iw + 7 * s));
-          if (ROWS == 2u) {
+          if (PAIR != 0u) {
             z0 = vec4f(load_x(row2, row2_ok, iw), load_x(row2, row2_ok, iw + s),
                        load_x(row2, row2_ok, iw + 2 * s), load_x(row2, row2_ok, iw + 3 * s));
             z1 = vec4f(load_x(row2, row2_ok, iw + 4 * s), load_x(row2, row2_ok, iw + 5 * s),
@@ -176,7 +179,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         a21 += outer(x1, w2);
         a30 += outer(x0, w3);
         a31 += outer(x1, w3);
-        if (ROWS == 2u) {
+        if (PAIR != 0u) {
           b00 += outer(z0, w0);
           b01 += outer(z1, w0);
           b10 += outer(z0, w1);
@@ -194,10 +197,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   store_block(n, o0 + 4u, oh, ow0, a10, a11);
   store_block(n, o0 + 8u, oh, ow0, a20, a21);
   store_block(n, o0 + 12u, oh, ow0, a30, a31);
-  if (ROWS == 2u) {
-    store_block(n, o0, oh + 1u, ow0, b00, b01);
-    store_block(n, o0 + 4u, oh + 1u, ow0, b10, b11);
-    store_block(n, o0 + 8u, oh + 1u, ow0, b20, b21);
-    store_block(n, o0 + 12u, oh + 1u, ow0, b30, b31);
+  if (PAIR != 0u) {
+    let n2 = select(n, n + 1u, PAIR == 2u);
+    let oh2 = select(oh, oh + 1u, PAIR == 1u);
+    if (n2 < shape.n) {
+      store_block(n2, o0, oh2, ow0, b00, b01);
+      store_block(n2, o0 + 4u, oh2, ow0, b10, b11);
+      store_block(n2, o0 + 8u, oh2, ow0, b20, b21);
+      store_block(n2, o0 + 12u, oh2, ow0, b30, b31);
+    }
   }
 }

@@ -36,12 +36,20 @@ export interface Conv2dOptions {
   variant?: Conv2dVariant;
 }
 
+/**
+ * A second 16-channel x 8-pixel block per forward or backward-input invocation, sharing the
+ * first one's weight loads: none, the next row (of the stride phase, for the input gradient), or
+ * the same row of the next image.
+ */
+export const CONV2D_PAIRS = ["none", "rows", "images"] as const;
+export type Conv2dPair = typeof CONV2D_PAIRS[number];
+
 /** Register-block shapes of the conv2d kernels (all variants compute the same sums). */
 export interface Conv2dVariant {
-  /** Output rows per forward invocation: 1 or 2 (16 channels x 8 pixels each). */
-  forwardRows: number;
-  /** Input rows of one stride phase per backward-input invocation: 1 or 2. */
-  inputRows: number;
+  /** The forward's second block. */
+  forwardPair: Conv2dPair;
+  /** The backward-input's second block. */
+  inputPair: Conv2dPair;
   /**
    * A 5 x 5 kernel's weight gradient in one block of all five taps kw (mat4x4s plus a vec4 per
    * output channel) instead of two 4-tap blocks, three of whose eight taps are wasted.
@@ -54,25 +62,29 @@ export interface Conv2dVariant {
  *
  * Measured on lavapipe (llvmpipe, LLVM 15, 256 bits; Mesa 25.0.7, 2-core AMD EPYC), batch 256,
  * GFLOP/s per pass, the best of 3 interleaved runs in one process (the machine is noisy):
- *   forward       32->64 5x5 14x14:  1 row 13.5 | 2 rows 15.7     64->128 3x3 7x7: 11.1 | 11.0
- *                 1->32 5x5 28x28:   1 row 8.2  | 2 rows 9.0
- *   backward dX   32->64 5x5 14x14:  1 row 12.4 | 2 rows 15.0     64->128 3x3 7x7: 10.7 | 10.8
+ *   forward       32->64 5x5 14x14:  none 13.5 | rows 15.7        1->32 5x5 28x28: 8.2 | 9.0
+ *   backward dX   32->64 5x5 14x14:  none 12.4 | rows 15.0
  *   backward dW   32->64 5x5 14x14:  4-tap blocks 11.8 | taps5 19.0
  *                 1->32 5x5 28x28:   4-tap blocks 7.4  | taps5 11.3
- * Why: on lavapipe each storage load is a loop over the SIMD lanes, so a second row, which
+ * and in ms (another, slower hour): 64->128 3x3 7x7 forward none 259 | images 237 | rows 303,
+ * dX 283 | 252 | 282; 32->64 forward rows 431 | images 518, dX 576 | 525.
+ * Why: on lavapipe each storage load is a loop over the SIMD lanes, so a second block, which
  * reuses every weight vec4 for twice the multiply-adds, pays for its 128 extra (spilled)
- * accumulators; on a 7-row layer the fourth block's second row is wasted and the two even out.
- * Two rows are used where the rows fill them to within 8%. Hardware adapters: not measured (no
- * GPU where this was built); they keep one row and 4-tap blocks, fewer registers per thread.
+ * accumulators. Rows come first where the rows fill the pairs to within 8% (on a 7-row layer the
+ * fourth pair's second row is wasted), then images where the batch does. Hardware adapters: not
+ * measured (no GPU where this was built); they keep single blocks and 4-tap weight-gradient
+ * blocks, fewer registers per thread.
  */
 export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
-  if (!gpu.isSoftware) return { forwardRows: 1, inputRows: 1, taps5: false };
+  if (!gpu.isSoftware) return { forwardPair: "none", inputPair: "none", taps5: false };
   const s = o.stride ?? 1, p = o.pad ?? 0;
   const oh = Math.floor((o.height + 2 * p - o.kernel) / s) + 1;
-  const rowsFill = (rows: number) => (2 * Math.ceil(rows / 2)) / rows <= 1.08 ? 2 : 1;
+  const fills = (count: number) => (2 * Math.ceil(count / 2)) / count <= 1.08;
+  const pair = (rows: number): Conv2dPair =>
+    fills(rows) ? "rows" : fills(o.batch) ? "images" : "none";
   return {
-    forwardRows: rowsFill(oh),
-    inputRows: rowsFill(Math.ceil(o.height / s)),
+    forwardPair: pair(oh),
+    inputPair: pair(Math.ceil(o.height / s)),
     taps5: o.kernel === 5,
   };
 }
@@ -221,8 +233,10 @@ export class Conv2d {
     const packForward = C * taps * ocLanes, packInput = OC * taps * cLanes;
     const pack = { oc: OC, c: C, kh: K, kw: K };
 
-    const owBlocks = Math.ceil(OW / PIXEL_BLOCK), ohBlocks = Math.ceil(OH / o.variant.forwardRows);
-    const pixBlocks = N * ohBlocks * owBlocks;
+    const owBlocks = Math.ceil(OW / PIXEL_BLOCK),
+      ohBlocks = Math.ceil(OH / (o.variant.forwardPair === "rows" ? 2 : 1));
+    const pixBlocks = Math.ceil(N / (o.variant.forwardPair === "images" ? 2 : 1)) * ohBlocks *
+      owBlocks;
     const fwd = {
       ...dims,
       ow_blocks: owBlocks,
@@ -233,8 +247,9 @@ export class Conv2d {
     };
 
     const qh = Math.ceil(H / S), qBlocks = Math.ceil(Math.ceil(W / S) / PIXEL_BLOCK);
-    const qhBlocks = Math.ceil(qh / o.variant.inputRows);
-    const inPixBlocks = N * qhBlocks * qBlocks;
+    const qhBlocks = Math.ceil(qh / (o.variant.inputPair === "rows" ? 2 : 1));
+    const inPixBlocks = Math.ceil(N / (o.variant.inputPair === "images" ? 2 : 1)) * qhBlocks *
+      qBlocks;
     const bwdIn = {
       ...dims,
       qh,
@@ -322,10 +337,10 @@ export class Conv2d {
       );
     }
     const v = o.variant;
-    if (![1, 2].includes(v.forwardRows) || ![1, 2].includes(v.inputRows)) {
+    if (!CONV2D_PAIRS.includes(v.forwardPair) || !CONV2D_PAIRS.includes(v.inputPair)) {
       throw new RangeError(
-        `Cannot create Conv2d: variant rows must be 1 or 2, got forwardRows ${v.forwardRows}, ` +
-          `inputRows ${v.inputRows}`,
+        `Cannot create Conv2d: variant pairs must be among ${CONV2D_PAIRS.join(", ")}, got ` +
+          `forwardPair ${v.forwardPair}, inputPair ${v.inputPair}`,
       );
     }
     if (v.taps5 && o.kernel !== 5) {
@@ -344,10 +359,13 @@ export class Conv2d {
     // compiles would report a failing kernel's error under another kernel's name.
     const kernels: Conv2dKernels = {
       packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
-      forward: await gpu.kernel("conv2d_forward", { ...strided, ROWS: o.variant.forwardRows }),
+      forward: await gpu.kernel("conv2d_forward", {
+        ...strided,
+        PAIR: CONV2D_PAIRS.indexOf(o.variant.forwardPair),
+      }),
       backwardInput: await gpu.kernel("conv2d_backward_input", {
         ...strided,
-        ROWS: o.variant.inputRows,
+        PAIR: CONV2D_PAIRS.indexOf(o.variant.inputPair),
       }),
       backwardWeight: await gpu.kernel("conv2d_backward_weight", {
         ...strided,
