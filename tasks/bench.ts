@@ -3,7 +3,8 @@
  * adapter's own peak and, with --torch, against PyTorch on this machine's CPU.
  *
  * Groups (--only picks some): probe (peak multiply-add GFLOP/s and load rate from L1; runs
- * whenever a GFLOP/s group does, since every GFLOP/s entry gets its "% peak" from it), matmul
+ * whenever a GFLOP/s group does, since every GFLOP/s entry gets its "% peak" from it; the FMA
+ * probe runs again before conv and convt, whose "% peak" is of that nearer peak), matmul
  * (Linear GFLOP/s at 1024^3 per variant and at the MLP's shapes), mlp (MLP VAE training
  * images/s), conv (encoder convs at batch 256), convt (decoder transposed convs), kernels (GB/s
  * of Adam, each likelihood's loss, batch norm, max pool, gather), conv-vae (conv VAE training

@@ -12,6 +12,7 @@ import {
   torchNotes,
   type TorchResult,
 } from "../src/bench/torch.ts";
+import { kernelShares } from "../src/gpu/profile.ts";
 import { gpuTest } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -93,6 +94,63 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "bench --profile times every dispatch of an MLP step and sums them by kernel",
+  async (gpu) => {
+    if (!gpu.hasTimestamps) return; // the task refuses --profile there (exit 2)
+    const out = await Deno.makeTempDir({ prefix: "bench_test" });
+    try {
+      const r = await bench(["--only", "mlp", "--iters", "1", "--profile", "--out", out]);
+      assertEquals(r.code, 0, r.stderr);
+      const [p, ...rest] = JSON.parse(await Deno.readTextFile(join(out, "profile.json")));
+      assertEquals(rest.length, 0);
+      assertEquals([p.name, p.batch], ["MLP VAE train step", 200]);
+      // Encoder, reparameterization, decoder, loss, backward and Adam: 23 dispatches.
+      assertEquals(p.dispatches.length, 23);
+      for (const d of p.dispatches) {
+        assert(d.ms >= 0 && d.workgroups >= 1, JSON.stringify(d));
+      }
+      const names = p.kernels.map((k: { kernel: string }) => k.kernel);
+      for (const k of ["linear_forward", "linear_backward_weight", "adam"]) {
+        assert(names.includes(k), `${k} missing from ${names}`);
+      }
+      const count = p.kernels.reduce((s: number, k: { dispatches: number }) => s + k.dispatches, 0);
+      assertEquals(count, p.dispatches.length);
+      const share = p.kernels.reduce((s: number, k: { share: number }) => s + k.share, 0);
+      assert(Math.abs(share - 1) < 1e-9, `shares sum to ${share}`);
+      assert(p.gpu_ms > 0 && p.gpu_ms <= p.wall_ms * 1.01, `${p.gpu_ms} ms of ${p.wall_ms}`);
+      assert(r.stdout.includes("profile: MLP VAE train step, batch 200: 23 dispatches"), r.stdout);
+      assert(r.stdout.includes(`wrote ${join(out, "profile.json")}`), r.stdout);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
+
+Deno.test("bench --profile needs a training group", async () => {
+  const out = await Deno.makeTempDir({ prefix: "bench_test" });
+  try {
+    const r = await bench(["--only", "kernels", "--profile", "--out", out]);
+    assertEquals(r.code, 2);
+    assert(r.stderr.includes("--only must include mlp or conv-vae"), r.stderr);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("kernelShares sums dispatches by kernel, the costliest first", () => {
+  const shares = kernelShares([
+    { kernel: "a", workgroups: 1, ms: 1 },
+    { kernel: "b", workgroups: 2, ms: 5 },
+    { kernel: "a", workgroups: 1, ms: 2 },
+  ]);
+  assertEquals(shares, [
+    { kernel: "b", dispatches: 1, ms: 5, share: 5 / 8 },
+    { kernel: "a", dispatches: 2, ms: 3, share: 3 / 8 },
+  ]);
+  assertEquals(kernelShares([]), []);
+});
 
 Deno.test("bench --torch without a Python that has torch exits 2 and says how to get it", async () => {
   const out = await Deno.makeTempDir({ prefix: "bench_test" });

@@ -11,6 +11,7 @@ import { benchConvTranspose2d } from "./conv_transpose_bench.ts";
 import { TORCH_WORKLOADS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, measure } from "./timing.ts";
+import { remeasurePeak } from "./probe.ts";
 
 /** Linear at 1024^3 in both variants, then the MLP VAE's own layer shapes. */
 export async function matmulGroup(c: BenchContext): Promise<void> {
@@ -64,6 +65,7 @@ export async function matmulGroup(c: BenchContext): Promise<void> {
  * a full backward, which is the sum of its separate passes.
  */
 export async function convGroup(c: BenchContext): Promise<void> {
+  await remeasurePeak(c, "conv");
   const layers = [[1, 32, 5, 2, 28], [32, 64, 5, 2, 14], [64, 128, 3, 1, 7]] as const;
   for (const [ci, co, k, pad, size] of layers) {
     const opts = {
@@ -118,6 +120,7 @@ export async function convGroup(c: BenchContext): Promise<void> {
 
 /** The decoder's four transposed convs (5x5, stride 2, pad 1) at batch 256, latent 16. */
 export async function convTransposeGroup(c: BenchContext): Promise<void> {
+  await remeasurePeak(c, "convt");
   const layers = [[16, 128, 1], [128, 64, 3], [64, 32, 7], [32, 1, 15]] as const;
   for (const [ci, co, size] of layers) {
     const opts = {

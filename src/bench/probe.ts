@@ -21,13 +21,32 @@ const LOAD_ITERS = 4096, LOAD_BYTES = 16 * 1024;
  */
 const PROBE_TARGET_MS = 500;
 
-export async function probeGroup(c: BenchContext): Promise<void> {
-  const gpu = c.gpu;
-  // lavapipe runs whole workgroups on its threads: 64 workgroups keep every core busy and even
-  // out the tail; a discrete GPU needs thousands to fill its cores. 8192 steps make a dispatch
-  // ~40 ms on lavapipe, long beside its fixed cost.
-  const count = (gpu.isSoftware ? 64 : 4096) * 64, iters = 8192;
+/**
+ * Before a later group of GFLOP/s entries: the FMA probe once more, so that its entries' "% peak"
+ * is of the peak measured just before them. A shared machine's speed drifts over minutes (the
+ * 2-core EPYC's probe read 36 to 56 GFLOP/s within an hour), more than a whole bench takes.
+ */
+export async function remeasurePeak(c: BenchContext, group: string): Promise<void> {
+  if (c.peakGflops === undefined) return;
+  await _fmaEntry(
+    c,
+    `probe fma before ${group}`,
+    `the FMA probe again: the 100% of the ` +
+      `${group} entries' "% peak"`,
+  );
+}
 
+/** lavapipe runs whole workgroups on its threads: 64 workgroups keep every core busy and even
+ * out the tail; a discrete GPU needs thousands to fill its cores. */
+function _probeInvocations(c: BenchContext): number {
+  return (c.gpu.isSoftware ? 64 : 4096) * 64;
+}
+
+/** Times the FMA probe, sets c.peakGflops and adds its entry. */
+async function _fmaEntry(c: BenchContext, name: string, note: string): Promise<void> {
+  const gpu = c.gpu, count = _probeInvocations(c);
+  // 8192 steps make a dispatch ~40 ms on lavapipe, long beside its fixed cost.
+  const iters = 8192;
   const fma = await FmaProbe.create(gpu, { count, iters, a: 0.999, b: 0.001 });
   const init = gpu.storage(
     "probe init",
@@ -42,18 +61,27 @@ export async function probeGroup(c: BenchContext): Promise<void> {
   );
   c.peakGflops = fma.flops / (f.r * 1e6);
   addEntry(c, {
-    name: "probe fma",
+    name,
     group: "probe",
     gflops: c.peakGflops,
     ms: f.r,
     iters: f.iters,
     shape: `${count} invocations x ${iters} x ${FMA_CHAINS} vec4`,
-    note: `independent chains of WGSL fma in registers, 2 FLOPs per lane: the 100% of "% peak" ` +
-      "(fused or not as the driver compiles it; lavapipe: a multiply, then an add)",
+    note,
   });
   fma.destroy();
   for (const b of [init, fmaOut]) b.destroy();
+}
 
+export async function probeGroup(c: BenchContext): Promise<void> {
+  await _fmaEntry(
+    c,
+    "probe fma",
+    `independent chains of WGSL fma in registers, 2 FLOPs per ` +
+      `lane: the 100% of "% peak" (fused or not as the driver compiles it; lavapipe: a ` +
+      "multiply, then an add)",
+  );
+  const gpu = c.gpu, count = _probeInvocations(c);
   for (const vec4 of [false, true]) {
     const width = vec4 ? 4 : 1, length = LOAD_BYTES / (4 * width);
     const load = await LoadProbe.create(gpu, { count, iters: LOAD_ITERS, length, vec4 });
