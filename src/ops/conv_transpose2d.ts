@@ -222,39 +222,23 @@ export class ConvTranspose2d {
       pad: P,
     };
     const [pack, fwd, bwdInput, bwdWeight, bwdBias, reduce] = kernels;
-    // conv2d_pack_weight.wgsl's by-input packing, reading w (IC, OC, K, K) as a conv2d weight
-    // with IC outputs and OC inputs: wp[((ic K + ky) K + kx) OCP + oc] = w[ic, oc, ky, kx].
-    const ocp = Math.ceil(OC / 16) * 16, packCount = IC * K * K * ocp;
-    this.#packed = gpu.storage("conv_transpose2d packed weight", packCount * 4);
-    this.#pack = {
-      kernel: pack,
-      items: packCount,
-      shape: gpu.uniform(Conv2dPackShape, {
-        oc: IC,
-        c: OC,
-        kh: K,
-        kw: K,
-        lanes: ocp,
-        by_input: 1,
-        count: packCount,
-      }),
+    // conv2d_pack_weight.wgsl reads w (IC, OC, K, K) as a conv2d weight with IC outputs and OC
+    // inputs. By input, for the forward: wp[((ic K + ky) K + kx) OCP + oc] = w[ic, oc, ky, kx];
+    // by output, for dX: wpi[((oc K + ky) K + kx) ICP + ic] = w[ic, oc, ky, kx]. The lanes are
+    // the channel count rounded up to 16, zeros past it.
+    const packing = (byInput: boolean): Dispatch => {
+      const lanes = Math.ceil((byInput ? OC : IC) / 16) * 16;
+      const count = (byInput ? IC : OC) * K * K * lanes;
+      const shape = { oc: IC, c: OC, kh: K, kw: K, lanes, by_input: Number(byInput), count };
+      return { kernel: pack, items: count, shape: gpu.uniform(Conv2dPackShape, shape) };
     };
-    // By output: wpi[((oc K + ky) K + kx) ICP + ic] = w[ic, oc, ky, kx].
-    const icp = Math.ceil(IC / 16) * 16, packInputCount = OC * K * K * icp;
-    this.#packedInput = gpu.storage("conv_transpose2d packed weight (dX)", packInputCount * 4);
-    this.#packInput = {
-      kernel: pack,
-      items: packInputCount,
-      shape: gpu.uniform(Conv2dPackShape, {
-        oc: IC,
-        c: OC,
-        kh: K,
-        kw: K,
-        lanes: icp,
-        by_input: 0,
-        count: packInputCount,
-      }),
-    };
+    this.#pack = packing(true);
+    this.#packInput = packing(false);
+    this.#packed = gpu.storage("conv_transpose2d packed weight", this.#pack.items * 4);
+    this.#packedInput = gpu.storage(
+      "conv_transpose2d packed weight (dX)",
+      this.#packInput.items * 4,
+    );
     const f = variant.forward, bi = variant.backwardInput, bw = variant.backwardWeight;
 
     // OQ = 0 blocks 4 images of one channel instead of 4 channels of one image.
