@@ -47,11 +47,6 @@ export class DispatchProfile {
     });
   }
 
-  /** Dispatches recorded so far. */
-  get count(): number {
-    return this.#labels.length;
-  }
-
   /** The timestampWrites for the next dispatch's pass, which is labelled `kernel`. */
   nextPass(kernel: string, workgroups: number): GPUComputePassTimestampWrites {
     const i = this.#labels.length;

@@ -4,8 +4,9 @@
  * conv2d_forward.wgsl, conv2d_backward_input.wgsl, conv2d_backward_weight.wgsl and
  * conv2d_backward_weight_reduce.wgsl.
  *
- * The kernels are register-blocked (16 x 8 outputs per invocation, no shared memory), which is
- * what the software adapter (lavapipe) runs fastest; see the kernels' headers for why.
+ * The kernels are register-blocked (16 x 8 outputs per invocation, or two such blocks; see
+ * conv2dVariantFor; no shared memory), which is what the software adapter (lavapipe) runs
+ * fastest; see the kernels' headers for why.
  * Forward GFLOP/s measured on lavapipe (llvmpipe, LLVM 15, 256 bits, 2 shared cores) on the
  * encoder's 32->64 5x5 and 64->128 3x3 layers at batch 256, from CPU time on 2 cores (wall time
  * was noisier): 8 x 4 outputs per invocation in private arrays indexed by loop counters, 1.5-1.8
