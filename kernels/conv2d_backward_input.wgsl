@@ -6,8 +6,8 @@
 // (OC, KH, KW, CP) with CP = C rounded up to 16, read as vec4s of four input channels.
 // Pixels are split into STRIDE^2 phases (ih mod STRIDE, iw mod STRIDE); within a phase only the
 // taps kh = (ih + pad) mod STRIDE + STRIDE t (and likewise kw) reach dy, so no invocation tests
-// taps that cannot contribute. One invocation computes 16 input channels x 8 pixels of one row
-// and phase (iw = rw + STRIDE (8 q + j), j < 8); stepping kw by STRIDE moves the dy column back
+// taps that cannot contribute. One invocation computes 16 input channels x BW pixels of one row
+// and phase (iw = rw + STRIDE (BW q + j), j < BW); stepping kw by STRIDE moves the dy column back
 // by one, so a sliding window reads each dy value once per (o, kh).
 // Register blocking without shared memory for the software adapter (lavapipe); see
 // conv2d_forward.wgsl for why the accumulators are named mat4x4s.
@@ -18,6 +18,9 @@ override STRIDE: u32 = 1u;
 // cost of 128 more accumulators: PAIR = 0 none, 1 the phase's next row (ih + STRIDE), 2 the same
 // row of the next image.
 override PAIR: u32 = 0u;
+// Pixels per block along a phase row: 8, or 7 where the phase rows' width is a multiple of 7 (see
+// conv2d_forward.wgsl).
+override BW: u32 = 8u;
 
 struct Shape {
   n: u32,
@@ -32,7 +35,7 @@ struct Shape {
   pad: u32,
   qh: u32, // rows per phase: ceil(H / STRIDE)
   qh_blocks: u32, // qh, or ceil(qh / 2) with PAIR = 1
-  q_blocks: u32, // 8-pixel blocks per phase row: ceil(ceil(W / STRIDE) / 8)
+  q_blocks: u32, // BW-pixel blocks per phase row: ceil(ceil(W / STRIDE) / BW)
   pix_blocks: u32, // n_blocks * qh_blocks * q_blocks; n_blocks: N, or ceil(N / 2) with PAIR 2
   pix_groups: u32, // ceil(pix_blocks / WG)
   c_blocks: u32, // ceil(C / 16)
@@ -53,8 +56,8 @@ fn outer(xs: vec4f, ws: vec4f) -> mat4x4f {
   return mat4x4f(xs * ws.x, xs * ws.y, xs * ws.z, xs * ws.w);
 }
 
-// Writes channel c's four pixels iw, iw + STRIDE, ... where they exist.
-fn store4(n: u32, c: u32, ih: u32, iw: u32, v: vec4f) {
+// Writes channel c's four pixels iw, iw + STRIDE, ... (three unless `four`) where they exist.
+fn store4(n: u32, c: u32, ih: u32, iw: u32, v: vec4f, four: bool) {
   if (c >= shape.c || ih >= shape.h) {
     return;
   }
@@ -62,20 +65,20 @@ fn store4(n: u32, c: u32, ih: u32, iw: u32, v: vec4f) {
   if (iw < shape.w) { dx[base + iw] = v.x; }
   if (iw + STRIDE < shape.w) { dx[base + iw + STRIDE] = v.y; }
   if (iw + 2u * STRIDE < shape.w) { dx[base + iw + 2u * STRIDE] = v.z; }
-  if (iw + 3u * STRIDE < shape.w) { dx[base + iw + 3u * STRIDE] = v.w; }
+  if (four && iw + 3u * STRIDE < shape.w) { dx[base + iw + 3u * STRIDE] = v.w; }
 }
 
-// Channels c .. c + 3 of the block's 8 pixels: lo holds pixels 0-3, hi pixels 4-7.
+// Channels c .. c + 3 of the block's BW pixels: lo holds pixels 0-3, hi pixels 4 .. BW - 1.
 fn store_block(n: u32, c: u32, ih: u32, iw: u32, lo: mat4x4f, hi: mat4x4f) {
   let iw_hi = iw + 4u * STRIDE;
-  store4(n, c, ih, iw, lo[0]);
-  store4(n, c, ih, iw_hi, hi[0]);
-  store4(n, c + 1u, ih, iw, lo[1]);
-  store4(n, c + 1u, ih, iw_hi, hi[1]);
-  store4(n, c + 2u, ih, iw, lo[2]);
-  store4(n, c + 2u, ih, iw_hi, hi[2]);
-  store4(n, c + 3u, ih, iw, lo[3]);
-  store4(n, c + 3u, ih, iw_hi, hi[3]);
+  store4(n, c, ih, iw, lo[0], true);
+  store4(n, c, ih, iw_hi, hi[0], BW == 8u);
+  store4(n, c + 1u, ih, iw, lo[1], true);
+  store4(n, c + 1u, ih, iw_hi, hi[1], BW == 8u);
+  store4(n, c + 2u, ih, iw, lo[2], true);
+  store4(n, c + 2u, ih, iw_hi, hi[2], BW == 8u);
+  store4(n, c + 3u, ih, iw, lo[3], true);
+  store4(n, c + 3u, ih, iw_hi, hi[3], BW == 8u);
 }
 
 @compute @workgroup_size(WG)
@@ -97,12 +100,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let qh = (nq % shape.qh_blocks) * select(1u, 2u, PAIR == 1u);
   let n = (nq / shape.qh_blocks) * select(1u, 2u, PAIR == 2u);
   let ih = rh + STRIDE * qh;
-  let iw = rw + STRIDE * qb * 8u;
+  let iw = rw + STRIDE * qb * BW;
   let s = i32(STRIDE);
   let kh0 = (rh + shape.pad) % STRIDE;
   let kw0 = (rw + shape.pad) % STRIDE;
   // dy column of pixel 0 at tap kw0; each later tap (kw + STRIDE) is one column further left.
-  let ow_start = i32(qb * 8u) + (i32(rw + shape.pad) - i32(kw0)) / s;
+  let ow_start = i32(qb * BW) + (i32(rw + shape.pad) - i32(kw0)) / s;
   // a<m><p>: input channels 4m .. 4m + 3 of the block, pixels 4p .. 4p + 3.
   var a00 = mat4x4f();
   var a01 = mat4x4f();
@@ -133,27 +136,29 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let row2_ok = PAIR != 0u && oh2 >= 0 && oh2 < i32(shape.oh) &&
                     (PAIR != 2u || n + 1u < shape.n);
       let row2 = (plane + select(0u, shape.oc * shape.oh, PAIR == 2u) + u32(oh2)) * shape.ow;
-      // Before each tap, x0 | x1 (z0 | z1 for the second block) hold dy columns ow + 1 .. ow + 7
-      // (x1.w unused).
+      // Before each tap, x0 | x1 (z0 | z1 for the second block) hold dy columns
+      // ow + 1 .. ow + BW - 1 (the rest unused, 0 at first).
       var x0 = vec4f(load_dy(row, row_ok, ow_start + 1), load_dy(row, row_ok, ow_start + 2),
                      load_dy(row, row_ok, ow_start + 3), load_dy(row, row_ok, ow_start + 4));
       var x1 = vec4f(load_dy(row, row_ok, ow_start + 5), load_dy(row, row_ok, ow_start + 6),
-                     load_dy(row, row_ok, ow_start + 7), 0.0);
+                     select(0.0, load_dy(row, row_ok, ow_start + 7), BW == 8u), 0.0);
       var z0 = vec4f();
       var z1 = vec4f();
       if (PAIR != 0u) {
         z0 = vec4f(load_dy(row2, row2_ok, ow_start + 1), load_dy(row2, row2_ok, ow_start + 2),
                    load_dy(row2, row2_ok, ow_start + 3), load_dy(row2, row2_ok, ow_start + 4));
         z1 = vec4f(load_dy(row2, row2_ok, ow_start + 5), load_dy(row2, row2_ok, ow_start + 6),
-                   load_dy(row2, row2_ok, ow_start + 7), 0.0);
+                   select(0.0, load_dy(row2, row2_ok, ow_start + 7), BW == 8u), 0.0);
       }
       var ow = ow_start;
       var wi = ((o * shape.kh + kh) * shape.kw + kw0) * lanes4 + cb * 4u;
       for (var kw = kw0; kw < shape.kw; kw += STRIDE) {
-        x1 = vec4f(x0.w, x1.xyz);
+        // With BW = 7 the unused x1.w stays the constant 0, so that the compiler drops the
+        // multiply-adds of the eighth pixel (it does not drop unused loop-carried sums).
+        x1 = vec4f(x0.w, x1.xy, select(0.0, x1.z, BW == 8u));
         x0 = vec4f(load_dy(row, row_ok, ow), x0.xyz);
         if (PAIR != 0u) {
-          z1 = vec4f(z0.w, z1.xyz);
+          z1 = vec4f(z0.w, z1.xy, select(0.0, z1.z, BW == 8u));
           z0 = vec4f(load_dy(row2, row2_ok, ow), z0.xyz);
         }
         ow -= 1;

@@ -17,10 +17,12 @@
 
 override WG: u32 = 64;
 override STRIDE: u32 = 1u;
-// KW = 5 (the course's 5 x 5 layers): each block covers all five taps, 0-3 in the mat4x4s and
-// tap 4 in one vec4 per output channel, instead of two 4-tap blocks that would waste three taps
-// in eight. kw_blocks is then 1.
-override TAPS5: bool = false;
+// Taps kw per block: 4 (kw_blocks = ceil(KW / 4)), or all of a row's KW = 3 or 5 taps in one
+// block (kw_blocks = 1). With 5 (the course's 5 x 5 layers), taps 0-3 are in the mat4x4s and tap 4
+// in one vec4 per output channel, instead of two 4-tap blocks that would waste three taps in
+// eight; with 3 (its 3 x 3 layer), the windows' fourth tap is the constant 0, so the compiler
+// drops the wasted fourth of the multiply-adds.
+override TAPS: u32 = 4u;
 
 struct Shape {
   n: u32,
@@ -33,7 +35,7 @@ struct Shape {
   kh: u32,
   kw: u32,
   pad: u32,
-  kw_blocks: u32, // ceil(KW / 4)
+  kw_blocks: u32, // ceil(KW / 4), or 1 with TAPS = KW
   r_blocks: u32, // ceil(C KH / 4)
   blocks: u32, // ceil(OC / 8) * r_blocks * kw_blocks
   chunk: u32, // images per chunk
@@ -56,8 +58,17 @@ fn load_dy(i: u32, ok: bool) -> f32 {
 }
 
 // The x window of one weight row (input row `row`) for output column ow: iw = ow STRIDE - pad + kw
-// for the block's four taps, given the window of column ow - 1.
+// for the block's four taps (with TAPS = 3, three and a 0), given the window of column ow - 1.
 fn slide(prev: vec4f, row: u32, ok: bool, iw: i32) -> vec4f {
+  if (TAPS == 3u) {
+    if (STRIDE == 1u) {
+      return vec4f(prev.yz, load_x(row, ok, iw + 2), 0.0);
+    }
+    if (STRIDE == 2u) {
+      return vec4f(prev.z, load_x(row, ok, iw + 1), load_x(row, ok, iw + 2), 0.0);
+    }
+    return vec4f(load_x(row, ok, iw), load_x(row, ok, iw + 1), load_x(row, ok, iw + 2), 0.0);
+  }
   if (STRIDE == 1u) {
     return vec4f(prev.yzw, load_x(row, ok, iw + 3));
   }
@@ -70,6 +81,15 @@ fn slide(prev: vec4f, row: u32, ok: bool, iw: i32) -> vec4f {
 
 // The window before column 0 (iw is column 0's first tap), as `slide` expects it.
 fn prime(row: u32, ok: bool, iw: i32) -> vec4f {
+  if (TAPS == 3u) {
+    if (STRIDE == 1u) {
+      return vec4f(0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1), 0.0);
+    }
+    if (STRIDE == 2u) {
+      return vec4f(0.0, 0.0, load_x(row, ok, iw), 0.0);
+    }
+    return vec4f();
+  }
   if (STRIDE == 1u) {
     return vec4f(0.0, load_x(row, ok, iw), load_x(row, ok, iw + 1), load_x(row, ok, iw + 2));
   }
@@ -79,7 +99,7 @@ fn prime(row: u32, ok: bool, iw: i32) -> vec4f {
   return vec4f();
 }
 
-// With TAPS5, `e` holds row j's fifth tap (kw0 + 4) beside the four in `slide`'s vec4: the
+// With TAPS = 5, `e` holds row j's fifth tap (kw0 + 4) beside the four in `slide`'s vec4: the
 // window (x, e) of column ow from that of column ow - 1.
 struct Win5 {
   v: vec4f,
@@ -109,7 +129,7 @@ fn prime5(row: u32, ok: bool, iw: i32) -> Win5 {
   return Win5(vec4f(), 0.0);
 }
 
-// Tap kw0 + 4 of output channel o for weight rows r .. r + 3 (TAPS5).
+// Tap kw0 + 4 of output channel o for weight rows r .. r + 3 (TAPS = 5).
 fn store_tap4(base: u32, o: u32, r: u32, v: vec4f) {
   let rows = shape.c * shape.kh;
   if (o >= shape.oc) {
@@ -187,7 +207,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a5 = mat4x4f();
   var a6 = mat4x4f();
   var a7 = mat4x4f();
-  // e<i>: tap 4 of output channel o0 + i for the four weight rows (TAPS5).
+  // e<i>: tap 4 of output channel o0 + i for the four weight rows (TAPS = 5).
   var e0 = vec4f();
   var e1 = vec4f();
   var e2 = vec4f();
@@ -213,7 +233,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       var x1 = Win5(prime(rows.y, ok.y, iw_first), 0.0);
       var x2 = Win5(prime(rows.z, ok.z, iw_first), 0.0);
       var x3 = Win5(prime(rows.w, ok.w, iw_first), 0.0);
-      if (TAPS5) {
+      if (TAPS == 5u) {
         x0 = prime5(rows.x, ok.x, iw_first);
         x1 = prime5(rows.y, ok.y, iw_first);
         x2 = prime5(rows.z, ok.z, iw_first);
@@ -222,7 +242,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       var d = dy_img + oh * shape.ow;
       for (var ow = 0u; ow < shape.ow; ow++) {
         let iw = i32(ow * STRIDE) + iw_first;
-        if (TAPS5) {
+        if (TAPS == 5u) {
           x0 = slide5(x0, rows.x, ok.x, iw);
           x1 = slide5(x1, rows.y, ok.y, iw);
           x2 = slide5(x2, rows.z, ok.z, iw);
@@ -248,7 +268,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         a5 += xs * g1.y;
         a6 += xs * g1.z;
         a7 += xs * g1.w;
-        if (TAPS5) {
+        if (TAPS == 5u) {
           e0 += xe * g0.x;
           e1 += xe * g0.y;
           e2 += xe * g0.z;
@@ -272,7 +292,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   store_dw(base, o0 + 5u, r0, kw0, a5);
   store_dw(base, o0 + 6u, r0, kw0, a6);
   store_dw(base, o0 + 7u, r0, kw0, a7);
-  if (TAPS5) {
+  if (TAPS == 5u) {
     store_tap4(base, o0, r0, e0);
     store_tap4(base, o0 + 1u, r0, e1);
     store_tap4(base, o0 + 2u, r0, e2);

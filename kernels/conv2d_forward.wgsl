@@ -17,6 +17,11 @@ override STRIDE: u32 = 1u;
 // cost of 128 more accumulators: PAIR = 0 none, 1 the next output row, 2 the same row of the
 // next image (no block wasted past the last row of an odd-height output).
 override PAIR: u32 = 0u;
+// Pixels per block along a row: 8, or 7 where the output width is a multiple of 7 (the course's
+// 28, 14 and 7), where 8 would compute one pixel in eight for nothing. With 7 the blocks' eighth
+// pixel's input is the constant 0 and it is never stored, so the compiler drops its multiply-adds
+// (it would not drop unused loop-carried sums alone: the constant is what folds them away).
+override BW: u32 = 8u;
 
 struct Shape {
   n: u32,
@@ -29,7 +34,7 @@ struct Shape {
   kh: u32,
   kw: u32,
   pad: u32,
-  ow_blocks: u32, // ceil(OW / 8)
+  ow_blocks: u32, // ceil(OW / BW)
   oh_blocks: u32, // OH, or ceil(OH / 2) with PAIR = 1
   pix_blocks: u32, // n_blocks * oh_blocks * ow_blocks; n_blocks: N, or ceil(N / 2) with PAIR 2
   pix_groups: u32, // ceil(pix_blocks / WG)
@@ -53,8 +58,8 @@ fn outer(xs: vec4f, ws: vec4f) -> mat4x4f {
   return mat4x4f(xs * ws.x, xs * ws.y, xs * ws.z, xs * ws.w);
 }
 
-// Writes channel `o`'s four pixels from ow, plus its bias, where they exist.
-fn store4(n: u32, o: u32, oh: u32, ow: u32, v: vec4f) {
+// Writes channel `o`'s four pixels from ow (three unless `four`), plus its bias, where they exist.
+fn store4(n: u32, o: u32, oh: u32, ow: u32, v: vec4f, four: bool) {
   if (o >= shape.oc || oh >= shape.oh) {
     return;
   }
@@ -63,19 +68,19 @@ fn store4(n: u32, o: u32, oh: u32, ow: u32, v: vec4f) {
   if (ow < shape.ow) { y[base] = r.x; }
   if (ow + 1u < shape.ow) { y[base + 1u] = r.y; }
   if (ow + 2u < shape.ow) { y[base + 2u] = r.z; }
-  if (ow + 3u < shape.ow) { y[base + 3u] = r.w; }
+  if (four && ow + 3u < shape.ow) { y[base + 3u] = r.w; }
 }
 
-// Channels o .. o + 3 of the 8 pixels from ow: lo holds pixels 0-3, hi pixels 4-7.
+// Channels o .. o + 3 of the BW pixels from ow: lo holds pixels 0-3, hi pixels 4 .. BW - 1.
 fn store_block(n: u32, o: u32, oh: u32, ow: u32, lo: mat4x4f, hi: mat4x4f) {
-  store4(n, o, oh, ow, lo[0]);
-  store4(n, o, oh, ow + 4u, hi[0]);
-  store4(n, o + 1u, oh, ow, lo[1]);
-  store4(n, o + 1u, oh, ow + 4u, hi[1]);
-  store4(n, o + 2u, oh, ow, lo[2]);
-  store4(n, o + 2u, oh, ow + 4u, hi[2]);
-  store4(n, o + 3u, oh, ow, lo[3]);
-  store4(n, o + 3u, oh, ow + 4u, hi[3]);
+  store4(n, o, oh, ow, lo[0], true);
+  store4(n, o, oh, ow + 4u, hi[0], BW == 8u);
+  store4(n, o + 1u, oh, ow, lo[1], true);
+  store4(n, o + 1u, oh, ow + 4u, hi[1], BW == 8u);
+  store4(n, o + 2u, oh, ow, lo[2], true);
+  store4(n, o + 2u, oh, ow + 4u, hi[2], BW == 8u);
+  store4(n, o + 3u, oh, ow, lo[3], true);
+  store4(n, o + 3u, oh, ow + 4u, hi[3], BW == 8u);
 }
 
 @compute @workgroup_size(WG)
@@ -91,7 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let noh = pb / shape.ow_blocks;
   let oh = (noh % shape.oh_blocks) * select(1u, 2u, PAIR == 1u);
   let n = (noh / shape.oh_blocks) * select(1u, 2u, PAIR == 2u);
-  let ow0 = owb * 8u;
+  let ow0 = owb * BW;
   let ih0 = i32(oh * STRIDE) - i32(shape.pad);
   let iw0 = i32(ow0 * STRIDE) - i32(shape.pad);
   let s = i32(STRIDE);
@@ -128,7 +133,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     (PAIR != 2u || n + 1u < shape.n);
       let row2 = (plane + select(0u, shape.c * shape.h, PAIR == 2u) + u32(ih2)) * shape.w;
       // With STRIDE = 1, x0 | x1 (z0 | z1 for the second block) hold input columns
-      // iw0 + kw - 1 .. iw0 + kw + 6 before tap kw shifts in one more column.
+      // iw0 + kw - 1 .. iw0 + kw + BW - 2 before tap kw shifts in one more column (with BW = 7,
+      // x1.w is unused and 0).
       var x0 = vec4f();
       var x1 = vec4f();
       var z0 = vec4f();
@@ -137,33 +143,52 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         x0 = vec4f(0.0, load_x(row, row_ok, iw0), load_x(row, row_ok, iw0 + 1),
                    load_x(row, row_ok, iw0 + 2));
         x1 = vec4f(load_x(row, row_ok, iw0 + 3), load_x(row, row_ok, iw0 + 4),
-                   load_x(row, row_ok, iw0 + 5), load_x(row, row_ok, iw0 + 6));
+                   load_x(row, row_ok, iw0 + 5), 0.0);
+        if (BW == 8u) {
+          x1.w = load_x(row, row_ok, iw0 + 6);
+        }
         if (PAIR != 0u) {
           z0 = vec4f(0.0, load_x(row2, row2_ok, iw0), load_x(row2, row2_ok, iw0 + 1),
                      load_x(row2, row2_ok, iw0 + 2));
           z1 = vec4f(load_x(row2, row2_ok, iw0 + 3), load_x(row2, row2_ok, iw0 + 4),
-                     load_x(row2, row2_ok, iw0 + 5), load_x(row2, row2_ok, iw0 + 6));
+                     load_x(row2, row2_ok, iw0 + 5), 0.0);
+          if (BW == 8u) {
+            z1.w = load_x(row2, row2_ok, iw0 + 6);
+          }
         }
       }
       for (var kw = 0u; kw < shape.kw; kw++) {
         let iw = iw0 + i32(kw);
         if (STRIDE == 1u) {
           x0 = vec4f(x0.yzw, x1.x);
-          x1 = vec4f(x1.yzw, load_x(row, row_ok, iw + 7));
-          if (PAIR != 0u) {
-            z0 = vec4f(z0.yzw, z1.x);
-            z1 = vec4f(z1.yzw, load_x(row2, row2_ok, iw + 7));
+          z0 = vec4f(z0.yzw, z1.x);
+          if (BW == 8u) {
+            x1 = vec4f(x1.yzw, load_x(row, row_ok, iw + 7));
+            if (PAIR != 0u) {
+              z1 = vec4f(z1.yzw, load_x(row2, row2_ok, iw + 7));
+            }
+          } else {
+            x1 = vec4f(x1.yz, load_x(row, row_ok, iw + 6), 0.0);
+            if (PAIR != 0u) {
+              z1 = vec4f(z1.yz, load_x(row2, row2_ok, iw + 6), 0.0);
+            }
           }
         } else {
           x0 = vec4f(load_x(row, row_ok, iw), load_x(row, row_ok, iw + s),
                      load_x(row, row_ok, iw + 2 * s), load_x(row, row_ok, iw + 3 * s));
           x1 = vec4f(load_x(row, row_ok, iw + 4 * s), load_x(row, row_ok, iw + 5 * s),
-                     load_x(row, row_ok, iw + 6 * s), load_x(row, row_ok, iw + 7 * s));
+                     load_x(row, row_ok, iw + 6 * s), 0.0);
+          if (BW == 8u) {
+            x1.w = load_x(row, row_ok, iw + 7 * s);
+          }
           if (PAIR != 0u) {
             z0 = vec4f(load_x(row2, row2_ok, iw), load_x(row2, row2_ok, iw + s),
                        load_x(row2, row2_ok, iw + 2 * s), load_x(row2, row2_ok, iw + 3 * s));
             z1 = vec4f(load_x(row2, row2_ok, iw + 4 * s), load_x(row2, row2_ok, iw + 5 * s),
-                       load_x(row2, row2_ok, iw + 6 * s), load_x(row2, row2_ok, iw + 7 * s));
+                       load_x(row2, row2_ok, iw + 6 * s), 0.0);
+            if (BW == 8u) {
+              z1.w = load_x(row2, row2_ok, iw + 7 * s);
+            }
           }
         }
         let w0 = wp[wi];

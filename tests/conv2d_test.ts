@@ -161,7 +161,8 @@ gpuTest("conv2d forward and backward match the f64 reference on odd shapes", asy
 });
 
 // Every block shape on both adapters' paths: odd and even row counts and batches (a second block past the
-// edge), strides 1 to 3, 5 x 5 kernels with and without the 5-tap weight-gradient block.
+// edge), strides 1 to 3, 3 x 3 and 5 x 5 kernels with and without their whole-row weight-gradient
+// blocks, blocks 7 and 8 pixels wide over rows that they divide or do not.
 gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
   const cases: Conv2dOptions[] = [
     { batch: 3, inChannels: 3, outChannels: 17, height: 7, width: 9, kernel: 5, pad: 2 },
@@ -178,18 +179,22 @@ gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
     },
     { batch: 1, inChannels: 4, outChannels: 6, height: 11, width: 8, kernel: 3, stride: 3, pad: 1 },
     { batch: 2, inChannels: 2, outChannels: 3, height: 9, width: 9, kernel: 3, pad: 1 },
+    { batch: 1, inChannels: 3, outChannels: 5, height: 8, width: 7, kernel: 3, stride: 2, pad: 1 },
   ];
-  // Each pair for each pass, and both weight-gradient blocks, over three variants (every
-  // combination would compile 18 pipelines per stride: minutes on a software adapter).
+  // Each pair for each pass, both weight-gradient blocks and both block widths, over three
+  // variants (every combination would compile 72 pipelines per stride: minutes on a software
+  // adapter).
   const variants = CONV2D_PAIRS.map((forwardPair, i) => ({
     forwardPair,
     inputPair: CONV2D_PAIRS[(i + 1) % CONV2D_PAIRS.length],
-    taps5: i !== 1,
+    kernelTaps: i !== 1,
+    forwardWidth: i === 1 ? 7 as const : 8 as const,
+    inputWidth: i === 1 ? 8 as const : 7 as const,
   }));
   let seed = 400;
   for (const o of cases) {
     for (const v of variants) {
-      const variant = { ...v, taps5: v.taps5 && o.kernel === 5 };
+      const variant = { ...v, kernelTaps: v.kernelTaps && (o.kernel === 3 || o.kernel === 5) };
       await checkAgainstReference(gpu, { ...o, variant }, seed++);
     }
   }
@@ -227,7 +232,13 @@ gpuTest("conv2d forward matches the f64 reference on conv1 at batch 256", async 
 
 gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
   const base = { batch: 1, inChannels: 1, outChannels: 1, height: 4, width: 4, kernel: 3 };
-  const rows2 = { forwardPair: "rows", inputPair: "rows", taps5: false } as const;
+  const rows2 = {
+    forwardPair: "rows",
+    inputPair: "rows",
+    kernelTaps: false,
+    forwardWidth: 8,
+    inputWidth: 8,
+  } as const;
   for (
     const bad of [
       { kernel: 5 },
@@ -236,7 +247,9 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
       { batch: 1.5 },
       { variant: { ...rows2, forwardPair: "columns" as Conv2dPair } },
       { variant: { ...rows2, inputPair: "" as Conv2dPair } },
-      { variant: { ...rows2, taps5: true } },
+      { kernel: 4, variant: { ...rows2, kernelTaps: true } },
+      { variant: { ...rows2, forwardWidth: 4 as 8 } },
+      { variant: { ...rows2, inputWidth: 16 as 8 } },
     ]
   ) {
     let threw = false;

@@ -52,10 +52,18 @@ export interface Conv2dVariant {
   /** The backward-input's second block. */
   inputPair: Conv2dPair;
   /**
-   * A 5 x 5 kernel's weight gradient in one block of all five taps kw (mat4x4s plus a vec4 per
-   * output channel) instead of two 4-tap blocks, three of whose eight taps are wasted.
+   * A 3 x 3 or 5 x 5 kernel's weight gradient in one block of all its taps kw instead of 4-tap
+   * blocks: for 5, mat4x4s plus a vec4 per output channel instead of two 4-tap blocks, three of
+   * whose eight taps are wasted; for 3, a 4-tap block whose fourth tap the compiler drops.
    */
-  taps5: boolean;
+  kernelTaps: boolean;
+  /**
+   * Pixels per forward block along a row: 8, or 7 where the output width is a multiple of 7
+   * (every layer of the course's 28 x 28 images), so that no block computes a pixel past the row.
+   */
+  forwardWidth: 7 | 8;
+  /** The same for the backward-input blocks, along the input's rows (of a stride phase). */
+  inputWidth: 7 | 8;
 }
 
 /**
@@ -65,28 +73,39 @@ export interface Conv2dVariant {
  * GFLOP/s per pass, the best of 3 interleaved runs in one process (the machine is noisy):
  *   forward       32->64 5x5 14x14:  none 13.5 | rows 15.7        1->32 5x5 28x28: 8.2 | 9.0
  *   backward dX   32->64 5x5 14x14:  none 12.4 | rows 15.0
- *   backward dW   32->64 5x5 14x14:  4-tap blocks 11.8 | taps5 19.0
- *                 1->32 5x5 28x28:   4-tap blocks 7.4  | taps5 11.3
+ *   backward dW   32->64 5x5 14x14:  4-tap blocks 11.8 | kernelTaps 19.0
+ *                 1->32 5x5 28x28:   4-tap blocks 7.4  | kernelTaps 11.3
  * and in ms (another, slower hour): 64->128 3x3 7x7 forward none 259 | images 237 | rows 303,
  * dX 283 | 252 | 282; 32->64 forward rows 431 | images 518, dX 576 | 525.
  * Why: on lavapipe each storage load is a loop over the SIMD lanes, so a second block, which
  * reuses every weight vec4 for twice the multiply-adds, pays for its 128 extra (spilled)
  * accumulators. Rows come first where the rows fill the pairs to within 8% (on a 7-row layer the
- * fourth pair's second row is wasted), then images where the batch does. Hardware adapters: not
- * measured (no GPU where this was built); they keep single blocks and 4-tap weight-gradient
- * blocks, fewer registers per thread.
+ * fourth pair's second row is wasted), then images where the batch does. Blocks 7 pixels wide
+ * where 7 divides the row (forward 64->128 0.90x the time of 8-wide blocks, 32->64 0.94x,
+ * 1->32 0.96x; dX 64->128 0.95x, 32->64 0.94x; medians of 6 ABBA rounds) and the 3 x 3 kernel's
+ * 3-tap weight-gradient block only drop work, so every adapter takes them. Hardware adapters:
+ * not measured (no GPU where this was built); they keep single blocks and the 5 x 5 kernel's
+ * 4-tap blocks, fewer registers per thread.
  */
 export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
-  if (!gpu.isSoftware) return { forwardPair: "none", inputPair: "none", taps5: false };
   const s = o.stride ?? 1, p = o.pad ?? 0;
   const oh = Math.floor((o.height + 2 * p - o.kernel) / s) + 1;
+  const ow = Math.floor((o.width + 2 * p - o.kernel) / s) + 1;
+  const widths = {
+    forwardWidth: ow % 7 === 0 ? 7 : 8,
+    inputWidth: Math.ceil(o.width / s) % 7 === 0 ? 7 : 8,
+  } as const;
+  if (!gpu.isSoftware) {
+    return { forwardPair: "none", inputPair: "none", kernelTaps: o.kernel === 3, ...widths };
+  }
   const fills = (count: number) => (2 * Math.ceil(count / 2)) / count <= 1.08;
   const pair = (rows: number): Conv2dPair =>
     fills(rows) ? "rows" : fills(o.batch) ? "images" : "none";
   return {
     forwardPair: pair(oh),
     inputPair: pair(Math.ceil(o.height / s)),
-    taps5: o.kernel === 5,
+    kernelTaps: o.kernel === 3 || o.kernel === 5,
+    ...widths,
   };
 }
 
@@ -167,8 +186,6 @@ const WG = 64;
 const WG_ELEMENTWISE = 256;
 /** Channels per invocation block in the forward (output) and backward-input (input) kernels. */
 const CHANNEL_BLOCK = 16;
-/** Pixels per invocation block along a row. */
-const PIXEL_BLOCK = 8;
 /**
  * The weight gradient's N OH OW sum is split into image chunks until about this many
  * invocations run; fewer leave cores idle (conv1 has only 40 blocks), more only add partials.
@@ -234,7 +251,7 @@ export class Conv2d {
     const packForward = C * taps * ocLanes, packInput = OC * taps * cLanes;
     const pack = { oc: OC, c: C, kh: K, kw: K };
 
-    const owBlocks = Math.ceil(OW / PIXEL_BLOCK),
+    const owBlocks = Math.ceil(OW / o.variant.forwardWidth),
       ohBlocks = Math.ceil(OH / (o.variant.forwardPair === "rows" ? 2 : 1));
     const pixBlocks = Math.ceil(N / (o.variant.forwardPair === "images" ? 2 : 1)) * ohBlocks *
       owBlocks;
@@ -247,7 +264,7 @@ export class Conv2d {
       oc_blocks: ocLanes / CHANNEL_BLOCK,
     };
 
-    const qh = Math.ceil(H / S), qBlocks = Math.ceil(Math.ceil(W / S) / PIXEL_BLOCK);
+    const qh = Math.ceil(H / S), qBlocks = Math.ceil(Math.ceil(W / S) / o.variant.inputWidth);
     const qhBlocks = Math.ceil(qh / (o.variant.inputPair === "rows" ? 2 : 1));
     const inPixBlocks = Math.ceil(N / (o.variant.inputPair === "images" ? 2 : 1)) * qhBlocks *
       qBlocks;
@@ -261,9 +278,9 @@ export class Conv2d {
       c_blocks: cLanes / CHANNEL_BLOCK,
     };
 
-    // Weight-gradient blocks: 8 output channels x 4 weight rows (c, kh) x 4 taps kw (all 5
-    // with taps5).
-    const kwBlocks = o.variant.taps5 ? 1 : Math.ceil(K / 4), rBlocks = Math.ceil((C * K) / 4);
+    // Weight-gradient blocks: 8 output channels x 4 weight rows (c, kh) x 4 taps kw (all K
+    // with kernelTaps).
+    const kwBlocks = o.variant.kernelTaps ? 1 : Math.ceil(K / 4), rBlocks = Math.ceil((C * K) / 4);
     const blocks = Math.ceil(OC / 8) * rBlocks * kwBlocks;
     const wantChunks = Math.min(N, Math.ceil(WEIGHT_GRAD_INVOCATIONS / blocks));
     const chunk = Math.ceil(N / wantChunks);
@@ -344,9 +361,16 @@ export class Conv2d {
           `forwardPair ${v.forwardPair}, inputPair ${v.inputPair}`,
       );
     }
-    if (v.taps5 && o.kernel !== 5) {
+    if (![7, 8].includes(v.forwardWidth) || ![7, 8].includes(v.inputWidth)) {
       throw new RangeError(
-        `Cannot create Conv2d: variant taps5 needs a 5 x 5 kernel, got ${o.kernel} x ${o.kernel}`,
+        `Cannot create Conv2d: variant block widths must be 7 or 8, got forwardWidth ` +
+          `${v.forwardWidth}, inputWidth ${v.inputWidth}`,
+      );
+    }
+    if (v.kernelTaps && o.kernel !== 3 && o.kernel !== 5) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant kernelTaps needs a 3 x 3 or 5 x 5 kernel, got ` +
+          `${o.kernel} x ${o.kernel}`,
       );
     }
     if (o.height + 2 * o.pad < o.kernel || o.width + 2 * o.pad < o.kernel) {
@@ -363,14 +387,16 @@ export class Conv2d {
       forward: await gpu.kernel("conv2d_forward", {
         ...strided,
         PAIR: CONV2D_PAIRS.indexOf(o.variant.forwardPair),
+        BW: o.variant.forwardWidth,
       }),
       backwardInput: await gpu.kernel("conv2d_backward_input", {
         ...strided,
         PAIR: CONV2D_PAIRS.indexOf(o.variant.inputPair),
+        BW: o.variant.inputWidth,
       }),
       backwardWeight: await gpu.kernel("conv2d_backward_weight", {
         ...strided,
-        TAPS5: Number(o.variant.taps5),
+        TAPS: o.variant.kernelTaps ? o.kernel : 4,
       }),
       reduce: await gpu.kernel("conv2d_backward_weight_reduce", { WG: WG_ELEMENTWISE }),
     };
