@@ -1,16 +1,26 @@
 import type { Gpu } from "../src/gpu/gpu.ts";
-import { Linear, type LinearVariant, linearVariantFor } from "../src/ops/linear.ts";
+import {
+  Linear,
+  LINEAR_SUBGROUP_LANES,
+  LINEAR_VARIANTS,
+  type LinearVariant,
+  linearVariantFor,
+} from "../src/ops/linear.ts";
 import { benchLinear } from "../src/bench/matmul_bench.ts";
 import { linearBackward, linearForward } from "../src/reference/linear.ts";
+import { deepStrictEqual as assertEquals, rejects } from "node:assert";
 import { assertClose, f32, gpuTest, numericGrad, rng, uniform } from "./helpers.ts";
 
-const VARIANTS: LinearVariant[] = ["blocked", "tiled"];
+const VARIANTS = LINEAR_VARIANTS;
 
 // (N, K, M): sizes that break indexing, the MLP's layers (784 -> 500, 500 -> 4, 2 -> 500;
 // its 500 -> 784 takes the same code paths as 784 -> 500) and one whose forward spans over
-// a hundred workgroups in both variants.
+// a hundred workgroups in every variant; (13, 36, 20) and (1, 8, 4) run the subgroup kernels
+// on a batch that is not a multiple of 8 and on blocks mostly past the edges.
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
+  [1, 8, 4],
+  [13, 36, 20],
   [7, 33, 5],
   [33, 7, 257],
   [3, 257, 33],
@@ -47,7 +57,7 @@ interface Case {
   dB: Float64Array;
 }
 
-// Both variants check the same inputs, so the f64 reference runs once per shape.
+// Every variant checks the same inputs, so the f64 reference runs once per shape.
 const cases = new Map<string, Case>();
 function caseFor(N: number, K: number, M: number): Case {
   const key = `${N},${K},${M}`;
@@ -129,54 +139,86 @@ async function check(gpu: Gpu, variant: LinearVariant, N: number, K: number, M: 
   for (const buffer of [params, grads, x, dy, y, dX]) buffer.destroy();
 }
 
+/**
+ * Whether `variant` runs on this device; the subgroup kernels need 8-lane subgroups, and where
+ * there are none Linear.create must refuse them.
+ */
+async function runs(gpu: Gpu, variant: LinearVariant): Promise<boolean> {
+  if (variant !== "subgroup" || gpu.subgroupSize === LINEAR_SUBGROUP_LANES) return true;
+  await rejects(
+    () => Linear.create(gpu, { batch: 2, inFeatures: 4, outFeatures: 4, variant }),
+    (e: Error) => e instanceof RangeError && e.message.includes("needs subgroups of 8 lanes"),
+  );
+  console.log(`  (subgroup kernels not run: subgroup size ${gpu.subgroupSize} on this device)`);
+  return false;
+}
+
 for (const variant of VARIANTS) {
   gpuTest(
     `Linear ${variant} forward, backward_input and backward_weight match the f64 reference ` +
       `on odd shapes, overwriting and accumulating`,
     async (gpu) => {
+      if (!await runs(gpu, variant)) return;
       for (const [N, K, M] of SHAPES) await check(gpu, variant, N, K, M);
+      if (variant === "subgroup") {
+        // The shapes above run every subgroup kernel, and the blocked ones where they must.
+        const op = await Linear.create(gpu, { batch: 3, inFeatures: 8, outFeatures: 6, variant });
+        assertEquals(op.kinds, {
+          forward: "subgroup",
+          backwardInput: "blocked",
+          backwardWeight: "blocked",
+        });
+        op.destroy();
+      }
     },
   );
 
   gpuTest(
     `Linear ${variant} reads x and dY as odd-sized ranges and skips dX when it is null`,
     async (gpu) => {
-      const [N, K, M] = [7, 33, 5];
-      const c = caseFor(N, K, M);
-      const op = await Linear.create(gpu, { batch: N, inFeatures: K, outFeatures: M, variant });
-      // N K and N M floats are not whole vec4s: the op must widen these bindings itself.
-      const acts = new Float32Array(FLOATS_PER_256_BYTES + align(N * K) + align(N * M));
-      acts.set(c.x, FLOATS_PER_256_BYTES);
-      acts.set(c.dy, FLOATS_PER_256_BYTES + align(N * K));
-      const buf = gpu.storage("activations", acts);
-      const x = { buffer: buf, offset: FLOATS_PER_256_BYTES * 4, size: N * K * 4 };
-      const dy = {
-        buffer: buf,
-        offset: (FLOATS_PER_256_BYTES + align(N * K)) * 4,
-        size: N * M * 4,
-      };
-      const w = gpu.storage("w", c.w), b = gpu.storage("b", c.b);
-      const y = gpu.storage("y", N * M * 4);
-      const dW = gpu.storage("dW", M * K * 4), dB = gpu.storage("dB", M * 4);
-      const rec = gpu.record();
-      op.forward(rec, y, x, w, b);
-      op.backward(rec, null, dW, dB, dy, x, w);
-      await rec.submit();
-      assertClose(`y ${variant}`, await gpu.readF32(y, 0, N * M), c.y, tol(K));
-      assertClose(`dW ${variant}`, await gpu.readF32(dW, 0, M * K), c.dW, tol(N));
-      assertClose(`dB ${variant}`, await gpu.readF32(dB, 0, M), c.dB, tol(N));
-      op.destroy();
-      for (const buffer of [buf, w, b, y, dW, dB]) buffer.destroy();
+      if (!await runs(gpu, variant)) return;
+      // 36 and 20 are multiples of 4, so "subgroup" runs its own kernels here.
+      for (const [N, K, M] of [[7, 33, 5], [13, 36, 20]]) await ranges(gpu, variant, N, K, M);
     },
   );
+}
+
+/** The forward and backward of `variant` reading x and dY as ranges inside one buffer. */
+async function ranges(gpu: Gpu, variant: LinearVariant, N: number, K: number, M: number) {
+  const c = caseFor(N, K, M);
+  const op = await Linear.create(gpu, { batch: N, inFeatures: K, outFeatures: M, variant });
+  // N K and N M floats are not whole vec4s: the op must widen these bindings itself.
+  const acts = new Float32Array(FLOATS_PER_256_BYTES + align(N * K) + align(N * M));
+  acts.set(c.x, FLOATS_PER_256_BYTES);
+  acts.set(c.dy, FLOATS_PER_256_BYTES + align(N * K));
+  const buf = gpu.storage("activations", acts);
+  const x = { buffer: buf, offset: FLOATS_PER_256_BYTES * 4, size: N * K * 4 };
+  const dy = {
+    buffer: buf,
+    offset: (FLOATS_PER_256_BYTES + align(N * K)) * 4,
+    size: N * M * 4,
+  };
+  const w = gpu.storage("w", c.w), b = gpu.storage("b", c.b);
+  const y = gpu.storage("y", N * M * 4);
+  const dW = gpu.storage("dW", M * K * 4), dB = gpu.storage("dB", M * 4);
+  const rec = gpu.record();
+  op.forward(rec, y, x, w, b);
+  op.backward(rec, null, dW, dB, dy, x, w);
+  await rec.submit();
+  assertClose(`y ${variant}`, await gpu.readF32(y, 0, N * M), c.y, tol(K));
+  assertClose(`dW ${variant}`, await gpu.readF32(dW, 0, M * K), c.dW, tol(N));
+  assertClose(`dB ${variant}`, await gpu.readF32(dB, 0, M), c.dB, tol(N));
+  op.destroy();
+  for (const buffer of [buf, w, b, y, dW, dB]) buffer.destroy();
 }
 
 gpuTest("Linear.create picks the variant by adapter and rejects bad options", async (gpu) => {
   const op = await Linear.create(gpu, { batch: 2, inFeatures: 3, outFeatures: 4 });
   const want = linearVariantFor(gpu);
   if (op.variant !== want) throw new Error(`default variant ${op.variant}, expected ${want}`);
-  if (gpu.isSoftware && want !== "blocked") {
-    throw new Error(`software adapter ${gpu.adapterName} should get "blocked", got "${want}"`);
+  const soft = gpu.subgroupSize === LINEAR_SUBGROUP_LANES ? "subgroup" : "blocked";
+  if (gpu.isSoftware && want !== soft) {
+    throw new Error(`software adapter ${gpu.adapterName} should get "${soft}", got "${want}"`);
   }
   op.destroy();
   const base = { batch: 2, inFeatures: 3, outFeatures: 4 };
@@ -212,8 +254,9 @@ gpuTest("Linear.forward rejects a tensor smaller than its shape", async (gpu) =>
   for (const buffer of [x, w, b, y]) buffer.destroy();
 });
 
-gpuTest("benchLinear times every pass of both variants with finite positive rates", async (gpu) => {
+gpuTest("benchLinear times every pass of every variant with finite positive rates", async (gpu) => {
   for (const variant of VARIANTS) {
+    if (variant === "subgroup" && gpu.subgroupSize !== LINEAR_SUBGROUP_LANES) continue;
     for (const pass of ["forward", "backward_input", "backward_weight", "backward"] as const) {
       const { ms, gflops } = await benchLinear(gpu, 33, 68, 20, variant, 2, pass);
       if (!(ms > 0 && Number.isFinite(ms) && gflops > 0 && Number.isFinite(gflops))) {

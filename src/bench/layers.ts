@@ -4,7 +4,7 @@
  * convs), each pass on its own at batch 256.
  */
 
-import { linearVariantFor } from "../ops/linear.ts";
+import { LINEAR_SUBGROUP_LANES, LINEAR_VARIANTS, linearVariantFor } from "../ops/linear.ts";
 import { benchLinear, type LinearPass } from "./matmul_bench.ts";
 import { benchConv2d } from "./conv_bench.ts";
 import { benchConvTranspose2d } from "./conv_transpose_bench.ts";
@@ -13,19 +13,26 @@ import { addEntry } from "./table.ts";
 import { type BenchContext, measure } from "./timing.ts";
 import { remeasurePeak } from "./probe.ts";
 
-/** Linear at 1024^3 in both variants, then the MLP VAE's own layer shapes. */
+/**
+ * Linear at 1024^3 in every variant this device runs ("subgroup" needs 8-lane subgroups), then
+ * the MLP VAE's own layer shapes in the variant it picks.
+ */
 export async function matmulGroup(c: BenchContext): Promise<void> {
   const picked = linearVariantFor(c.gpu);
-  for (const variant of ["blocked", "tiled"] as const) {
+  const variants = LINEAR_VARIANTS.filter((v) =>
+    v !== "subgroup" || c.gpu.subgroupSize === LINEAR_SUBGROUP_LANES
+  );
+  for (const variant of variants) {
     const { r, iters } = await measure(
       c,
       (n) => benchLinear(c.gpu, 1024, 1024, 1024, variant, n),
       (r) => r.ms,
     );
+    const { kind: _, ...rest } = r;
     addEntry(c, {
       name: TORCH_WORKLOADS.matmul.name,
       group: "matmul",
-      ...r,
+      ...rest,
       iters,
       shape: TORCH_WORKLOADS.matmul.shape,
       variant: variant === picked ? `${variant} (picked)` : variant,
@@ -45,13 +52,15 @@ export async function matmulGroup(c: BenchContext): Promise<void> {
         (n) => benchLinear(c.gpu, 200, k, m, picked, n, pass),
         (r) => r.ms,
       );
+      const { kind, ...rest } = r;
       addEntry(c, {
         name: `linear ${layer} ${pass}`,
         group: "matmul",
-        ...r,
+        ...rest,
         iters,
         shape: `200x${k}->${m}`,
-        variant: picked,
+        // The kernel kind that ran: a "subgroup" layer falls back to "blocked" kernels.
+        variant: kind === picked ? picked : `${picked} (${kind} kernel)`,
         note: layer === "enc.fc1" && pass === "backward_input"
           ? "not run in training (first layer)"
           : undefined,

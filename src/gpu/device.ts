@@ -59,6 +59,11 @@ export interface DeviceInfo {
   driver: string | null;
   /** The adapter's features, sorted. */
   features: string[];
+  /**
+   * The subgroup size where the device has WGSL's subgroup operations and every subgroup has
+   * the same size (lavapipe: its SIMD width, 8 lanes on AVX2); else null.
+   */
+  subgroupSize: number | null;
 }
 
 /** The limits asked for at their adapter's maximum; the rest stay at WebGPU's defaults. */
@@ -98,18 +103,33 @@ export async function requestDevice(): Promise<DeviceInfo> {
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const hasTimestamps = adapter.features.has("timestamp-query");
-  const device = await adapter.requestDevice({
-    requiredLimits,
-    requiredFeatures: hasTimestamps ? ["timestamp-query"] : [],
-  });
+  const features: GPUFeatureName[] = hasTimestamps ? ["timestamp-query"] : [];
+  // Deno's adapter does not list "subgroups" among its features even where Vulkan has them
+  // (lavapipe), but grants the request; where it refuses, the device comes without them.
+  let device: GPUDevice;
+  let hasSubgroups = true;
+  try {
+    device = await adapter.requestDevice({
+      requiredLimits,
+      requiredFeatures: [...features, "subgroups" as GPUFeatureName],
+    });
+  } catch {
+    hasSubgroups = false;
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures: features });
+  }
+  hasSubgroups &&= device.features.has("subgroups");
   const info = adapter.info;
   const adapterName = info.description ||
     `${info.vendor} ${info.architecture} ${info.device}`.trim();
   const isSoftware = info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(adapterName);
-  const features = [...adapter.features].sort();
+  const adapterFeatures = [...adapter.features].sort();
   // GPUAdapterInfo's fields are getters: a spread would copy none of them.
   const { backend, how } = adapterBackend(
-    { subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize, features },
+    {
+      subgroupMinSize: info.subgroupMinSize,
+      subgroupMaxSize: info.subgroupMaxSize,
+      features: adapterFeatures,
+    },
     _adapterEnv(),
   );
   const driver = isMesaAdapter(info) ? mesaVersion(backend) : null;
@@ -121,6 +141,9 @@ export async function requestDevice(): Promise<DeviceInfo> {
     backend,
     backendHow: how,
     driver,
-    features,
+    features: adapterFeatures,
+    subgroupSize: hasSubgroups && info.subgroupMinSize === info.subgroupMaxSize
+      ? info.subgroupMinSize
+      : null,
   };
 }

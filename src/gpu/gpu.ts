@@ -51,6 +51,8 @@ export class Gpu {
   readonly driver: string | null;
   /** The adapter's features, sorted (the device asks only for the ones it uses). */
   readonly features: readonly string[];
+  /** The fixed subgroup size where the device has subgroup operations, else null. */
+  readonly subgroupSize: number | null;
   /** While set, every recorded dispatch is timed (the bench's --profile). */
   profile: DispatchProfile | null = null;
   readonly #kernels = new Map<string, Kernel>();
@@ -69,6 +71,7 @@ export class Gpu {
     this.backendHow = info.backendHow;
     this.driver = info.driver;
     this.features = info.features;
+    this.subgroupSize = info.subgroupSize;
   }
 
   /** Adapter, backend and driver for logs: "llvmpipe (...); vulkan; Mesa 25.0.7 (software)". */

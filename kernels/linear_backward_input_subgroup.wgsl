@@ -1,0 +1,89 @@
+// Linear layer, input gradient, for a CPU adapter with 8-lane subgroups (lavapipe on AVX2):
+// dx = dy w.
+// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write).
+// dy is (N, M), w is (M, K), dx is (N, K), all row-major f32, M and K multiples of 4 (dy and
+// w are bound as vec4 arrays).
+// A workgroup is one subgroup of 8 lanes and computes a 32 x 32 block of dx: rows
+// n0 .. n0 + 32, lane l taking the four columns k0 + 4l .. k0 + 4l + 4 as one vec4.
+// Workgroup t takes the block (t / ceil(K / 32), t % ceil(K / 32)).
+// Per step of 4 along m, lane l loads the dy rows n0 + l + 8q (q < 4), which the other lanes
+// take from it with subgroupBroadcast (see linear_forward_subgroup.wgsl), and the 4 w rows
+// at its columns: 8 vec4 loads for 512 multiply-adds.
+// acc_i[r][c] = dx[n0 + 4i + r, k0 + 4l + c]. accumulate = 1 adds into dx instead of
+// overwriting it. Rows and columns past the edges re-read the last ones (always in bounds)
+// and are never stored.
+
+struct Shape {
+  n: u32,
+  k: u32,
+  m: u32,
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> shape: Shape;
+@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(2) var<storage, read> w: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+// Rows 4j .. 4j + 4 of the 8 that lanes 0..7 hold in v, as the columns of a matrix.
+fn rows4(v: vec4f, j: u32) -> mat4x4f {
+  if (j == 0u) {
+    return mat4x4f(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u),
+                   subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u));
+  }
+  return mat4x4f(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u),
+                 subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+
+fn put(acc: mat4x4f, n: u32, kv: u32) {
+  if (kv >= shape.k / 4u) {
+    return;
+  }
+  for (var r = 0u; r < 4u; r++) {
+    if (n + r < shape.n) {
+      let i = (n + r) * shape.k + 4u * kv;
+      for (var c = 0u; c < 4u; c++) {
+        if (shape.accumulate != 0u) {
+          dx[i + c] += acc[r][c];
+        } else {
+          dx[i + c] = acc[r][c];
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let t = wid.x + wid.y * nwg.x;
+  let k4 = shape.k / 4u;
+  let m4 = shape.m / 4u;
+  let col_blocks = (k4 + 7u) / 8u;
+  let n0 = (t / col_blocks) * 32u;
+  let kv = (t % col_blocks) * 8u + lane;
+  if (n0 >= shape.n) {
+    return;
+  }
+  // vec4 starts of this lane's four dy rows; its w column, clamped.
+  let yr = min(vec4u(n0 + lane) + vec4u(0u, 8u, 16u, 24u), vec4u(shape.n - 1u)) * m4;
+  let wc = min(kv, k4 - 1u);
+  var a0 = mat4x4f(); var a1 = mat4x4f(); var a2 = mat4x4f(); var a3 = mat4x4f();
+  var a4 = mat4x4f(); var a5 = mat4x4f(); var a6 = mat4x4f(); var a7 = mat4x4f();
+  for (var j = 0u; j < m4; j++) {
+    let wi = 4u * j * k4 + wc;
+    let wj = mat4x4f(w[wi], w[wi + k4], w[wi + 2u * k4], w[wi + 3u * k4]);
+    let g0 = dy[yr.x + j];
+    let g1 = dy[yr.y + j];
+    let g2 = dy[yr.z + j];
+    let g3 = dy[yr.w + j];
+    a0 += wj * rows4(g0, 0u); a1 += wj * rows4(g0, 1u);
+    a2 += wj * rows4(g1, 0u); a3 += wj * rows4(g1, 1u);
+    a4 += wj * rows4(g2, 0u); a5 += wj * rows4(g2, 1u);
+    a6 += wj * rows4(g3, 0u); a7 += wj * rows4(g3, 1u);
+  }
+  put(a0, n0, kv); put(a1, n0 + 4u, kv);
+  put(a2, n0 + 8u, kv); put(a3, n0 + 12u, kv);
+  put(a4, n0 + 16u, kv); put(a5, n0 + 20u, kv);
+  put(a6, n0 + 24u, kv); put(a7, n0 + 28u, kv);
+}
