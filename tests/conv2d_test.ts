@@ -1,4 +1,12 @@
-import { Conv2d, CONV2D_PAIRS, type Conv2dOptions, type Conv2dPair } from "../src/ops/conv2d.ts";
+import {
+  Conv2d,
+  CONV2D_PAIRS,
+  CONV2D_SUBGROUP_LANES,
+  type Conv2dOptions,
+  type Conv2dPair,
+  type Conv2dVariant,
+  conv2dWeightBlocksShareChannels,
+} from "../src/ops/conv2d.ts";
 import type { Gpu } from "../src/gpu/gpu.ts";
 import {
   conv2dBackward,
@@ -180,17 +188,52 @@ gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
     { batch: 1, inChannels: 4, outChannels: 6, height: 11, width: 8, kernel: 3, stride: 3, pad: 1 },
     { batch: 2, inChannels: 2, outChannels: 3, height: 9, width: 9, kernel: 3, pad: 1 },
     { batch: 1, inChannels: 3, outChannels: 5, height: 8, width: 7, kernel: 3, stride: 2, pad: 1 },
+    // Weight-gradient blocks in whole groups of 8 per channel group (the subgroup kernel's
+    // condition) with and without whole-row taps, a last channel group part empty.
+    {
+      batch: 3,
+      inChannels: 6,
+      outChannels: 19,
+      height: 9,
+      width: 10,
+      kernel: 5,
+      stride: 2,
+      pad: 2,
+    },
+    { batch: 2, inChannels: 10, outChannels: 9, height: 7, width: 7, kernel: 3, pad: 1 },
+    { batch: 2, inChannels: 3, outChannels: 12, height: 8, width: 9, kernel: 5, pad: 2 },
   ];
-  // Each pair for each pass, both weight-gradient blocks and both block widths, over three
-  // variants (every combination would compile 72 pipelines per stride: minutes on a software
-  // adapter).
-  const variants = CONV2D_PAIRS.map((forwardPair, i) => ({
+  // Each pair for each pass, both weight-gradient blocks, both block widths and the subgroup
+  // kernels (where the device has 8-lane subgroups), over four variants (every combination
+  // would compile over a hundred pipelines per stride: minutes on a software adapter).
+  const sg = gpu.subgroupSize === CONV2D_SUBGROUP_LANES;
+  const variants: Conv2dVariant[] = CONV2D_PAIRS.map((forwardPair, i) => ({
     forwardPair,
     inputPair: CONV2D_PAIRS[(i + 1) % CONV2D_PAIRS.length],
     kernelTaps: i !== 1,
     forwardWidth: i === 1 ? 7 as const : 8 as const,
     inputWidth: i === 1 ? 8 as const : 7 as const,
+    subgroups: sg && i !== 1,
   }));
+  variants.push({
+    forwardPair: "rows",
+    inputPair: "none",
+    kernelTaps: false,
+    forwardWidth: 8,
+    inputWidth: 8,
+    subgroups: sg,
+  });
+  const weightSubgroups = cases.filter((o) =>
+    variants.some((v) =>
+      v.subgroups &&
+      conv2dWeightBlocksShareChannels(o.inChannels, o.kernel, {
+        kernelTaps: v.kernelTaps && (o.kernel === 3 || o.kernel === 5),
+      })
+    )
+  );
+  if (sg && weightSubgroups.length < 3) {
+    throw new Error(`only ${weightSubgroups.length} cases run the subgroup weight gradient`);
+  }
   let seed = 400;
   for (const o of cases) {
     for (const v of variants) {
@@ -238,6 +281,7 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
     kernelTaps: false,
     forwardWidth: 8,
     inputWidth: 8,
+    subgroups: false,
   } as const;
   for (
     const bad of [
@@ -250,6 +294,9 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
       { kernel: 4, variant: { ...rows2, kernelTaps: true } },
       { variant: { ...rows2, forwardWidth: 4 as 8 } },
       { variant: { ...rows2, inputWidth: 16 as 8 } },
+      ...(gpu.subgroupSize === CONV2D_SUBGROUP_LANES
+        ? []
+        : [{ variant: { ...rows2, subgroups: true as false } }]),
     ]
   ) {
     let threw = false;

@@ -64,7 +64,18 @@ export interface Conv2dVariant {
   forwardWidth: 7 | 8;
   /** The same for the backward-input blocks, along the input's rows (of a stride phase). */
   inputWidth: 7 | 8;
+  /**
+   * Kernels that share loads across a subgroup of 8 lanes (lavapipe on AVX2): forward and
+   * backward-input, each lane loads one of a tap's four weight vec4s and takes the others from
+   * its neighbours with subgroupBroadcast (1 load where there were 4); the weight gradient, where
+   * 8 neighbouring blocks share their output channels (conv2dWeightBlocksShareChannels), each
+   * lane loads one channel's dy (1 load where there were 8).
+   */
+  subgroups: boolean;
 }
+
+/** The subgroup kernels are written for subgroups of exactly this many lanes. */
+export const CONV2D_SUBGROUP_LANES = 8;
 
 /**
  * The one place where the conv2d block shapes are chosen, for an adapter and a layer shape.
@@ -96,7 +107,13 @@ export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
     inputWidth: Math.ceil(o.width / s) % 7 === 0 ? 7 : 8,
   } as const;
   if (!gpu.isSoftware) {
-    return { forwardPair: "none", inputPair: "none", kernelTaps: o.kernel === 3, ...widths };
+    return {
+      forwardPair: "none",
+      inputPair: "none",
+      kernelTaps: o.kernel === 3,
+      ...widths,
+      subgroups: false,
+    };
   }
   const fills = (count: number) => (2 * Math.ceil(count / 2)) / count <= 1.08;
   const pair = (rows: number): Conv2dPair =>
@@ -106,6 +123,7 @@ export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
     inputPair: pair(Math.ceil(o.height / s)),
     kernelTaps: o.kernel === 3 || o.kernel === 5,
     ...widths,
+    subgroups: gpu.subgroupSize === CONV2D_SUBGROUP_LANES,
   };
 }
 
@@ -379,23 +397,35 @@ export class Conv2d {
           `${o.height} x ${o.width} input padded by ${o.pad}`,
       );
     }
+    if (v.subgroups && gpu.subgroupSize !== CONV2D_SUBGROUP_LANES) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant subgroups needs subgroups of ${CONV2D_SUBGROUP_LANES} ` +
+          `lanes, and this device has ${
+            gpu.subgroupSize === null ? "no subgroups" : `${gpu.subgroupSize}-lane ones`
+          }; leave the variant out to get the one this adapter runs best`,
+      );
+    }
+    const weightSubgroups = v.subgroups &&
+      conv2dWeightBlocksShareChannels(o.inChannels, o.kernel, v);
     const strided = { WG, STRIDE: o.stride };
     // One at a time: Gpu.kernel's error scopes are a device-wide stack, so concurrent
     // compiles would report a failing kernel's error under another kernel's name.
     const kernels: Conv2dKernels = {
       packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
-      forward: await gpu.kernel("conv2d_forward", {
+      forward: await gpu.kernel(_named("conv2d_forward", v.subgroups), {
         ...strided,
         PAIR: CONV2D_PAIRS.indexOf(o.variant.forwardPair),
         BW: o.variant.forwardWidth,
       }),
-      backwardInput: await gpu.kernel("conv2d_backward_input", {
+      backwardInput: await gpu.kernel(_named("conv2d_backward_input", v.subgroups), {
         ...strided,
         PAIR: CONV2D_PAIRS.indexOf(o.variant.inputPair),
         BW: o.variant.inputWidth,
       }),
-      backwardWeight: await gpu.kernel("conv2d_backward_weight", {
+      backwardWeight: await gpu.kernel(_named("conv2d_backward_weight", weightSubgroups), {
         ...strided,
+        // The subgroup kernel's workgroup is its subgroup, whose 8 blocks share their channels.
+        WG: weightSubgroups ? CONV2D_SUBGROUP_LANES : WG,
         TAPS: o.variant.kernelTaps ? o.kernel : 4,
       }),
       reduce: await gpu.kernel("conv2d_backward_weight_reduce", { WG: WG_ELEMENTWISE }),
@@ -486,6 +516,26 @@ export class Conv2d {
     return 2 * this.batch * this.outChannels * this.outHeight * this.outWidth * this.inChannels *
       this.kernel * this.kernel;
   }
+}
+
+/** kernels/<name>_subgroup.wgsl where `subgroups`, else kernels/<name>.wgsl. */
+function _named(name: string, subgroups: boolean): string {
+  return subgroups ? `${name}_subgroup` : name;
+}
+
+/**
+ * Whether every 8 consecutive weight-gradient blocks have the same 8 output channels (and
+ * chunk), as conv2d_backward_weight_subgroup.wgsl needs: the blocks of one channel group,
+ * ceil(C K / 4) weight rows x kw blocks, come in multiples of 8 (32 -> 64 5 x 5: 40; 64 -> 128
+ * 3 x 3: 48; 1 -> 32 5 x 5: 2, which keeps the plain kernel).
+ */
+export function conv2dWeightBlocksShareChannels(
+  inChannels: number,
+  kernel: number,
+  v: Pick<Conv2dVariant, "kernelTaps">,
+): boolean {
+  const kwBlocks = v.kernelTaps ? 1 : Math.ceil(kernel / 4);
+  return (Math.ceil((inChannels * kernel) / 4) * kwBlocks) % CONV2D_SUBGROUP_LANES === 0;
 }
 
 interface Conv2dKernels {
