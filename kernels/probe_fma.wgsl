@@ -1,10 +1,18 @@
 // Peak arithmetic probe for the bench: multiply-adds only, no memory traffic in the loop.
 // Bindings: 0 shape (uniform), 1 init (8) vec4f starting values (read), 2 out (count) vec4f (write).
 // Invocation n runs 8 independent chains acc_k = fma(acc_k, a, b), acc_k starting at
-// init[k] + (n mod 16), for shape.iters iterations, and writes ((acc_0 + acc_1) + ...) + acc_7
-// once, so the compiler keeps every chain. Eight chains of vec4 are 32 independent 8-wide
-// multiply-adds per SIMD group on lavapipe, enough to hide their latency: on the 2-core EPYC,
-// 2 and 4 chains gave 33 and 45 GFLOP/s, 8, 12 and 16 all ~55.
+// init[k] + (n mod 16), for shape.iters steps, four per assignment (fma(fma(fma(fma(acc...))))
+// and the iters % 4 left one at a time), and writes ((acc_0 + acc_1) + ...) + acc_7 once, so the
+// compiler keeps every chain. Eight chains of vec4 are 32 independent 8-wide multiply-adds per
+// SIMD group on lavapipe, enough to hide their latency (2 and 4 chains gave 33 and 45 GFLOP/s
+// with one step per assignment, 8, 12 and 16 all ~55).
+// Four steps per assignment because on lavapipe an assignment to a loop-carried variable costs
+// about as much again as the multiply-add it stores (probably: 32 accumulators do not fit in 16
+// AVX2 registers, and a loop's writes go through its execution mask): on the 2-core EPYC one
+// step per assignment read 47 GFLOP/s, four 154 and eight 130, and the subgroup matmul
+// (kernels/linear_forward_subgroup.wgsl) ran at 68, above the one-step figure. 154 is about all
+// two cores can do without fused multiply-adds: 8 lanes x (2 multiplies + 2 adds) per cycle
+// each, at ~2.4 GHz.
 // WGSL lets fma be fused or not; lavapipe computes a rounded multiply, then an add (its results
 // match that chain bit for bit in tests/probe_test.ts). FLOPs: count * iters * 8 chains * 4 * 2.
 
@@ -39,7 +47,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var acc5 = init[5] + m;
   var acc6 = init[6] + m;
   var acc7 = init[7] + m;
-  for (var i = 0u; i < shape.iters; i++) {
+  // Four steps per assignment, then the iters % 4 left one at a time.
+  var i = 0u;
+  for (; i + 4u <= shape.iters; i += 4u) {
+    acc0 = fma(fma(fma(fma(acc0, a, b), a, b), a, b), a, b);
+    acc1 = fma(fma(fma(fma(acc1, a, b), a, b), a, b), a, b);
+    acc2 = fma(fma(fma(fma(acc2, a, b), a, b), a, b), a, b);
+    acc3 = fma(fma(fma(fma(acc3, a, b), a, b), a, b), a, b);
+    acc4 = fma(fma(fma(fma(acc4, a, b), a, b), a, b), a, b);
+    acc5 = fma(fma(fma(fma(acc5, a, b), a, b), a, b), a, b);
+    acc6 = fma(fma(fma(fma(acc6, a, b), a, b), a, b), a, b);
+    acc7 = fma(fma(fma(fma(acc7, a, b), a, b), a, b), a, b);
+  }
+  for (; i < shape.iters; i++) {
     acc0 = fma(acc0, a, b);
     acc1 = fma(acc1, a, b);
     acc2 = fma(acc2, a, b);

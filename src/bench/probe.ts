@@ -77,7 +77,7 @@ export async function probeGroup(c: BenchContext): Promise<void> {
   await _fmaEntry(
     c,
     "probe fma",
-    `independent chains of WGSL fma in registers, 2 FLOPs per ` +
+    `independent chains of WGSL fma in registers, four per assignment, 2 FLOPs per ` +
       `lane: the 100% of "% peak" (fused or not as the driver compiles it; lavapipe: a ` +
       "multiply, then an add)",
   );
