@@ -214,6 +214,8 @@ gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
     forwardWidth: i === 1 ? 7 as const : 8 as const,
     inputWidth: i === 1 ? 8 as const : 7 as const,
     subgroups: sg && i !== 1,
+    forwardTaps: sg && i === 0,
+    inputTaps: sg && i === 2,
   }));
   variants.push({
     forwardPair: "rows",
@@ -222,6 +224,17 @@ gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
     forwardWidth: 8,
     inputWidth: 8,
     subgroups: sg,
+    forwardTaps: false,
+    inputTaps: false,
+  }, {
+    forwardPair: "none",
+    inputPair: "none",
+    kernelTaps: false,
+    forwardWidth: 7,
+    inputWidth: 8,
+    subgroups: sg,
+    forwardTaps: sg,
+    inputTaps: sg,
   });
   const weightSubgroups = cases.filter((o) =>
     variants.some((v) =>
@@ -237,7 +250,13 @@ gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
   let seed = 400;
   for (const o of cases) {
     for (const v of variants) {
-      const variant = { ...v, kernelTaps: v.kernelTaps && (o.kernel === 3 || o.kernel === 5) };
+      const k35 = o.kernel === 3 || o.kernel === 5;
+      const variant = {
+        ...v,
+        kernelTaps: v.kernelTaps && k35,
+        forwardTaps: v.forwardTaps && k35 && (o.stride ?? 1) === 1,
+        inputTaps: v.inputTaps && k35 && (o.stride ?? 1) === 1,
+      };
       await checkAgainstReference(gpu, { ...o, variant }, seed++);
     }
   }
@@ -282,6 +301,8 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
     forwardWidth: 8,
     inputWidth: 8,
     subgroups: false,
+    forwardTaps: false,
+    inputTaps: false,
   } as const;
   for (
     const bad of [
@@ -297,6 +318,24 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
       ...(gpu.subgroupSize === CONV2D_SUBGROUP_LANES
         ? []
         : [{ variant: { ...rows2, subgroups: true as false } }]),
+      // forwardTaps without subgroups, and (where there are subgroups) with a forward pair or
+      // stride 2.
+      { variant: { ...rows2, forwardPair: "none" as const, forwardTaps: true as false } },
+      { variant: { ...rows2, inputPair: "none" as const, inputTaps: true as false } },
+      ...(gpu.subgroupSize === CONV2D_SUBGROUP_LANES
+        ? [
+          { variant: { ...rows2, subgroups: true as false, forwardTaps: true as false } },
+          {
+            stride: 2,
+            variant: {
+              ...rows2,
+              forwardPair: "none" as const,
+              subgroups: true as false,
+              forwardTaps: true as false,
+            },
+          },
+        ]
+        : []),
     ]
   ) {
     let threw = false;

@@ -72,6 +72,13 @@ export interface Conv2dVariant {
    * lane loads one channel's dy (1 load where there were 8).
    */
   subgroups: boolean;
+  /**
+   * The forward as conv2d_forward_taps.wgsl: a kernel row's taps summed as one matrix product
+   * instead of tap by tap. Needs subgroups, stride 1, a 3 x 3 or 5 x 5 kernel and no forward pair.
+   */
+  forwardTaps: boolean;
+  /** The same for the backward-input, as conv2d_backward_input_taps.wgsl (no input pair). */
+  inputTaps: boolean;
 }
 
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
@@ -97,6 +104,13 @@ export const CONV2D_SUBGROUP_LANES = 8;
  * 3-tap weight-gradient block only drop work, so every adapter takes them. Hardware adapters:
  * not measured (no GPU where this was built); they keep single blocks and the 5 x 5 kernel's
  * 4-tap blocks, fewer registers per thread.
+ * With 8-lane subgroups (lavapipe on AVX2; same machine, Mesa 25.0.7, batch 256, time ratios,
+ * medians of 3-6 ABBA rounds in one process): the subgroup kernels against the plain ones,
+ * forward 1->32 ~1.0x, 32->64 0.71x, 64->128 0.65x; dX 32->64 0.64x, 64->128 0.72x; dW 32->64
+ * 0.70x, 64->128 0.72x. Then the taps kernels (stride 1, 3 x 3 and 5 x 5, no pairs) against the
+ * subgroup kernels with pairs: forward 1->32 0.94x, 32->64 0.71x, 64->128 0.64x; dX 32->64 0.89x,
+ * 64->128 0.52x. So every stride-1 3 x 3 or 5 x 5 layer gets them there; with subgroups the pairs
+ * measured within the noise of none (0.8-1.4x either way between runs).
  */
 export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
   const s = o.stride ?? 1, p = o.pad ?? 0;
@@ -113,17 +127,23 @@ export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
       kernelTaps: o.kernel === 3,
       ...widths,
       subgroups: false,
+      forwardTaps: false,
+      inputTaps: false,
     };
   }
   const fills = (count: number) => (2 * Math.ceil(count / 2)) / count <= 1.08;
   const pair = (rows: number): Conv2dPair =>
     fills(rows) ? "rows" : fills(o.batch) ? "images" : "none";
+  const subgroups = gpu.subgroupSize === CONV2D_SUBGROUP_LANES;
+  const forwardTaps = subgroups && s === 1 && (o.kernel === 3 || o.kernel === 5);
   return {
-    forwardPair: pair(oh),
-    inputPair: pair(Math.ceil(o.height / s)),
+    forwardPair: forwardTaps ? "none" : pair(oh),
+    inputPair: forwardTaps ? "none" : pair(Math.ceil(o.height / s)),
     kernelTaps: o.kernel === 3 || o.kernel === 5,
     ...widths,
-    subgroups: gpu.subgroupSize === CONV2D_SUBGROUP_LANES,
+    subgroups,
+    forwardTaps,
+    inputTaps: forwardTaps,
   };
 }
 
@@ -405,6 +425,28 @@ export class Conv2d {
           }; leave the variant out to get the one this adapter runs best`,
       );
     }
+    if (
+      v.forwardTaps &&
+      (!v.subgroups || o.stride !== 1 || (o.kernel !== 3 && o.kernel !== 5) ||
+        v.forwardPair !== "none")
+    ) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant forwardTaps needs subgroups, stride 1, a 3 x 3 or 5 x 5 ` +
+          `kernel and forwardPair "none", got subgroups ${v.subgroups}, stride ${o.stride}, ` +
+          `kernel ${o.kernel}, forwardPair ${v.forwardPair}`,
+      );
+    }
+    if (
+      v.inputTaps &&
+      (!v.subgroups || o.stride !== 1 || (o.kernel !== 3 && o.kernel !== 5) ||
+        v.inputPair !== "none")
+    ) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant inputTaps needs subgroups, stride 1, a 3 x 3 or 5 x 5 ` +
+          `kernel and inputPair "none", got subgroups ${v.subgroups}, stride ${o.stride}, ` +
+          `kernel ${o.kernel}, inputPair ${v.inputPair}`,
+      );
+    }
     const weightSubgroups = v.subgroups &&
       conv2dWeightBlocksShareChannels(o.inChannels, o.kernel, v);
     const strided = { WG, STRIDE: o.stride };
@@ -412,16 +454,20 @@ export class Conv2d {
     // compiles would report a failing kernel's error under another kernel's name.
     const kernels: Conv2dKernels = {
       packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
-      forward: await gpu.kernel(_named("conv2d_forward", v.subgroups), {
-        ...strided,
-        PAIR: CONV2D_PAIRS.indexOf(o.variant.forwardPair),
-        BW: o.variant.forwardWidth,
-      }),
-      backwardInput: await gpu.kernel(_named("conv2d_backward_input", v.subgroups), {
-        ...strided,
-        PAIR: CONV2D_PAIRS.indexOf(o.variant.inputPair),
-        BW: o.variant.inputWidth,
-      }),
+      forward: v.forwardTaps
+        ? await gpu.kernel("conv2d_forward_taps", { WG, K: o.kernel, BW: v.forwardWidth })
+        : await gpu.kernel(_named("conv2d_forward", v.subgroups), {
+          ...strided,
+          PAIR: CONV2D_PAIRS.indexOf(o.variant.forwardPair),
+          BW: o.variant.forwardWidth,
+        }),
+      backwardInput: v.inputTaps
+        ? await gpu.kernel("conv2d_backward_input_taps", { WG, K: o.kernel, BW: v.inputWidth })
+        : await gpu.kernel(_named("conv2d_backward_input", v.subgroups), {
+          ...strided,
+          PAIR: CONV2D_PAIRS.indexOf(o.variant.inputPair),
+          BW: o.variant.inputWidth,
+        }),
       backwardWeight: await gpu.kernel(_named("conv2d_backward_weight", weightSubgroups), {
         ...strided,
         // The subgroup kernel's workgroup is its subgroup, whose 8 blocks share their channels.
