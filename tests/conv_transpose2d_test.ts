@@ -1,7 +1,10 @@
 import type { Gpu, Tensor } from "../src/gpu/gpu.ts";
+import { rejects } from "node:assert";
 import {
+  CONV_TRANSPOSE_SUBGROUP_LANES,
   ConvTranspose2d,
   type ConvTranspose2dOptions,
+  convTransposeSubgroupKernels,
   type ConvTransposeVariant,
   convTransposeVariantFor,
 } from "../src/ops/conv_transpose2d.ts";
@@ -165,11 +168,45 @@ gpuTest("ConvTranspose2d matches the f64 reference with every register-block siz
         backwardWeight: { IQ: wi, OQ: wo },
         reduceLanes: [1, 3 * blocks, 1e9][(i + PQ) % 3], // 1, 3 or 5 chunks
         weightGradViaConv2d: (i + PQ) % 2 === 0,
+        subgroups: false,
       };
       await _check(gpu, d, 200 + OQ * 10 + PQ, variant);
     }
   }
 });
+
+gpuTest(
+  "ConvTranspose2d's subgroup kernels match the f64 reference at every block size",
+  async (gpu) => {
+    if (gpu.subgroupSize !== CONV_TRANSPOSE_SUBGROUP_LANES) {
+      // Without 8-lane subgroups the variant must be refused.
+      await rejects(
+        () =>
+          ConvTranspose2d.create(gpu, dims(8, 4, 4, 3, 3, 3, 2, 1), {
+            ...convTransposeVariantFor(gpu, dims(8, 4, 4, 3, 3, 3, 2, 1)),
+            subgroups: true,
+          }),
+        (e: Error) => e instanceof RangeError && e.message.includes("needs subgroups of 8"),
+      );
+      return;
+    }
+    // Batch 8 makes every forward and input-gradient block eligible; partial channel blocks.
+    const d = dims(8, 17, 19, 5, 9, 5, 2, 1);
+    for (const [i, OQ] of [2, 4].entries()) {
+      for (const PQ of [1, 2]) {
+        const variant: ConvTransposeVariant = {
+          ...convTransposeVariantFor(gpu, d),
+          forward: { OQ, PQ },
+          backwardInput: { IQ: [1, 2, 4][(2 * i + PQ) % 3], PQ },
+          subgroups: true,
+        };
+        const sub = convTransposeSubgroupKernels(d.batch, variant);
+        if (!sub.forward || !sub.backwardInput) throw new Error(`not run: ${JSON.stringify(sub)}`);
+        await _check(gpu, d, 500 + OQ * 10 + PQ, variant);
+      }
+    }
+  },
+);
 
 gpuTest(
   "ConvTranspose2d matches the f64 reference on the decoder's layer shapes at batch 8",
