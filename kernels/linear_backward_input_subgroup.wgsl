@@ -1,8 +1,8 @@
 // Linear layer, input gradient, for a CPU adapter with 8-lane subgroups (lavapipe on AVX2):
 // dx = dy w.
 // Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write).
-// dy is (N, M), w is (M, K), dx is (N, K), all row-major f32, M and K multiples of 4 (dy and
-// w are bound as vec4 arrays).
+// dy is (N, M), w is (M, K), dx is (N, K), all row-major f32. dy and w are bound as vec4 arrays
+// (the op widens those bindings to a multiple of 16 bytes).
 // A workgroup is one subgroup of 8 lanes and computes a 32 x 32 block of dx: rows
 // n0 .. n0 + 32, lane l taking the four columns k0 + 4l .. k0 + 4l + 4 as one vec4.
 // Workgroup t takes the block (t / ceil(K / 32), t % ceil(K / 32)).
@@ -12,6 +12,10 @@
 // acc_i[r][c] = dx[n0 + 4i + r, k0 + 4l + c]. accumulate = 1 adds into dx instead of
 // overwriting it. Rows and columns past the edges re-read the last ones (always in bounds)
 // and are never stored.
+// VEC4 (M % 4 == 0 and K % 4 == 0): rows start on vec4 boundaries, so every vec4 is one load.
+// Otherwise rows are read element by element and dy entries past M read as 0.
+
+override VEC4: bool = true;
 
 struct Shape {
   n: u32,
@@ -25,6 +29,31 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+// dy[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest are 0.
+fn dy4(i: u32, live: u32) -> vec4f {
+  if (VEC4) {
+    return dy[i >> 2u];
+  }
+  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
+  let v = vec4f(dy[j.x >> 2u][j.x & 3u], dy[j.y >> 2u][j.y & 3u], dy[j.z >> 2u][j.z & 3u],
+                dy[j.w >> 2u][j.w & 3u]);
+  return select(vec4f(), v, LANES < vec4u(live));
+}
+
+// Row `row` of w, the 4 columns from c, clamped to the row's last element (columns past K only
+// feed dx entries that are never stored).
+fn w4(row: u32, c: u32) -> vec4f {
+  let start = row * shape.k;
+  if (VEC4) {
+    return w[(start + c) >> 2u];
+  }
+  let j = vec4u(start) + min(vec4u(c) + LANES, vec4u(shape.k - 1u));
+  return vec4f(w[j.x >> 2u][j.x & 3u], w[j.y >> 2u][j.y & 3u], w[j.z >> 2u][j.z & 3u],
+               w[j.w >> 2u][j.w & 3u]);
+}
+
 // Rows 4j .. 4j + 4 of the 8 that lanes 0..7 hold in v, as the columns of a matrix.
 fn rows4(v: vec4f, j: u32) -> mat4x4f {
   if (j == 0u) {
@@ -36,13 +65,14 @@ fn rows4(v: vec4f, j: u32) -> mat4x4f {
 }
 
 fn put(acc: mat4x4f, n: u32, kv: u32) {
-  if (kv >= shape.k / 4u) {
+  if (4u * kv >= shape.k) {
     return;
   }
+  let cols = min(4u, shape.k - 4u * kv);
   for (var r = 0u; r < 4u; r++) {
     if (n + r < shape.n) {
       let i = (n + r) * shape.k + 4u * kv;
-      for (var c = 0u; c < 4u; c++) {
+      for (var c = 0u; c < cols; c++) {
         if (shape.accumulate != 0u) {
           dx[i + c] += acc[r][c];
         } else {
@@ -57,26 +87,28 @@ fn put(acc: mat4x4f, n: u32, kv: u32) {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(subgroup_invocation_id) lane: u32) {
   let t = wid.x + wid.y * nwg.x;
-  let k4 = shape.k / 4u;
-  let m4 = shape.m / 4u;
+  let k4 = (shape.k + 3u) / 4u;
   let col_blocks = (k4 + 7u) / 8u;
   let n0 = (t / col_blocks) * 32u;
   let kv = (t % col_blocks) * 8u + lane;
   if (n0 >= shape.n) {
     return;
   }
-  // vec4 starts of this lane's four dy rows; its w column, clamped.
-  let yr = min(vec4u(n0 + lane) + vec4u(0u, 8u, 16u, 24u), vec4u(shape.n - 1u)) * m4;
-  let wc = min(kv, k4 - 1u);
+  // Flat starts of this lane's four dy rows; its first w column, clamped.
+  let yr = min(vec4u(n0 + lane) + vec4u(0u, 8u, 16u, 24u), vec4u(shape.n - 1u)) * shape.m;
+  let wc = min(4u * kv, 4u * (k4 - 1u));
+  let last_m = shape.m - 1u;
   var a0 = mat4x4f(); var a1 = mat4x4f(); var a2 = mat4x4f(); var a3 = mat4x4f();
   var a4 = mat4x4f(); var a5 = mat4x4f(); var a6 = mat4x4f(); var a7 = mat4x4f();
-  for (var j = 0u; j < m4; j++) {
-    let wi = 4u * j * k4 + wc;
-    let wj = mat4x4f(w[wi], w[wi + k4], w[wi + 2u * k4], w[wi + 3u * k4]);
-    let g0 = dy[yr.x + j];
-    let g1 = dy[yr.y + j];
-    let g2 = dy[yr.z + j];
-    let g3 = dy[yr.w + j];
+  for (var m = 0u; m < shape.m; m += 4u) {
+    let live = shape.m - m;
+    // w rows past M meet dy entries that read as 0; the clamp keeps them in bounds.
+    let wj = mat4x4f(w4(m, wc), w4(min(m + 1u, last_m), wc), w4(min(m + 2u, last_m), wc),
+                     w4(min(m + 3u, last_m), wc));
+    let g0 = dy4(yr.x + m, live);
+    let g1 = dy4(yr.y + m, live);
+    let g2 = dy4(yr.z + m, live);
+    let g3 = dy4(yr.w + m, live);
     a0 += wj * rows4(g0, 0u); a1 += wj * rows4(g0, 1u);
     a2 += wj * rows4(g1, 0u); a3 += wj * rows4(g1, 1u);
     a4 += wj * rows4(g2, 0u); a5 += wj * rows4(g2, 1u);

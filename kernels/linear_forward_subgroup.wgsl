@@ -1,8 +1,8 @@
 // Linear layer, forward, for a CPU adapter with 8-lane subgroups (lavapipe on AVX2):
 // y = x w^T + b.
 // Bindings: 0 shape (uniform), 1 x (read), 2 w (read), 3 b (read), 4 y (write).
-// x is (N, K), w is (M, K), b is (M), y is (N, M), all row-major f32, K a multiple of 4 (x
-// and w are bound as vec4 arrays).
+// x is (N, K), w is (M, K), b is (M), y is (N, M), all row-major f32. x and w are bound as vec4
+// arrays (the op widens those bindings to a multiple of 16 bytes).
 // A workgroup is one subgroup of 8 lanes and computes a 32 x 32 block of y: rows
 // n0 .. n0 + 32 against rows m0 .. m0 + 32 of w, lane l taking the four columns
 // m0 + 4l .. m0 + 4l + 4. Workgroup t takes the block (t / ceil(M / 32), t % ceil(M / 32)).
@@ -15,6 +15,10 @@
 // acc_i[c][r] = y[n0 + 4i + r, m0 + 4l + c], as in linear_forward.wgsl.
 // Rows and columns past the edges re-read the last row (always in bounds) and are never
 // stored.
+// VEC4 (K % 4 == 0): rows start on vec4 boundaries and there is no k tail, so every vec4 is one
+// load. Otherwise rows are read element by element and entries past K read as 0.
+
+override VEC4: bool = true;
 
 struct Shape {
   n: u32,
@@ -27,6 +31,30 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+const LANES = vec4u(0u, 1u, 2u, 3u);
+
+// x[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest are 0
+// (as in linear_forward.wgsl).
+fn x4(i: u32, live: u32) -> vec4f {
+  if (VEC4) {
+    return x[i >> 2u];
+  }
+  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
+  let v = vec4f(x[j.x >> 2u][j.x & 3u], x[j.y >> 2u][j.y & 3u], x[j.z >> 2u][j.z & 3u],
+                x[j.w >> 2u][j.w & 3u]);
+  return select(vec4f(), v, LANES < vec4u(live));
+}
+
+fn w4(i: u32, live: u32) -> vec4f {
+  if (VEC4) {
+    return w[i >> 2u];
+  }
+  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
+  let v = vec4f(w[j.x >> 2u][j.x & 3u], w[j.y >> 2u][j.y & 3u], w[j.z >> 2u][j.z & 3u],
+                w[j.w >> 2u][j.w & 3u]);
+  return select(vec4f(), v, LANES < vec4u(live));
+}
 
 // Rows 4j .. 4j + 4 of the 8 that lanes 0..7 hold in v, as the columns of a matrix,
 // transposed: transpose(rows) * w pairs every row with every w row, as in
@@ -63,20 +91,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (n0 >= shape.n) {
     return;
   }
-  let k4 = shape.k / 4u;
   let last_n = shape.n - 1u;
   let last_m = shape.m - 1u;
-  // vec4 starts of this lane's four x rows and four w rows.
-  let xr = min(vec4u(n0 + lane) + vec4u(0u, 8u, 16u, 24u), vec4u(last_n)) * k4;
-  let wr = min(vec4u(m) + vec4u(0u, 1u, 2u, 3u), vec4u(last_m)) * k4;
+  // Flat starts of this lane's four x rows and four w rows.
+  let xr = min(vec4u(n0 + lane) + vec4u(0u, 8u, 16u, 24u), vec4u(last_n)) * shape.k;
+  let wr = min(vec4u(m) + vec4u(0u, 1u, 2u, 3u), vec4u(last_m)) * shape.k;
   var a0 = mat4x4f(); var a1 = mat4x4f(); var a2 = mat4x4f(); var a3 = mat4x4f();
   var a4 = mat4x4f(); var a5 = mat4x4f(); var a6 = mat4x4f(); var a7 = mat4x4f();
-  for (var k = 0u; k < k4; k++) {
-    let wk = mat4x4f(w[wr.x + k], w[wr.y + k], w[wr.z + k], w[wr.w + k]);
-    let x0 = x[xr.x + k];
-    let x1 = x[xr.y + k];
-    let x2 = x[xr.z + k];
-    let x3 = x[xr.w + k];
+  for (var k = 0u; k < shape.k; k += 4u) {
+    let live = shape.k - k;
+    let wk = mat4x4f(w4(wr.x + k, live), w4(wr.y + k, live), w4(wr.z + k, live),
+                     w4(wr.w + k, live));
+    let x0 = x4(xr.x + k, live);
+    let x1 = x4(xr.y + k, live);
+    let x2 = x4(xr.z + k, live);
+    let x3 = x4(xr.w + k, live);
     a0 += rows4(x0, 0u) * wk; a1 += rows4(x0, 1u) * wk;
     a2 += rows4(x1, 0u) * wk; a3 += rows4(x1, 1u) * wk;
     a4 += rows4(x2, 0u) * wk; a5 += rows4(x2, 1u) * wk;

@@ -28,11 +28,10 @@ export async function matmulGroup(c: BenchContext): Promise<void> {
       (n) => benchLinear(c.gpu, 1024, 1024, 1024, variant, n),
       (r) => r.ms,
     );
-    const { kind: _, ...rest } = r;
     addEntry(c, {
       name: TORCH_WORKLOADS.matmul.name,
       group: "matmul",
-      ...rest,
+      ...r,
       iters,
       shape: TORCH_WORKLOADS.matmul.shape,
       variant: variant === picked ? `${variant} (picked)` : variant,
@@ -52,15 +51,13 @@ export async function matmulGroup(c: BenchContext): Promise<void> {
         (n) => benchLinear(c.gpu, 200, k, m, picked, n, pass),
         (r) => r.ms,
       );
-      const { kind, ...rest } = r;
       addEntry(c, {
         name: `linear ${layer} ${pass}`,
         group: "matmul",
-        ...rest,
+        ...r,
         iters,
         shape: `200x${k}->${m}`,
-        // The kernel kind that ran: a "subgroup" layer falls back to "blocked" kernels.
-        variant: kind === picked ? picked : `${picked} (${kind} kernel)`,
+        variant: picked,
         note: layer === "enc.fc1" && pass === "backward_input"
           ? "not run in training (first layer)"
           : undefined,

@@ -16,8 +16,7 @@ export type LinearPass = "forward" | "backward_input" | "backward_weight" | "bac
  * recorded into one submit, after one untimed warm-up submit (which also compiles the
  * pipelines), ended by awaiting gpu.finish(). `ms` is wall-clock per pass, dispatch
  * overhead included; `gflops` counts 2 N K M FLOPs per matrix product (the backward has two;
- * the bias sum is left out). `kind` is the kernel kind the pass ran (a "subgroup" Linear runs
- * "blocked" kernels where its sizes are not multiples of 4).
+ * the bias sum is left out).
  */
 export async function benchLinear(
   gpu: Gpu,
@@ -27,7 +26,7 @@ export async function benchLinear(
   variant: LinearVariant,
   iters: number,
   pass: LinearPass = "forward",
-): Promise<{ ms: number; gflops: number; kind: string }> {
+): Promise<{ ms: number; gflops: number }> {
   if (!Number.isInteger(iters) || iters < 1) {
     throw new RangeError(`Cannot bench Linear: iters must be a positive integer, got ${iters}`);
   }
@@ -49,18 +48,10 @@ export async function benchLinear(
     backward: (rec: Recorder) => op.backward(rec, dx, dw, db, dy, x, w),
   }[pass];
   const ms = await _time(gpu, record, iters);
-  const kinds = op.kinds;
-  const kind = pass === "forward"
-    ? kinds.forward
-    : pass === "backward_input"
-    ? kinds.backwardInput
-    : pass === "backward_weight"
-    ? kinds.backwardWeight
-    : [...new Set([kinds.backwardInput, kinds.backwardWeight])].join("+");
   op.destroy();
   for (const buffer of [x, w, b, dy, y, dx, dw, db]) buffer.destroy();
   const products = pass === "backward" ? 2 : 1;
-  return { ms, gflops: (2 * N * K * M * products) / (ms * 1e6), kind };
+  return { ms, gflops: (2 * N * K * M * products) / (ms * 1e6) };
 }
 
 async function _time(gpu: Gpu, record: (rec: Recorder) => void, iters: number) {

@@ -4,8 +4,7 @@
  * - "subgroup" (the same names with `_subgroup`): a workgroup is one 8-lane subgroup and keeps
  *   a 32 x 32 block of outputs in registers, each lane loading its share of the rows every lane
  *   needs and taking the rest from the others with subgroupBroadcast. What lavapipe on an
- *   AVX2 CPU wants. Its kernels read rows as whole vec4s, so a pass whose sizes are not
- *   multiples of 4 (forward: K; backward: K and M) runs the "blocked" kernel instead.
+ *   AVX2 CPU wants.
  * - "blocked" (kernels/linear_forward.wgsl, linear_backward_input.wgsl,
  *   linear_backward_weight.wgsl): each invocation keeps a 16 x 16 block of outputs in
  *   registers, no workgroup memory, no barriers. What a CPU adapter without subgroups wants.
@@ -96,7 +95,7 @@ export function linearVariantFor(gpu: Gpu): LinearVariant {
   return gpu.subgroupSize === LINEAR_SUBGROUP_LANES ? "subgroup" : "blocked";
 }
 
-/** One pass's kernel and which kind it is (a "subgroup" Linear may run "blocked" ones). */
+/** One pass's kernel and which kind it is (its dispatch covers blocks of that kind's size). */
 interface Pass {
   kernel: Kernel;
   kind: "subgroup" | "blocked" | "tiled";
@@ -172,8 +171,11 @@ export class Linear {
     const fwdVec4 = k % 4 === 0, bwdVec4 = k % 4 === 0 && m % 4 === 0;
     const pass = async (name: string, vec4: boolean): Promise<Pass> => {
       if (variant === "tiled") return { kernel: await gpu.kernel(`${name}_tiled`), kind: "tiled" };
-      if (variant === "subgroup" && vec4) {
-        return { kernel: await gpu.kernel(`${name}_subgroup`), kind: "subgroup" };
+      if (variant === "subgroup") {
+        return {
+          kernel: await gpu.kernel(`${name}_subgroup`, { VEC4: Number(vec4) }),
+          kind: "subgroup",
+        };
       }
       return {
         kernel: await gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Number(vec4) }),
@@ -186,15 +188,6 @@ export class Linear {
       pass("linear_backward_weight", bwdVec4),
     ]);
     return new Linear(gpu, { ...opts, variant }, kernels as [Pass, Pass, Pass]);
-  }
-
-  /** The kernel kind each pass runs: "subgroup" falls back to "blocked" where it must. */
-  get kinds(): { forward: string; backwardInput: string; backwardWeight: string } {
-    return {
-      forward: this.#fwd.kind,
-      backwardInput: this.#bwdInput.kind,
-      backwardWeight: this.#bwdWeight.kind,
-    };
   }
 
   /** y = x w^T + b. y: (N, M), x: (N, K), w: (M, K), b: (M). */
