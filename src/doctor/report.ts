@@ -19,6 +19,8 @@ export interface DoctorReport {
   /** The limits the project asks for, at the values this device got. */
   limits: Record<string, number>;
   features: string[];
+  /** The device's fixed subgroup size where it has subgroup operations (the CPU kernels use them). */
+  subgroup_size: number | null;
   reference: {
     what: string;
     errors: Record<string, number>;
@@ -55,6 +57,7 @@ export function doctorReport(
     software: gpu.isSoftware,
     limits: wantedLimits(gpu),
     features: [...gpu.features],
+    subgroup_size: gpu.subgroupSize,
     reference: {
       what: ref.what,
       errors: ref.errors,
@@ -82,6 +85,9 @@ export function adapterLines(gpu: Gpu): string[] {
     "limits the project asks for (the adapter's maximum):",
     ...limits.map(([k, v]) => `  ${k.padEnd(width)}${v.toLocaleString("en-US")}`),
     ..._wrap("features: ", gpu.features.length ? [...gpu.features] : ["none"], 100),
+    `subgroups: ${
+      gpu.subgroupSize === null ? "none (or of varying size)" : `${gpu.subgroupSize} lanes`
+    }`,
   ];
 }
 
