@@ -2,7 +2,10 @@
  * 2-D convolution on the GPU: cross-correlation with zero padding, a square kernel and any
  * stride, as in every deep learning framework. Kernels: kernels/conv2d_pack_weight.wgsl,
  * conv2d_forward.wgsl, conv2d_backward_input.wgsl, conv2d_backward_weight.wgsl and
- * conv2d_backward_weight_reduce.wgsl.
+ * conv2d_backward_weight_reduce.wgsl; on adapters with 8-lane subgroups (lavapipe on AVX2) the
+ * first three's `_subgroup` versions, which share weight (or dy) loads across the subgroup, and
+ * for stride-1 3 x 3 and 5 x 5 layers conv2d_forward_taps.wgsl and
+ * conv2d_backward_input_taps.wgsl, which add a kernel row's taps as one matrix product.
  *
  * The kernels are register-blocked (16 x 8 outputs per invocation, or two such blocks; see
  * conv2dVariantFor; no shared memory), which is what the software adapter (lavapipe) runs

@@ -4,7 +4,9 @@
  * Kernels: kernels/conv_transpose2d_forward.wgsl (gather form),
  * conv_transpose2d_backward_input.wgsl, conv_transpose2d_backward_weight.wgsl and
  * conv_transpose2d_backward_bias.wgsl (partial sums per batch chunk),
- * conv_transpose2d_backward_reduce.wgsl (sums the chunks).
+ * conv_transpose2d_backward_reduce.wgsl (sums the chunks); on adapters with 8-lane subgroups
+ * (lavapipe on AVX2) the forward's and input gradient's `_subgroup` versions, which share weight
+ * loads across the subgroup (see ConvTransposeVariant.subgroups).
  */
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
