@@ -168,9 +168,10 @@ gpuTest("conv2d forward and backward match the f64 reference on odd shapes", asy
   for (const o of cases) await checkAgainstReference(gpu, o, seed++);
 });
 
-// Every block shape on both adapters' paths: odd and even row counts and batches (a second block past the
-// edge), strides 1 to 3, 3 x 3 and 5 x 5 kernels with and without their whole-row weight-gradient
-// blocks, blocks 7 and 8 pixels wide over rows that they divide or do not.
+// Every block shape on both adapters' paths: odd and even row counts and batches (a second block
+// past the edge), strides 1 to 3, 3 x 3 and 5 x 5 kernels with and without their whole-row
+// weight-gradient blocks, blocks 7 and 8 pixels wide over rows that they divide or do not, and the
+// subgroup and taps kernels where the device has 8-lane subgroups.
 gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
   const cases: Conv2dOptions[] = [
     { batch: 3, inChannels: 3, outChannels: 17, height: 7, width: 9, kernel: 5, pad: 2 },

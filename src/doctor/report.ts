@@ -19,7 +19,7 @@ export interface DoctorReport {
   /** The limits the project asks for, at the values this device got. */
   limits: Record<string, number>;
   features: string[];
-  /** The device's fixed subgroup size where it has subgroup operations (the CPU kernels use them). */
+  /** The device's fixed subgroup size where it has subgroup operations; else null. */
   subgroup_size: number | null;
   reference: {
     what: string;

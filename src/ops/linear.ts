@@ -10,7 +10,7 @@
  *   registers, no workgroup memory, no barriers. What a CPU adapter without subgroups wants.
  * - "tiled" (the same names with `_tiled`): 64 x 64 workgroup tiles staged in workgroup
  *   memory between barriers. What a discrete GPU wants.
- * The bias gradient is fused into the weight-gradient kernel in both variants: it sums the
+ * The bias gradient is fused into the weight-gradient kernel in every variant: it sums the
  * dy values that kernel already reads, which is free there and saves a dispatch (about
  * 0.27 ms each on lavapipe).
  */
@@ -24,10 +24,10 @@ export type LinearVariant = "subgroup" | "blocked" | "tiled";
 
 export const LINEAR_VARIANTS: readonly LinearVariant[] = ["subgroup", "blocked", "tiled"];
 
-/** Mirror of `struct Shape` in linear_forward{,_tiled}.wgsl. */
+/** Mirror of `struct Shape` in linear_forward{,_tiled,_subgroup}.wgsl. */
 export const LinearForwardShape = struct({ n: "u32", k: "u32", m: "u32" });
 
-/** Mirror of `struct Shape` in linear_backward_{input,weight}{,_tiled}.wgsl. */
+/** Mirror of `struct Shape` in linear_backward_{input,weight}{,_tiled,_subgroup}.wgsl. */
 export const LinearBackwardShape = struct({ n: "u32", k: "u32", m: "u32", accumulate: "u32" });
 
 /** Output block edge of the subgroup and blocked kernels, output tile edge of the tiled ones. */
@@ -63,10 +63,10 @@ const BLOCKED_WG = 8;
  *                         backward_input      22.6      3.9
  *                         backward_weight     17.7      3.9
  *
- * So lavapipe gets "blocked" (or "subgroup", below). There every storage or workgroup load is a scalar loop over the
- * 8 SIMD lanes (a vec4 load costs about 2.7 cycles per float; an FMA over 8 lanes ~0.5 cycle) and
- * a barrier is a coroutine switch, so staging tiles in workgroup memory only adds loads; the
- * speed is set by outputs per load. Forward block sizes (rows x columns per invocation, same
+ * So lavapipe gets "blocked" (or "subgroup", below). There every storage or workgroup load is a
+ * scalar loop over the 8 SIMD lanes (a vec4 load costs about 2.7 cycles per float; an FMA over 8
+ * lanes ~0.5 cycle) and a barrier is a coroutine switch, so staging tiles in workgroup memory only
+ * adds loads; the speed is set by outputs per load. Forward block sizes (rows x columns per invocation, same
  * measure): 4x4 9.3, 8x8 15.7, 12x12 20.8, 16x16 23.9, 20x16 21.5, 24x16 22.6; the same
  * blocks written as loops over local arrays: 4x4 6.3, 8x8 5.7 (llvmpipe keeps such arrays in
  * memory). Each dispatch also costs ~0.27 ms there, whatever its size.
