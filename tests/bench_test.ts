@@ -228,7 +228,13 @@ Deno.test("torchFields gives matching entries PyTorch's number and ours / PyTorc
 });
 
 Deno.test("addEntry gives GFLOP/s entries their share of the peak; the table shows it and PyTorch", () => {
-  const gpu = { adapterName: "test adapter", backend: "vulkan", driver: null, isSoftware: false };
+  const gpu = {
+    adapterName: "test adapter",
+    backend: "vulkan",
+    driver: null,
+    subgroupSize: 8,
+    isSoftware: false,
+  };
   const c = {
     gpu,
     entries: [],
@@ -253,7 +259,15 @@ Deno.test("addEntry gives GFLOP/s entries their share of the peak; the table sho
   const [mm, adam] = c.entries;
   assertEquals(mm.peak_fraction, 0.25);
   assertEquals([mm.torch_gflops, mm.ratio_torch], [50, 0.2]);
-  assertEquals(Object.keys(mm).slice(0, 5), ["name", "group", "adapter", "backend", "driver"]);
+  assertEquals(Object.keys(mm).slice(0, 6), [
+    "name",
+    "group",
+    "adapter",
+    "backend",
+    "driver",
+    "subgroup_size",
+  ]);
+  assertEquals(mm.subgroup_size, 8);
   assertEquals(adam.peak_fraction, undefined);
   assertEquals(adam.ratio_torch, undefined);
   const table = formatTable(c.entries).split("\n");

@@ -25,6 +25,8 @@ export interface Entry {
   /** The wgpu backend ("vulkan", "gl", "unknown") and the driver's release, e.g. "Mesa 25.0.7". */
   backend?: string;
   driver?: string | null;
+  /** The device's fixed subgroup size (null: none); the CPU kernels are chosen by it. */
+  subgroup_size?: number | null;
   images_per_s?: number;
   gflops?: number;
   /** gflops over the FMA probe's, when the probe ran. */

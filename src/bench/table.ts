@@ -14,10 +14,10 @@ import { formatRatio, torchFields } from "./torch.ts";
  * the CPU share of the last measurement; prints it to stderr as progress.
  */
 export function addEntry(c: BenchContext, e: Omit<Entry, "adapter">): void {
-  // name, group, adapter, backend and driver lead in the JSON, the note ends it; fields left
-  // undefined are dropped (a null driver, unknown to the system, stays).
+  // name, group, adapter, backend, driver and subgroup size lead in the JSON, the note ends it;
+  // fields left undefined are dropped (a null driver or subgroup size stays).
   const { name, group, note, ...rest } = e;
-  const { adapterName: adapter, backend, driver } = c.gpu;
+  const { adapterName: adapter, backend, driver, subgroupSize: subgroup_size } = c.gpu;
   const peak_fraction = e.gflops !== undefined && c.peakGflops !== undefined
     ? e.gflops / c.peakGflops
     : undefined;
@@ -27,6 +27,7 @@ export function addEntry(c: BenchContext, e: Omit<Entry, "adapter">): void {
     adapter,
     backend,
     driver,
+    subgroup_size,
     ...rest,
     peak_fraction,
     cpu_share: c.gpu.isSoftware ? c.cpuShare : undefined,
