@@ -38,6 +38,25 @@ export interface Kernel {
   readonly constants: Readonly<Constants>;
 }
 
+/**
+ * The subgroup size the `_subgroup` and `_taps` kernels are written for: lavapipe's SIMD width on
+ * AVX2 CPUs.
+ */
+export const KERNEL_SUBGROUP_LANES = 8;
+
+/**
+ * Throws a RangeError naming `who` unless the device has subgroups of KERNEL_SUBGROUP_LANES
+ * lanes, which an explicitly requested subgroup variant needs.
+ */
+export function requireKernelSubgroups(gpu: Gpu, who: string): void {
+  if (gpu.subgroupSize === KERNEL_SUBGROUP_LANES) return;
+  throw new RangeError(
+    `Cannot create ${who} needs subgroups of ${KERNEL_SUBGROUP_LANES} lanes, and this device ` +
+      `has ${gpu.subgroupSize === null ? "no subgroups" : `${gpu.subgroupSize}-lane ones`}; ` +
+      "leave the variant out to get the one this adapter runs best",
+  );
+}
+
 export class Gpu {
   readonly device: GPUDevice;
   /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */

@@ -20,7 +20,14 @@
  * GPU here, and on lavapipe workgroup memory costs the same per-lane loop plus barriers.
  */
 
-import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import {
+  type Gpu,
+  type Kernel,
+  KERNEL_SUBGROUP_LANES,
+  type Recorder,
+  requireKernelSubgroups,
+  type Tensor,
+} from "../gpu/gpu.ts";
 import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
 
@@ -85,7 +92,7 @@ export interface Conv2dVariant {
 }
 
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
-export const CONV2D_SUBGROUP_LANES = 8;
+export const CONV2D_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
 
 /**
  * The one place where the conv2d block shapes are chosen, for an adapter and a layer shape.
@@ -420,35 +427,23 @@ export class Conv2d {
           `${o.height} x ${o.width} input padded by ${o.pad}`,
       );
     }
-    if (v.subgroups && gpu.subgroupSize !== CONV2D_SUBGROUP_LANES) {
-      throw new RangeError(
-        `Cannot create Conv2d: variant subgroups needs subgroups of ${CONV2D_SUBGROUP_LANES} ` +
-          `lanes, and this device has ${
-            gpu.subgroupSize === null ? "no subgroups" : `${gpu.subgroupSize}-lane ones`
-          }; leave the variant out to get the one this adapter runs best`,
-      );
-    }
-    if (
-      v.forwardTaps &&
-      (!v.subgroups || o.stride !== 1 || (o.kernel !== 3 && o.kernel !== 5) ||
-        v.forwardPair !== "none")
+    if (v.subgroups) requireKernelSubgroups(gpu, "Conv2d: variant subgroups");
+    // The taps kernels: stride 1, 3 x 3 or 5 x 5, subgroups and no pair in their pass.
+    for (
+      const [taps, pairName, pair] of [
+        ["forwardTaps", "forwardPair", v.forwardPair],
+        ["inputTaps", "inputPair", v.inputPair],
+      ] as const
     ) {
-      throw new RangeError(
-        `Cannot create Conv2d: variant forwardTaps needs subgroups, stride 1, a 3 x 3 or 5 x 5 ` +
-          `kernel and forwardPair "none", got subgroups ${v.subgroups}, stride ${o.stride}, ` +
-          `kernel ${o.kernel}, forwardPair ${v.forwardPair}`,
-      );
-    }
-    if (
-      v.inputTaps &&
-      (!v.subgroups || o.stride !== 1 || (o.kernel !== 3 && o.kernel !== 5) ||
-        v.inputPair !== "none")
-    ) {
-      throw new RangeError(
-        `Cannot create Conv2d: variant inputTaps needs subgroups, stride 1, a 3 x 3 or 5 x 5 ` +
-          `kernel and inputPair "none", got subgroups ${v.subgroups}, stride ${o.stride}, ` +
-          `kernel ${o.kernel}, inputPair ${v.inputPair}`,
-      );
+      const ok = v.subgroups && o.stride === 1 && (o.kernel === 3 || o.kernel === 5) &&
+        pair === "none";
+      if (v[taps] && !ok) {
+        throw new RangeError(
+          `Cannot create Conv2d: variant ${taps} needs subgroups, stride 1, a 3 x 3 or 5 x 5 ` +
+            `kernel and ${pairName} "none", got subgroups ${v.subgroups}, stride ${o.stride}, ` +
+            `kernel ${o.kernel}, ${pairName} ${pair}`,
+        );
+      }
     }
     const weightSubgroups = v.subgroups &&
       conv2dWeightBlocksShareChannels(o.inChannels, o.kernel, v);

@@ -9,7 +9,14 @@
  * loads across the subgroup (see ConvTransposeVariant.subgroups).
  */
 
-import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import {
+  type Gpu,
+  type Kernel,
+  KERNEL_SUBGROUP_LANES,
+  type Recorder,
+  requireKernelSubgroups,
+  type Tensor,
+} from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
 import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
 
@@ -56,7 +63,7 @@ export interface ConvTransposeVariant {
 }
 
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
-export const CONV_TRANSPOSE_SUBGROUP_LANES = 8;
+export const CONV_TRANSPOSE_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
 
 /**
  * Which of the forward and input-gradient kernels run their subgroup versions: those whose
@@ -368,14 +375,7 @@ export class ConvTranspose2d {
     _validate(opts);
     variant ??= convTransposeVariantFor(gpu, opts);
     _validateVariant(variant);
-    if (variant.subgroups && gpu.subgroupSize !== CONV_TRANSPOSE_SUBGROUP_LANES) {
-      throw new RangeError(
-        `Cannot create ConvTranspose2d: variant subgroups needs subgroups of ` +
-          `${CONV_TRANSPOSE_SUBGROUP_LANES} lanes, and this device has ${
-            gpu.subgroupSize === null ? "no subgroups" : `${gpu.subgroupSize}-lane ones`
-          }; leave the variant out to get the one this adapter runs best`,
-      );
-    }
+    if (variant.subgroups) requireKernelSubgroups(gpu, "ConvTranspose2d: variant subgroups");
     const wg = { WG: variant.wg };
     // A subgroup kernel's workgroup is one subgroup.
     const sub = convTransposeSubgroupKernels(opts.batch, variant);

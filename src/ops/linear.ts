@@ -15,7 +15,14 @@
  * 0.27 ms each on lavapipe).
  */
 
-import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import {
+  type Gpu,
+  type Kernel,
+  KERNEL_SUBGROUP_LANES,
+  type Recorder,
+  requireKernelSubgroups,
+  type Tensor,
+} from "../gpu/gpu.ts";
 import { tensorRange, vec4Tensor } from "../gpu/tensor.ts";
 import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
@@ -35,7 +42,7 @@ const SUBGROUP_BLOCK = 32;
 const BLOCK = 16;
 const TILE = 64;
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
-export const LINEAR_SUBGROUP_LANES = 8;
+export const LINEAR_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
 /**
  * Invocations per workgroup of the blocked kernels: one SIMD group of lavapipe (8 lanes). 8, 16
  * and 64 cost the same CPU time there, and small groups split the MLP's few hundred blocks
@@ -66,8 +73,8 @@ const BLOCKED_WG = 8;
  * So lavapipe gets "blocked" (or "subgroup", below). There every storage or workgroup load is a
  * scalar loop over the 8 SIMD lanes (a vec4 load costs about 2.7 cycles per float; an FMA over 8
  * lanes ~0.5 cycle) and a barrier is a coroutine switch, so staging tiles in workgroup memory only
- * adds loads; the speed is set by outputs per load. Forward block sizes (rows x columns per invocation, same
- * measure): 4x4 9.3, 8x8 15.7, 12x12 20.8, 16x16 23.9, 20x16 21.5, 24x16 22.6; the same
+ * adds loads; the speed is set by outputs per load. Forward block sizes (rows x columns per
+ * invocation, same measure): 4x4 9.3, 8x8 15.7, 12x12 20.8, 16x16 23.9, 20x16 21.5, 24x16 22.6; the same
  * blocks written as loops over local arrays: 4x4 6.3, 8x8 5.7 (llvmpipe keeps such arrays in
  * memory). Each dispatch also costs ~0.27 ms there, whatever its size.
  *
@@ -95,12 +102,6 @@ export function linearVariantFor(gpu: Gpu): LinearVariant {
   return gpu.subgroupSize === LINEAR_SUBGROUP_LANES ? "subgroup" : "blocked";
 }
 
-/** One pass's kernel and which kind it is (its dispatch covers blocks of that kind's size). */
-interface Pass {
-  kernel: Kernel;
-  kind: "subgroup" | "blocked" | "tiled";
-}
-
 export interface LinearOptions {
   batch: number;
   inFeatures: number;
@@ -116,9 +117,9 @@ export class Linear {
   readonly outFeatures: number;
   readonly variant: LinearVariant;
   readonly #gpu: Gpu;
-  readonly #fwd: Pass;
-  readonly #bwdInput: Pass;
-  readonly #bwdWeight: Pass;
+  readonly #fwd: Kernel;
+  readonly #bwdInput: Kernel;
+  readonly #bwdWeight: Kernel;
   readonly #fwdShape: GPUBuffer;
   /** One uniform per accumulate flag: uniform writes land before the submit, so one step may
    * record both flags only if each has its own buffer. */
@@ -127,7 +128,7 @@ export class Linear {
   private constructor(
     gpu: Gpu,
     opts: Required<LinearOptions>,
-    kernels: [Pass, Pass, Pass],
+    kernels: [Kernel, Kernel, Kernel],
   ) {
     this.#gpu = gpu;
     this.batch = opts.batch;
@@ -158,42 +159,28 @@ export class Linear {
         }, got "${variant}"`,
       );
     }
-    if (variant === "subgroup" && gpu.subgroupSize !== LINEAR_SUBGROUP_LANES) {
-      throw new RangeError(
-        `Cannot create Linear: variant "subgroup" needs subgroups of ${LINEAR_SUBGROUP_LANES} ` +
-          `lanes, and this device has ${
-            gpu.subgroupSize === null ? "no subgroups" : `${gpu.subgroupSize}-lane ones`
-          }; leave the variant out to get the one this adapter runs best`,
-      );
-    }
+    if (variant === "subgroup") requireKernelSubgroups(gpu, 'Linear: variant "subgroup"');
     const { inFeatures: k, outFeatures: m } = opts;
     // Every row of every vec4-read operand starts on a 16-byte boundary.
     const fwdVec4 = k % 4 === 0, bwdVec4 = k % 4 === 0 && m % 4 === 0;
-    const pass = async (name: string, vec4: boolean): Promise<Pass> => {
-      if (variant === "tiled") return { kernel: await gpu.kernel(`${name}_tiled`), kind: "tiled" };
-      if (variant === "subgroup") {
-        return {
-          kernel: await gpu.kernel(`${name}_subgroup`, { VEC4: Number(vec4) }),
-          kind: "subgroup",
-        };
-      }
-      return {
-        kernel: await gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Number(vec4) }),
-        kind: "blocked",
-      };
-    };
+    const pass = (name: string, vec4: boolean): Promise<Kernel> =>
+      variant === "tiled"
+        ? gpu.kernel(`${name}_tiled`)
+        : variant === "subgroup"
+        ? gpu.kernel(`${name}_subgroup`, { VEC4: Number(vec4) })
+        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Number(vec4) });
     const kernels = await Promise.all([
       pass("linear_forward", fwdVec4),
       pass("linear_backward_input", bwdVec4),
       pass("linear_backward_weight", bwdVec4),
     ]);
-    return new Linear(gpu, { ...opts, variant }, kernels as [Pass, Pass, Pass]);
+    return new Linear(gpu, { ...opts, variant }, kernels as [Kernel, Kernel, Kernel]);
   }
 
   /** y = x w^T + b. y: (N, M), x: (N, K), w: (M, K), b: (M). */
   forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
-    const group = this.#gpu.bind(this.#fwd.kernel, [
+    const group = this.#gpu.bind(this.#fwd, [
       this.#fwdShape,
       _vec4("x", x, n * k),
       _vec4("w", w, m * k),
@@ -234,7 +221,7 @@ export class Linear {
     opts: { accumulate?: boolean } = {},
   ): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
-    const group = this.#gpu.bind(this.#bwdInput.kernel, [
+    const group = this.#gpu.bind(this.#bwdInput, [
       this.#bwdShape[opts.accumulate ? 1 : 0],
       _vec4("dY", dY, n * m),
       _vec4("w", w, m * k),
@@ -256,7 +243,7 @@ export class Linear {
     opts: { accumulate?: boolean } = {},
   ): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
-    const group = this.#gpu.bind(this.#bwdWeight.kernel, [
+    const group = this.#gpu.bind(this.#bwdWeight, [
       this.#bwdShape[opts.accumulate ? 1 : 0],
       _vec4("dY", dY, n * m),
       _vec4("x", x, n * k),
@@ -275,12 +262,11 @@ export class Linear {
    * One dispatch covering a (rows, cols) output: a 32 x 32 block per subgroup workgroup, a
    * 16 x 16 block per blocked invocation or a 64 x 64 tile per tiled workgroup.
    */
-  #dispatch(rec: Recorder, pass: Pass, group: GPUBindGroup, rows: number, cols: number) {
-    const { kernel, kind } = pass;
-    if (kind === "blocked") {
+  #dispatch(rec: Recorder, kernel: Kernel, group: GPUBindGroup, rows: number, cols: number) {
+    if (this.variant === "blocked") {
       rec.dispatchItems(kernel, group, workgroupsFor(rows, BLOCK) * workgroupsFor(cols, BLOCK));
     } else {
-      const edge = kind === "subgroup" ? SUBGROUP_BLOCK : TILE;
+      const edge = this.variant === "subgroup" ? SUBGROUP_BLOCK : TILE;
       rec.dispatch(kernel, group, workgroupsFor(rows, edge) * workgroupsFor(cols, edge));
     }
   }
