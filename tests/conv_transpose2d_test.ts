@@ -1,5 +1,5 @@
 import type { Gpu, Tensor } from "../src/gpu/gpu.ts";
-import { rejects } from "node:assert";
+import { deepStrictEqual, rejects } from "node:assert";
 import {
   CONV_TRANSPOSE_SUBGROUP_LANES,
   ConvTranspose2d,
@@ -169,6 +169,7 @@ gpuTest("ConvTranspose2d matches the f64 reference with every register-block siz
         reduceLanes: [1, 3 * blocks, 1e9][(i + PQ) % 3], // 1, 3 or 5 chunks
         weightGradViaConv2d: (i + PQ) % 2 === 0,
         subgroups: false,
+        gemm: { forward: false, backward: false },
       };
       await _check(gpu, d, 200 + OQ * 10 + PQ, variant);
     }
@@ -205,6 +206,73 @@ gpuTest(
         await _check(gpu, d, 500 + OQ * 10 + PQ, variant);
       }
     }
+  },
+);
+
+gpuTest(
+  "ConvTranspose2d's GEMM path matches the f64 reference, alone and beside the direct kernels",
+  async (gpu) => {
+    // Odd channel counts (Linear's element reads), strides 1-3, pads past the kernel's reach,
+    // non-square inputs, the decoder's 3 x 3 layer and its one-channel last layer.
+    const cases = [
+      dims(3, 5, 7, 3, 3, 5, 2, 1),
+      dims(2, 3, 5, 4, 5, 3, 1, 0),
+      dims(3, 2, 7, 4, 3, 4, 3, 2),
+      dims(2, 5, 3, 5, 2, 4, 2, 1),
+      dims(8, 128, 64, 3, 3, 5, 2, 1),
+      dims(4, 32, 1, 15, 15, 5, 2, 1),
+    ];
+    const paths = [[true, true], [true, false], [false, true]];
+    for (const [i, d] of cases.entries()) {
+      const [forward, backward] = paths[i % paths.length];
+      const variant = { ...convTransposeVariantFor(gpu, d), gemm: { forward, backward } };
+      await _check(gpu, d, 600 + i, variant);
+    }
+    // A frozen layer's input gradient alone, by the GEMM path.
+    const d = cases[0];
+    const op = await ConvTranspose2d.create(gpu, d, {
+      ...convTransposeVariantFor(gpu, d),
+      gemm: { forward: false, backward: true },
+    });
+    const rand = rng(700);
+    const nx = d.batch * d.inChannels * d.height * d.width;
+    const ny = d.batch * d.outChannels * op.outHeight * op.outWidth;
+    const x = f32(normal(rand, nx)), dy = f32(normal(rand, ny));
+    const w = f32(normal(rand, d.inChannels * d.outChannels * d.kernel ** 2));
+    const [bdy, bw, bdx] = [gpu.storage("dy", dy), gpu.storage("w", w), gpu.storage("dx", nx * 4)];
+    const rec = gpu.record();
+    op.backwardInput(rec, bdx, bdy, bw);
+    await rec.submit();
+    const ref = convTranspose2dBackward(
+      d,
+      Float64Array.from(dy),
+      Float64Array.from(x),
+      Float64Array.from(w),
+    );
+    assertClose("dx alone (gemm)", await gpu.readF32(bdx, 0, nx), ref.dx, {
+      atol: 1e-4,
+      rtol: 1e-4,
+    });
+    op.destroy();
+    for (const b of [bdy, bw, bdx]) b.destroy();
+  },
+);
+
+gpuTest(
+  "ConvTranspose2d refuses a GEMM path whose cols would not fit in one buffer",
+  async (gpu) => {
+    const limit = gpu.limits.maxStorageBufferBindingSize;
+    // N H W x OC K K floats just past the limit.
+    const d = dims(Math.ceil(limit / (4 * 64 * 25)) + 1, 1, 64, 1, 1, 5, 2, 1);
+    await rejects(
+      () =>
+        ConvTranspose2d.create(gpu, d, {
+          ...convTransposeVariantFor(gpu, d),
+          gemm: { forward: true, backward: false },
+        }),
+      (e: Error) => e instanceof RangeError && e.message.includes("maxStorageBufferBindingSize"),
+    );
+    deepStrictEqual(convTransposeVariantFor(gpu, d).gemm, { forward: false, backward: false });
   },
 );
 

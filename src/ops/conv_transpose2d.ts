@@ -6,7 +6,9 @@
  * conv_transpose2d_backward_bias.wgsl (partial sums per batch chunk),
  * conv_transpose2d_backward_reduce.wgsl (sums the chunks); on adapters with 8-lane subgroups
  * (lavapipe on AVX2) the forward's and input gradient's `_subgroup` versions, which share weight
- * loads across the subgroup (see ConvTransposeVariant.subgroups).
+ * loads across the subgroup (see ConvTransposeVariant.subgroups); on layers where those kernels
+ * are slow, a GEMM path (ConvTransposeVariant.gemm): kernels/transpose.wgsl,
+ * conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl around Linear's matrix products.
  */
 
 import {
@@ -19,6 +21,7 @@ import {
 } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
 import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
+import { Linear } from "./linear.ts";
 
 export interface ConvTranspose2dOptions {
   batch: number;
@@ -60,6 +63,22 @@ export interface ConvTransposeVariant {
    * input gradient where N are multiples of 8 (convTransposeSubgroupKernels).
    */
   subgroups: boolean;
+  /**
+   * The pass as matrix products (src/ops/linear.ts) instead of its direct kernels. Forward: x as
+   * rows of channels (N H W, IC) times the weight as (IC, OC K K) gives every input pixel's
+   * contribution to every tap, cols (N H W, OC K K), which conv_transpose2d_col2im.wgsl sums
+   * into y. Backward (dX, dW; db keeps its kernel): the output gradient gathered the same way,
+   * cols (conv_transpose2d_im2col.wgsl), times the weight gives dX as rows, and cols^T times x
+   * as rows gives dW; kernels/transpose.wgsl turns tensors into rows and back. Worth it where
+   * the direct kernels waste their blocks (inputs 3 x 3 or smaller, one output channel) and the
+   * matrix products are long enough; cols must fit in one storage buffer.
+   */
+  gemm: { forward: boolean; backward: boolean };
+}
+
+/** Bytes of the GEMM path's cols buffer: N H W x OC K K floats. */
+export function convTransposeColsBytes(o: ConvTranspose2dOptions): number {
+  return o.batch * o.height * o.width * o.outChannels * o.kernel * o.kernel * 4;
 }
 
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
@@ -132,6 +151,7 @@ export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): Co
       reduceLanes: 65536,
       weightGradViaConv2d: false,
       subgroups: false,
+      gemm: { forward: false, backward: false },
     };
   }
   return {
@@ -142,8 +162,36 @@ export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): Co
     reduceLanes: 2048,
     weightGradViaConv2d: o.width >= 7,
     subgroups: gpu.subgroupSize === CONV_TRANSPOSE_SUBGROUP_LANES,
+    gemm: _gemmFor(gpu, o),
   };
 }
+
+/**
+ * Where the GEMM path wins, on lavapipe with 8-lane subgroups only (a GPU keeps the direct
+ * kernels: not measured there). 2-core EPYC (Zen 4), Mesa 25.0.7, batch 256, k5 s2 p1, ms per
+ * pass, direct | GEMM, medians of 5 alternating rounds in one process (2026-12-04):
+ *   forward   16->128 1x1 9.9 | 10.1   128->64 3x3 68.9 | 55.3   64->32 7x7 63.4 | 86.0
+ *             32->1 15x15 61.8 | 22.9
+ *   backward  16->128 12.5 | 12.0      128->64 168.1 | 92.6      64->32 140.8 | 105.7
+ *             32->1 24.4 | 36.4
+ * The GEMM's own share (128->64): the forward's product 35 ms and col2im 11; the backward's
+ * im2col 5, dX product 30, dW product 46; the transposes under 1 ms each.
+ */
+function _gemmFor(gpu: Gpu, o: ConvTranspose2dOptions): { forward: boolean; backward: boolean } {
+  const colsFit = convTransposeColsBytes(o) <=
+    Math.min(gpu.limits.maxStorageBufferBindingSize, GEMM_COLS_BUDGET);
+  if (!colsFit || gpu.subgroupSize !== CONV_TRANSPOSE_SUBGROUP_LANES) {
+    return { forward: false, backward: false };
+  }
+  const pixels = o.height * o.width;
+  return {
+    forward: (o.height > 1 && pixels <= 9) || o.outChannels < 4,
+    backward: o.height > 1 && pixels <= 49 && o.outChannels >= 4,
+  };
+}
+
+/** The most memory the GEMM path's cols may take (the 64 -> 32 layer at batch 256 needs 40 MB). */
+const GEMM_COLS_BUDGET = 64 * 1024 * 1024;
 
 const geometry = {
   batch: "u32",
@@ -191,6 +239,21 @@ export const ConvTransposeBackwardBiasShape = struct({
   chunk: "u32",
   items: "u32",
 });
+/** Mirror of `struct Shape` in transpose.wgsl. */
+export const TransposeShape = struct({ batch: "u32", rows: "u32", cols: "u32", count: "u32" });
+/** Mirror of `struct Shape` in conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl. */
+export const ConvTransposeColsShape = struct({
+  batch: "u32",
+  out_ch: "u32",
+  height: "u32",
+  width: "u32",
+  out_h: "u32",
+  out_w: "u32",
+  kernel: "u32",
+  stride: "u32",
+  pad: "u32",
+  rows: "u32",
+});
 /** Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl. */
 export const ConvTransposeReduceShape = struct({ len: "u32", chunks: "u32" });
 
@@ -205,6 +268,35 @@ interface Dispatch {
   kernel: Kernel;
   shape: GPUBuffer;
   items: number;
+}
+
+interface GemmKernels {
+  /** (N H W, IC) x (IC, OC K K): forward, and the two products of the backward. */
+  linear: Linear;
+  transpose: Kernel;
+  col2im: Kernel;
+  im2col: Kernel;
+}
+
+/** The GEMM path's dispatches and scratch tensors (ConvTransposeVariant.gemm). */
+interface Gemm {
+  linear: Linear;
+  /** x (N, IC, H W) -> xRows (N, H W, IC); dxRows -> dX. */
+  xToRows: Dispatch;
+  rowsToX: Dispatch;
+  /** w (IC, OC K K) -> wt (OC K K, IC); dwt -> dW. */
+  wToRows: Dispatch;
+  rowsToW: Dispatch;
+  col2im: Dispatch;
+  im2col: Dispatch;
+  xRows: GPUBuffer;
+  wt: GPUBuffer;
+  cols: GPUBuffer;
+  /** Linear's bias (zeros: col2im adds b) and its unused db. */
+  zeros: GPUBuffer;
+  dbUnused: GPUBuffer;
+  dxRows: GPUBuffer;
+  dwt: GPUBuffer;
 }
 
 export class ConvTranspose2d {
@@ -231,6 +323,7 @@ export class ConvTranspose2d {
   /** Per-chunk partial sums of dW and db; null when the batch is not split. */
   readonly #partWeight: GPUBuffer | null;
   readonly #partBias: GPUBuffer | null;
+  readonly #gemm: Gemm | null;
 
   private constructor(
     gpu: Gpu,
@@ -238,6 +331,7 @@ export class ConvTranspose2d {
     variant: ConvTransposeVariant,
     kernels: Kernel[],
     conv2d: Conv2d | null,
+    gemm: GemmKernels | null,
   ) {
     this.#conv2d = conv2d;
     this.#conv2dBias = conv2d
@@ -361,6 +455,7 @@ export class ConvTranspose2d {
       items: OC,
       shape: gpu.uniform(ConvTransposeReduceShape, { len: OC, chunks: bs.chunks }),
     };
+    this.#gemm = gemm ? _gemm(gpu, opts, OH, OW, gemm) : null;
   }
 
   /**
@@ -396,7 +491,30 @@ export class ConvTranspose2d {
       gpu.kernel("conv_transpose2d_backward_reduce", wg),
     ]);
     const { inChannels: IC, outChannels: OC, kernel: K, stride: S, pad: P } = opts;
-    const conv2d = variant.weightGradViaConv2d
+    const wantsGemm = variant.gemm.forward || variant.gemm.backward;
+    if (wantsGemm && convTransposeColsBytes(opts) > gpu.limits.maxStorageBufferBindingSize) {
+      throw new RangeError(
+        `Cannot create ConvTranspose2d: variant gemm needs a ${
+          convTransposeColsBytes(opts)
+        }-byte ` +
+          `buffer (N H W x OC K K floats), more than this device's ` +
+          `maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}; use a smaller ` +
+          `batch or the direct kernels (gemm forward and backward false)`,
+      );
+    }
+    const gemm = wantsGemm
+      ? {
+        linear: await Linear.create(gpu, {
+          batch: opts.batch * opts.height * opts.width,
+          inFeatures: opts.inChannels,
+          outFeatures: opts.outChannels * opts.kernel * opts.kernel,
+        }),
+        transpose: await gpu.kernel("transpose", wg),
+        col2im: await gpu.kernel("conv_transpose2d_col2im", wg),
+        im2col: await gpu.kernel("conv_transpose2d_im2col", wg),
+      }
+      : null;
+    const conv2d = variant.weightGradViaConv2d && !variant.gemm.backward
       ? await Conv2d.create(gpu, {
         batch: opts.batch,
         inChannels: OC,
@@ -408,11 +526,19 @@ export class ConvTranspose2d {
         pad: P,
       })
       : null;
-    return new ConvTranspose2d(gpu, opts, variant, kernels, conv2d);
+    return new ConvTranspose2d(gpu, opts, variant, kernels, conv2d, gemm);
   }
 
   /** y = convT(x, w) + b. x: (N, IC, H, W), w: (IC, OC, K, K), b: (OC), y: (N, OC, OH, OW). */
   forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
+    const g = this.#gemm;
+    if (g && this.variant.gemm.forward) {
+      this.#run(rec, g.xToRows, [x, g.xRows]);
+      this.#run(rec, g.wToRows, [w, g.wt]);
+      g.linear.forward(rec, g.cols, g.xRows, g.wt, g.zeros);
+      this.#run(rec, g.col2im, [g.cols, b, y]);
+      return;
+    }
     this.#run(rec, this.#pack, [w, this.#packed]);
     this.#run(rec, this.#fwd, [x, this.#packed, b, y]);
   }
@@ -433,7 +559,14 @@ export class ConvTranspose2d {
     w: Tensor,
   ): void {
     if (dX !== null) this.backwardInput(rec, dX, dY, w);
-    if (this.#conv2d) {
+    const g = this.#gemm;
+    if (g && this.variant.gemm.backward) {
+      // backwardInput left dY's cols in g.cols (or, without dX, they are made here).
+      if (dX === null) this.#run(rec, g.im2col, [dY, g.cols]);
+      this.#run(rec, g.xToRows, [x, g.xRows]);
+      g.linear.backwardWeight(rec, g.dwt, g.dbUnused, g.cols, g.xRows);
+      this.#run(rec, g.rowsToW, [g.dwt, dW]);
+    } else if (this.#conv2d) {
       // conv2d's dY is our x and its x our dY; its db (a sum of x) is not ours.
       this.#conv2d.backwardWeight(rec, dW, this.#conv2dBias!, x, dY);
     } else if (this.#partWeight) {
@@ -452,6 +585,14 @@ export class ConvTranspose2d {
 
   /** dX = the input gradient alone, for a frozen layer. dX: (N, IC, H, W), dY, w as above. */
   backwardInput(rec: Recorder, dX: Tensor, dY: Tensor, w: Tensor): void {
+    const g = this.#gemm;
+    if (g && this.variant.gemm.backward) {
+      this.#run(rec, g.im2col, [dY, g.cols]);
+      this.#run(rec, g.wToRows, [w, g.wt]);
+      g.linear.backwardInput(rec, g.dxRows, g.cols, g.wt);
+      this.#run(rec, g.rowsToX, [g.dxRows, dX]);
+      return;
+    }
     this.#run(rec, this.#packInput, [w, this.#packedInput]);
     this.#run(rec, this.#bwdInput, [dY, this.#packedInput, dX]);
   }
@@ -468,11 +609,63 @@ export class ConvTranspose2d {
     this.#reduceBias.shape.destroy();
     this.#partWeight?.destroy();
     this.#partBias?.destroy();
+    const g = this.#gemm;
+    if (g) {
+      g.linear.destroy();
+      for (const d of [g.xToRows, g.rowsToX, g.wToRows, g.rowsToW, g.col2im, g.im2col]) {
+        d.shape.destroy();
+      }
+      for (const b of [g.xRows, g.wt, g.cols, g.zeros, g.dbUnused, g.dxRows, g.dwt]) b.destroy();
+    }
   }
 
   #run(rec: Recorder, d: Dispatch, tensors: Tensor[]): void {
     rec.dispatchItems(d.kernel, this.#gpu.bind(d.kernel, [d.shape, ...tensors]), d.items);
   }
+}
+
+/** The GEMM path's dispatches and buffers for these shapes. */
+function _gemm(gpu: Gpu, o: ConvTranspose2dOptions, OH: number, OW: number, k: GemmKernels): Gemm {
+  const { batch: N, inChannels: IC, outChannels: OC, height: H, width: W, kernel: K } = o;
+  const HW = H * W, taps = OC * K * K;
+  // dst (B, C, R) from src (B, R, C); one invocation per row of dst.
+  const transpose = (batch: number, rows: number, cols: number): Dispatch => ({
+    kernel: k.transpose,
+    items: batch * cols,
+    shape: gpu.uniform(TransposeShape, { batch, rows, cols, count: batch * cols }),
+  });
+  const cols = (rows: number, kernel: Kernel): Dispatch => ({
+    kernel,
+    items: rows,
+    shape: gpu.uniform(ConvTransposeColsShape, {
+      batch: N,
+      out_ch: OC,
+      height: H,
+      width: W,
+      out_h: OH,
+      out_w: OW,
+      kernel: K,
+      stride: o.stride,
+      pad: o.pad,
+      rows,
+    }),
+  });
+  return {
+    linear: k.linear,
+    xToRows: transpose(N, IC, HW),
+    rowsToX: transpose(N, HW, IC),
+    wToRows: transpose(1, IC, taps),
+    rowsToW: transpose(1, taps, IC),
+    col2im: cols(N * OC * OH, k.col2im),
+    im2col: cols(N * HW, k.im2col),
+    xRows: gpu.storage("conv_transpose2d x as rows", N * HW * IC * 4),
+    wt: gpu.storage("conv_transpose2d w as rows", taps * IC * 4),
+    cols: gpu.storage("conv_transpose2d cols", N * HW * taps * 4),
+    zeros: gpu.storage("conv_transpose2d zero bias", taps * 4),
+    dbUnused: gpu.storage("conv_transpose2d unused cols db", taps * 4),
+    dxRows: gpu.storage("conv_transpose2d dX as rows", N * HW * IC * 4),
+    dwt: gpu.storage("conv_transpose2d dW as rows", taps * IC * 4),
+  };
 }
 
 function _validate(o: ConvTranspose2dOptions): void {
