@@ -15,6 +15,7 @@ override WG: u32 = 64;
 
 struct Shape {
   batch: u32,
+  in_ch: u32,
   out_ch: u32,
   height: u32,
   width: u32,

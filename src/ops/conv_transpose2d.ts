@@ -242,18 +242,7 @@ export const ConvTransposeBackwardBiasShape = struct({
 /** Mirror of `struct Shape` in transpose.wgsl. */
 export const TransposeShape = struct({ batch: "u32", rows: "u32", cols: "u32", count: "u32" });
 /** Mirror of `struct Shape` in conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl. */
-export const ConvTransposeColsShape = struct({
-  batch: "u32",
-  out_ch: "u32",
-  height: "u32",
-  width: "u32",
-  out_h: "u32",
-  out_w: "u32",
-  kernel: "u32",
-  stride: "u32",
-  pad: "u32",
-  rows: "u32",
-});
+export const ConvTransposeColsShape = struct({ ...geometry, rows: "u32" });
 /** Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl. */
 export const ConvTransposeReduceShape = struct({ len: "u32", chunks: "u32" });
 
@@ -639,6 +628,7 @@ function _gemm(gpu: Gpu, o: ConvTranspose2dOptions, OH: number, OW: number, k: G
     items: rows,
     shape: gpu.uniform(ConvTransposeColsShape, {
       batch: N,
+      in_ch: IC,
       out_ch: OC,
       height: H,
       width: W,
