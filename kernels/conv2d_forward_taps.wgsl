@@ -15,6 +15,12 @@
 // 16 channels) once per subgroup: lane l loads vec4s l, l + 8 and l + 16 of them and the others
 // take them with subgroupBroadcast. Lanes past the last pixel block run on a copy of it, so that
 // the broadcasts always come from live lanes, and store nothing.
+// The weights are a uniform buffer: one dispatch per block of 16 output channels (shape.ob),
+// each binding that block's packed weights, (C, K, K, 16) as vec4s (conv2d_pack_weight.wgsl with
+// blocks), 64 KiB from the block's start. On lavapipe a uniform load is a gather, a storage load
+// a loop over the lanes: 1.28x faster on the course's 32->64 5 x 5 layer, 1.13x on its 1->32,
+// 1.04x on its 64->128 3 x 3 (2-core Zen 4 EPYC, Mesa 25.0.7, batch 256, medians of 9-11
+// alternating rounds in one process). So C K K <= 1024 (src/ops/conv2d.ts refuses more).
 
 override WG: u32 = 64;
 // The kernel's width and height: 3 or 5.
@@ -39,11 +45,12 @@ struct Shape {
   pix_blocks: u32, // N * oh_blocks * ow_blocks
   pix_groups: u32, // ceil(pix_blocks / WG)
   oc_blocks: u32, // ceil(OC / 16)
+  ob: u32, // this dispatch's block of 16 output channels
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4f>;
+@group(0) @binding(2) var<uniform> wp: array<vec4f, 4096>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
@@ -99,12 +106,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_invocation_id) lane: u32) {
   let g = wid.x + wid.y * nwg.x;
-  let ob = g / shape.pix_groups;
-  if (ob >= shape.oc_blocks) {
+  let ob = shape.ob;
+  if (g >= shape.pix_groups) {
     return;
   }
-  let live = (g % shape.pix_groups) * WG + lid < shape.pix_blocks;
-  let pb = min((g % shape.pix_groups) * WG + lid, shape.pix_blocks - 1u);
+  let live = g * WG + lid < shape.pix_blocks;
+  let pb = min(g * WG + lid, shape.pix_blocks - 1u);
   let owb = pb % shape.ow_blocks;
   let noh = pb / shape.ow_blocks;
   let oh = noh % shape.oh_blocks;
@@ -121,11 +128,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a21 = mat4x4f();
   var a30 = mat4x4f();
   var a31 = mat4x4f();
-  let tap_step = shape.oc_blocks * 4u;
   // This lane's three weight vec4s of a kernel row: numbers lane, lane + 8 and lane + 16 of
   // its 4 K (tap t = i / 4, channels 4 (i % 4) ..), clamped to the last.
-  let wi = min(vec3u(lane, lane + 8u, lane + 16u), vec3u(4u * K - 1u));
-  let wo = (wi / 4u) * tap_step + wi % 4u + ob * 4u;
+  let wo = min(vec3u(lane, lane + 8u, lane + 16u), vec3u(4u * K - 1u));
   var wrow = 0u;
   for (var c = 0u; c < shape.c; c++) {
     let plane = (n * shape.c + c) * shape.h;
@@ -139,7 +144,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (K == 5u) {
         l2 = wp[wrow + wo.z];
       }
-      wrow += K * tap_step;
+      wrow += 4u * K;
       // Input columns iw0 .. iw0 + BW + K - 2 (with BW = 7 the last one, which only the unstored
       // eighth pixel reads, is 0).
       let v0 = vec4f(load_x(row, row_ok, iw0), load_x(row, row_ok, iw0 + 1),

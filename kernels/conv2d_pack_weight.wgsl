@@ -7,7 +7,12 @@
 //   wp[((c * KH + kh) * KW + kw) * lanes + o] = w[o, c, kh, kw].
 // by_input = 1 (for conv2d_backward_input): wp is (OC, KH, KW, lanes), lanes = C rounded up to 16,
 //   wp[((o * KH + kh) * KW + kw) * lanes + c] = w[o, c, kh, kw].
-// Lanes past OC (or C) hold zeros. One invocation writes one element of wp.
+// Lanes past OC (or C) hold zeros.
+// With blocks > 1 (by_input = 0, for conv2d_forward_taps.wgsl, which reads each block of lanes
+// output channels as a uniform buffer of its own): wp is `blocks` runs of `stride` floats, run
+// q holding output channels q lanes .. (q + 1) lanes as (C, KH, KW, lanes), zeros past OC and
+// past the run's C KH KW lanes entries. blocks = 1 and stride = count is the layout above.
+// One invocation writes one element of wp.
 
 override WG: u32 = 256;
 
@@ -18,7 +23,9 @@ struct Shape {
   kw: u32,
   lanes: u32,
   by_input: u32,
-  count: u32, // elements of wp: taps * lanes
+  count: u32, // elements of wp: blocks * stride
+  blocks: u32,
+  stride: u32, // floats per block, at least C KH KW lanes (by_input = 0) or OC KH KW lanes
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
@@ -32,20 +39,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= shape.count) {
     return;
   }
-  let lane = i % shape.lanes;
-  let tap = i / shape.lanes;
+  let block = i / shape.stride;
+  let j = i % shape.stride;
+  let lane = j % shape.lanes;
+  let tap = j / shape.lanes;
   let k = tap % (shape.kh * shape.kw);
   let outer = tap / (shape.kh * shape.kw);
-  var o = lane;
+  var o = block * shape.lanes + lane;
   var c = outer;
-  var lanes_used = shape.oc;
+  var ok = o < shape.oc && c < shape.c;
   if (shape.by_input == 1u) {
     o = outer;
     c = lane;
-    lanes_used = shape.c;
+    ok = c < shape.c && o < shape.oc;
   }
   var v = 0.0;
-  if (lane < lanes_used) {
+  if (ok) {
     v = w[(o * shape.c + c) * shape.kh * shape.kw + k];
   }
   wp[i] = v;

@@ -203,6 +203,8 @@ gpuTest("every conv2d variant matches the f64 reference", async (gpu) => {
     },
     { batch: 2, inChannels: 10, outChannels: 9, height: 7, width: 7, kernel: 3, pad: 1 },
     { batch: 2, inChannels: 3, outChannels: 12, height: 8, width: 9, kernel: 5, pad: 2 },
+    // Three blocks of 16 output channels, the last partial (one forward taps dispatch each).
+    { batch: 2, inChannels: 3, outChannels: 37, height: 6, width: 7, kernel: 3, pad: 1 },
   ];
   // Each pair for each pass, both weight-gradient blocks, both block widths and the subgroup
   // kernels (where the device has 8-lane subgroups), over four variants (every combination
@@ -319,8 +321,8 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
       ...(gpu.subgroupSize === CONV2D_SUBGROUP_LANES
         ? []
         : [{ variant: { ...rows2, subgroups: true as false } }]),
-      // forwardTaps without subgroups, and (where there are subgroups) with a forward pair or
-      // stride 2.
+      // forwardTaps without subgroups, and (where there are subgroups) with a forward pair,
+      // stride 2, or a block of weights past one uniform buffer (C K K > 1024).
       { variant: { ...rows2, forwardPair: "none" as const, forwardTaps: true as false } },
       { variant: { ...rows2, inputPair: "none" as const, inputTaps: true as false } },
       ...(gpu.subgroupSize === CONV2D_SUBGROUP_LANES
@@ -328,6 +330,15 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
           { variant: { ...rows2, subgroups: true as false, forwardTaps: true as false } },
           {
             stride: 2,
+            variant: {
+              ...rows2,
+              forwardPair: "none" as const,
+              subgroups: true as false,
+              forwardTaps: true as false,
+            },
+          },
+          {
+            inChannels: 114,
             variant: {
               ...rows2,
               forwardPair: "none" as const,

@@ -184,13 +184,26 @@ export class Gpu {
 
   /** A storage buffer (also copy source and destination), zeroed or filled from `data`. */
   storage(label: string, sizeOrData: number | ArrayBufferView): GPUBuffer {
+    return this.#storage(label, sizeOrData, 0);
+  }
+
+  /**
+   * A zeroed storage buffer that kernels may also bind, in ranges of at most
+   * maxUniformBufferBindingSize, as a uniform buffer (on lavapipe a uniform load is a gather,
+   * cheaper than a storage load's loop over the lanes).
+   */
+  uniformStorage(label: string, bytes: number): GPUBuffer {
+    return this.#storage(label, bytes, GPUBufferUsage.UNIFORM);
+  }
+
+  #storage(label: string, sizeOrData: number | ArrayBufferView, usage: number): GPUBuffer {
     const bytes = typeof sizeOrData === "number" ? sizeOrData : sizeOrData.byteLength;
     const limit = this.device.limits.maxStorageBufferBindingSize;
     if (bytes > limit) throw new BufferTooLargeError(label, bytes, limit);
     const buffer = this.device.createBuffer({
       label,
       size: Math.max(16, Math.ceil(bytes / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | usage,
     });
     if (typeof sizeOrData !== "number") this.write(buffer, sizeOrData);
     return buffer;

@@ -145,15 +145,16 @@ export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
   const pair = (rows: number): Conv2dPair =>
     fills(rows) ? "rows" : fills(o.batch) ? "images" : "none";
   const subgroups = gpu.subgroupSize === CONV2D_SUBGROUP_LANES;
-  const forwardTaps = subgroups && s === 1 && (o.kernel === 3 || o.kernel === 5);
+  const inputTaps = subgroups && s === 1 && (o.kernel === 3 || o.kernel === 5);
+  const forwardTaps = inputTaps && conv2dForwardTapsFits(o.inChannels, o.kernel);
   return {
     forwardPair: forwardTaps ? "none" : pair(oh),
-    inputPair: forwardTaps ? "none" : pair(Math.ceil(o.height / s)),
+    inputPair: inputTaps ? "none" : pair(Math.ceil(o.height / s)),
     kernelTaps: o.kernel === 3 || o.kernel === 5,
     ...widths,
     subgroups,
     forwardTaps,
-    inputTaps: forwardTaps,
+    inputTaps,
   };
 }
 
@@ -166,6 +167,8 @@ export const Conv2dPackShape = struct({
   lanes: "u32",
   by_input: "u32",
   count: "u32",
+  blocks: "u32",
+  stride: "u32",
 });
 
 /** Mirror of `struct Shape` in conv2d_forward.wgsl. */
@@ -185,7 +188,21 @@ export const Conv2dForwardShape = struct({
   pix_blocks: "u32",
   pix_groups: "u32",
   oc_blocks: "u32",
+  /** The block of 16 output channels that one dispatch of conv2d_forward_taps.wgsl writes. */
+  ob: "u32",
 });
+
+/**
+ * The forward taps kernel reads one block of 16 output channels' packed weights, C K K 16
+ * floats, as a uniform buffer: at most maxUniformBufferBindingSize (64 KiB in WebGPU's
+ * defaults), so C K K <= 1024 (the course's layers: 25, 800 and 576).
+ */
+export const CONV2D_TAPS_UNIFORM_BYTES = 65536;
+
+/** Whether conv2d_forward_taps.wgsl can take this layer: its weight blocks fit a uniform buffer. */
+export function conv2dForwardTapsFits(inChannels: number, kernel: number): boolean {
+  return inChannels * kernel * kernel * CHANNEL_BLOCK * 4 <= CONV2D_TAPS_UNIFORM_BYTES;
+}
 
 /** Mirror of `struct Shape` in conv2d_backward_input.wgsl. */
 export const Conv2dBackwardInputShape = struct({
@@ -231,6 +248,11 @@ export const Conv2dBackwardWeightShape = struct({
 export const Conv2dReduceShape = struct({ w_count: "u32", oc: "u32", chunks: "u32" });
 
 const WG = 64;
+/**
+ * The taps forward's workgroup: one subgroup. It runs one dispatch per block of 16 output
+ * channels, and small workgroups keep the two threads of lavapipe busy to the end of each.
+ */
+const WG_TAPS_FORWARD = 8;
 const WG_ELEMENTWISE = 256;
 /** Channels per invocation block in the forward (output) and backward-input (input) kernels. */
 const CHANNEL_BLOCK = 16;
@@ -257,6 +279,8 @@ export class Conv2d {
   readonly #gpu: Gpu;
   readonly #k: Conv2dKernels;
   readonly #u: {
+    /** With forwardTaps: the forward's Shape once per block of 16 output channels. */
+    forwardBlocks: GPUBuffer[];
     packForward: GPUBuffer;
     packInput: GPUBuffer;
     forward: GPUBuffer;
@@ -268,6 +292,8 @@ export class Conv2d {
   readonly #packedInput: GPUBuffer;
   readonly #partials: GPUBuffer;
   readonly #counts: {
+    /** With forwardTaps: floats between two blocks' weights in the packed buffer. */
+    forwardBlockStride: number;
     packForward: number;
     packInput: number;
     forwardGroups: number;
@@ -296,7 +322,15 @@ export class Conv2d {
     const dims = { n: N, c: C, h: H, w: W, oc: OC, oh: OH, ow: OW, kh: K, kw: K, pad: o.pad };
 
     const ocLanes = _roundUp(OC, CHANNEL_BLOCK), cLanes = _roundUp(C, CHANNEL_BLOCK);
-    const packForward = C * taps * ocLanes, packInput = OC * taps * cLanes;
+    const packInput = OC * taps * cLanes;
+    // The taps forward reads each block of 16 output channels as a uniform buffer: blocks on
+    // 256-byte boundaries (minUniformBufferOffsetAlignment), each followed by 64 KiB in bounds.
+    const ocBlocks = ocLanes / CHANNEL_BLOCK;
+    const blockStride = o.variant.forwardTaps
+      ? _roundUp(C * taps * CHANNEL_BLOCK, 64)
+      : C * taps * ocLanes;
+    const packBlocks = o.variant.forwardTaps ? ocBlocks : 1;
+    const packForward = packBlocks * blockStride;
     const pack = { oc: OC, c: C, kh: K, kw: K };
 
     const owBlocks = Math.ceil(OW / o.variant.forwardWidth),
@@ -308,8 +342,9 @@ export class Conv2d {
       ow_blocks: owBlocks,
       oh_blocks: ohBlocks,
       pix_blocks: pixBlocks,
-      pix_groups: workgroupsFor(pixBlocks, WG),
-      oc_blocks: ocLanes / CHANNEL_BLOCK,
+      pix_groups: workgroupsFor(pixBlocks, o.variant.forwardTaps ? WG_TAPS_FORWARD : WG),
+      oc_blocks: ocBlocks,
+      ob: 0,
     };
 
     const qh = Math.ceil(H / S), qBlocks = Math.ceil(Math.ceil(W / S) / o.variant.inputWidth);
@@ -346,23 +381,39 @@ export class Conv2d {
     };
 
     this.#u = {
+      forwardBlocks: o.variant.forwardTaps
+        ? Array.from(
+          { length: ocBlocks },
+          (_, ob) => gpu.uniform(Conv2dForwardShape, { ...fwd, ob }),
+        )
+        : [],
       packForward: gpu.uniform(Conv2dPackShape, {
         ...pack,
-        ...{ lanes: ocLanes, by_input: 0, count: packForward },
+        lanes: o.variant.forwardTaps ? CHANNEL_BLOCK : ocLanes,
+        by_input: 0,
+        count: packForward,
+        blocks: packBlocks,
+        stride: blockStride,
       }),
       packInput: gpu.uniform(Conv2dPackShape, {
         ...pack,
-        ...{ lanes: cLanes, by_input: 1, count: packInput },
+        ...{ lanes: cLanes, by_input: 1, count: packInput, blocks: 1, stride: packInput },
       }),
       forward: gpu.uniform(Conv2dForwardShape, fwd),
       backwardInput: gpu.uniform(Conv2dBackwardInputShape, bwdIn),
       backwardWeight: gpu.uniform(Conv2dBackwardWeightShape, bwdW),
       reduce: gpu.uniform(Conv2dReduceShape, { w_count: wCount, oc: OC, chunks }),
     };
-    this.#packedForward = gpu.storage("conv2d packed weight (forward)", packForward * 4);
+    this.#packedForward = o.variant.forwardTaps
+      ? gpu.uniformStorage(
+        "conv2d packed weight (forward, uniform blocks)",
+        (ocBlocks - 1) * blockStride * 4 + CONV2D_TAPS_UNIFORM_BYTES,
+      )
+      : gpu.storage("conv2d packed weight (forward)", packForward * 4);
     this.#packedInput = gpu.storage("conv2d packed weight (backward input)", packInput * 4);
     this.#partials = gpu.storage("conv2d weight-gradient partials", chunks * (wCount + OC) * 4);
     this.#counts = {
+      forwardBlockStride: blockStride,
       packForward,
       packInput,
       forwardGroups: fwd.oc_blocks * fwd.pix_groups,
@@ -445,6 +496,14 @@ export class Conv2d {
         );
       }
     }
+    if (v.forwardTaps && !conv2dForwardTapsFits(o.inChannels, o.kernel)) {
+      throw new RangeError(
+        `Cannot create Conv2d: variant forwardTaps reads a block of 16 output channels' ` +
+          `weights (C K K 16 floats) as one uniform buffer of at most ` +
+          `${CONV2D_TAPS_UNIFORM_BYTES} bytes, so it needs C K K <= 1024, got ` +
+          `${o.inChannels} x ${o.kernel} x ${o.kernel}; use forwardTaps false`,
+      );
+    }
     const weightSubgroups = v.subgroups &&
       conv2dWeightBlocksShareChannels(o.inChannels, o.kernel, v);
     const strided = { WG, STRIDE: o.stride };
@@ -453,7 +512,11 @@ export class Conv2d {
     const kernels: Conv2dKernels = {
       packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
       forward: v.forwardTaps
-        ? await gpu.kernel("conv2d_forward_taps", { WG, K: o.kernel, BW: v.forwardWidth })
+        ? await gpu.kernel("conv2d_forward_taps", {
+          WG: WG_TAPS_FORWARD,
+          K: o.kernel,
+          BW: v.forwardWidth,
+        })
         : await gpu.kernel(_named("conv2d_forward", v.subgroups), {
           ...strided,
           PAIR: CONV2D_PAIRS.indexOf(o.variant.forwardPair),
@@ -488,6 +551,23 @@ export class Conv2d {
       gpu.bind(k.packWeight, [this.#u.packForward, w, this.#packedForward]),
       this.#counts.packForward,
     );
+    if (this.variant.forwardTaps) {
+      // One dispatch per block of 16 output channels, each with its weights as a uniform buffer.
+      const stride = this.#counts.forwardBlockStride * 4;
+      for (const [ob, shape] of this.#u.forwardBlocks.entries()) {
+        const weights = {
+          buffer: this.#packedForward,
+          offset: ob * stride,
+          size: CONV2D_TAPS_UNIFORM_BYTES,
+        };
+        rec.dispatch(
+          k.forward,
+          gpu.bind(k.forward, [shape, x, weights, b, y]),
+          this.#counts.forwardGroups / this.#u.forwardBlocks.length,
+        );
+      }
+      return;
+    }
     rec.dispatch(
       k.forward,
       gpu.bind(k.forward, [this.#u.forward, x, this.#packedForward, b, y]),
@@ -552,7 +632,7 @@ export class Conv2d {
   /** Frees the scratch and uniform buffers; the layer is unusable afterwards. */
   destroy(): void {
     for (const b of [this.#packedForward, this.#packedInput, this.#partials]) b.destroy();
-    for (const b of Object.values(this.#u)) b.destroy();
+    for (const b of Object.values(this.#u).flat()) b.destroy();
   }
 
   /** Multiply-adds times two of one pass (forward, backward to the input, or to the weight). */

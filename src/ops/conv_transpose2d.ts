@@ -354,7 +354,10 @@ export class ConvTranspose2d {
     const packing = (byInput: boolean): Dispatch => {
       const lanes = Math.ceil((byInput ? OC : IC) / 16) * 16;
       const count = (byInput ? IC : OC) * K * K * lanes;
-      const shape = { oc: IC, c: OC, kh: K, kw: K, lanes, by_input: Number(byInput), count };
+      const shape = {
+        ...{ oc: IC, c: OC, kh: K, kw: K, lanes, by_input: Number(byInput), count },
+        ...{ blocks: 1, stride: count },
+      };
       return { kernel: pack, items: count, shape: gpu.uniform(Conv2dPackShape, shape) };
     };
     this.#pack = packing(true);
