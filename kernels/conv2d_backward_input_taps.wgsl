@@ -9,6 +9,11 @@
 // reverse order (tap kw reads dy column iw + pad - kw). Pixel p of the block at tap kw reads dy
 // column u + p + K - 1 - kw, u = iw0 + pad - (K - 1): the BW + K - 1 columns from u are loaded
 // once per row. Lanes past the last pixel block run on a copy of it and store nothing.
+// The weights are a uniform buffer, as in conv2d_forward_taps.wgsl: one dispatch per block of
+// 16 input channels (shape.cb) and part of the output channels (o_begin .. o_end, at most
+// 1024 / (K K) of them, src/ops/conv2d.ts: conv2dInputTapsParts), each binding those weights,
+// (o_end - o_begin, K, K, 16) as vec4s (conv2d_pack_weight.wgsl with blocks), 64 KiB from their
+// start. The first part overwrites dx, the later ones add to it (accumulate = 1).
 
 override WG: u32 = 64;
 // The kernel's width and height: 3 or 5.
@@ -34,11 +39,15 @@ struct Shape {
   pix_blocks: u32, // N * qh_blocks * q_blocks
   pix_groups: u32, // ceil(pix_blocks / WG)
   c_blocks: u32, // ceil(C / 16)
+  cb: u32, // this dispatch's block of 16 input channels
+  o_begin: u32, // its output channels
+  o_end: u32,
+  accumulate: u32, // 1: add to dx
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4f>;
+@group(0) @binding(2) var<uniform> wp: array<vec4f, 4096>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 
 // dy[row + ow], or 0 outside the output (row is meaningless when !row_ok).
@@ -69,6 +78,13 @@ fn store4(n: u32, c: u32, ih: u32, iw: u32, v: vec4f, four: bool) {
     return;
   }
   let base = ((n * shape.c + c) * shape.h + ih) * shape.w + iw;
+  if (shape.accumulate != 0u) {
+    if (iw < shape.w) { dx[base] += v.x; }
+    if (iw + 1u < shape.w) { dx[base + 1u] += v.y; }
+    if (iw + 2u < shape.w) { dx[base + 2u] += v.z; }
+    if (four && iw + 3u < shape.w) { dx[base + 3u] += v.w; }
+    return;
+  }
   if (iw < shape.w) { dx[base] = v.x; }
   if (iw + 1u < shape.w) { dx[base + 1u] = v.y; }
   if (iw + 2u < shape.w) { dx[base + 2u] = v.z; }
@@ -92,12 +108,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_invocation_id) lane: u32) {
   let g = wid.x + wid.y * nwg.x;
-  let cb = g / shape.pix_groups;
-  if (cb >= shape.c_blocks) {
+  let cb = shape.cb;
+  if (g >= shape.pix_groups) {
     return;
   }
-  let live = (g % shape.pix_groups) * WG + lid < shape.pix_blocks;
-  let pb = min((g % shape.pix_groups) * WG + lid, shape.pix_blocks - 1u);
+  let live = g * WG + lid < shape.pix_blocks;
+  let pb = min(g * WG + lid, shape.pix_blocks - 1u);
   let qb = pb % shape.q_blocks;
   let nq = pb / shape.q_blocks;
   let ih = nq % shape.qh_blocks;
@@ -114,13 +130,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a21 = mat4x4f();
   var a30 = mat4x4f();
   var a31 = mat4x4f();
-  let tap_step = shape.c_blocks * 4u;
   // This lane's three weight vec4s of a kernel row: numbers lane, lane + 8 and lane + 16 of
   // its 4 K (tap kw = i / 4, channels 4 (i % 4) ..), clamped to the last.
-  let wi = min(vec3u(lane, lane + 8u, lane + 16u), vec3u(4u * K - 1u));
-  let wo = (wi / 4u) * tap_step + wi % 4u + cb * 4u;
+  let wo = min(vec3u(lane, lane + 8u, lane + 16u), vec3u(4u * K - 1u));
   var wrow = 0u;
-  for (var o = 0u; o < shape.oc; o++) {
+  for (var o = shape.o_begin; o < shape.o_end; o++) {
     let plane = (n * shape.oc + o) * shape.oh;
     for (var kh = 0u; kh < K; kh++) {
       let oh = i32(ih + shape.pad) - i32(kh);
@@ -132,7 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (K == 5u) {
         l2 = wp[wrow + wo.z];
       }
-      wrow += K * tap_step;
+      wrow += 4u * K;
       // dy columns u .. u + BW + K - 2 (with BW = 7 the last one, which only the unstored eighth
       // pixel reads, is 0).
       let v0 = vec4f(load_dy(row, row_ok, u), load_dy(row, row_ok, u + 1),

@@ -8,10 +8,12 @@
 // by_input = 1 (for conv2d_backward_input): wp is (OC, KH, KW, lanes), lanes = C rounded up to 16,
 //   wp[((o * KH + kh) * KW + kw) * lanes + c] = w[o, c, kh, kw].
 // Lanes past OC (or C) hold zeros.
-// With blocks > 1 (by_input = 0, for conv2d_forward_taps.wgsl, which reads each block of lanes
-// output channels as a uniform buffer of its own): wp is `blocks` runs of `stride` floats, run
-// q holding output channels q lanes .. (q + 1) lanes as (C, KH, KW, lanes), zeros past OC and
-// past the run's C KH KW lanes entries. blocks = 1 and stride = count is the layout above.
+// With blocks > 1 (for conv2d_forward_taps.wgsl and conv2d_backward_input_taps.wgsl, which read
+// each block of `lanes` channels' weights as uniform buffers): wp is `blocks` runs of `stride`
+// floats, run q holding the output channels (by_input = 0; input channels with by_input = 1)
+// q lanes .. (q + 1) lanes in the layout above with lanes = 16, zeros past OC (or C) and past
+// the run's C KH KW lanes (or OC KH KW lanes) entries. blocks = 1, stride = count: the layout
+// above.
 // One invocation writes one element of wp.
 
 override WG: u32 = 256;
@@ -50,7 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var ok = o < shape.oc && c < shape.c;
   if (shape.by_input == 1u) {
     o = outer;
-    c = lane;
+    c = block * shape.lanes + lane;
     ok = c < shape.c && o < shape.oc;
   }
   var v = 0.0;

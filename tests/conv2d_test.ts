@@ -2,11 +2,15 @@ import {
   Conv2d,
   CONV2D_PAIRS,
   CONV2D_SUBGROUP_LANES,
+  CONV2D_TAPS_UNIFORM_BYTES,
+  conv2dForwardTapsFits,
+  conv2dInputTapsParts,
   type Conv2dOptions,
   type Conv2dPair,
   type Conv2dVariant,
   conv2dWeightBlocksShareChannels,
 } from "../src/ops/conv2d.ts";
+import { deepStrictEqual, ok } from "node:assert";
 import type { Gpu } from "../src/gpu/gpu.ts";
 import {
   conv2dBackward,
@@ -357,5 +361,23 @@ gpuTest("Conv2d.create rejects shapes it cannot run", async (gpu) => {
       threw = e instanceof RangeError;
     }
     if (!threw) throw new Error(`Conv2d.create accepted ${JSON.stringify(bad)}`);
+  }
+});
+
+Deno.test("the taps kernels' uniform weight blocks fit 64 KiB and split dX's sum evenly", () => {
+  // The course's layers: 1->32 5x5, 32->64 5x5, 64->128 3x3.
+  for (const [c, k] of [[1, 5], [32, 5], [64, 3]]) ok(conv2dForwardTapsFits(c, k));
+  ok(!conv2dForwardTapsFits(41, 5) && !conv2dForwardTapsFits(114, 3));
+  deepStrictEqual(conv2dInputTapsParts(64, 5), [[0, 32], [32, 64]]);
+  deepStrictEqual(conv2dInputTapsParts(128, 3), [[0, 64], [64, 128]]);
+  deepStrictEqual(conv2dInputTapsParts(40, 5), [[0, 40]]);
+  deepStrictEqual(conv2dInputTapsParts(3, 3), [[0, 3]]);
+  for (const [oc, k] of [[41, 5], [1000, 5], [113, 3], [257, 3]]) {
+    const parts = conv2dInputTapsParts(oc, k);
+    ok(parts[0][0] === 0 && parts[parts.length - 1][1] === oc, `${oc}: covers all channels`);
+    for (const [i, [begin, end]] of parts.entries()) {
+      ok(begin % 4 === 0 && (i === 0 || parts[i - 1][1] === begin), `${oc}: aligned, contiguous`);
+      ok((end - begin) * k * k * 16 * 4 <= CONV2D_TAPS_UNIFORM_BYTES, `${oc}: part fits`);
+    }
   }
 });

@@ -222,7 +222,30 @@ export const Conv2dBackwardInputShape = struct({
   pix_blocks: "u32",
   pix_groups: "u32",
   c_blocks: "u32",
+  /**
+   * conv2d_backward_input_taps.wgsl, per dispatch: its block of 16 input channels, the output
+   * channels o_begin .. o_end whose weights it binds as a uniform buffer, and whether it adds
+   * to dX (every part after the first).
+   */
+  cb: "u32",
+  o_begin: "u32",
+  o_end: "u32",
+  accumulate: "u32",
 });
+
+/**
+ * How conv2d_backward_input_taps.wgsl splits the sum over output channels so that each part's
+ * weights for one block of 16 input channels, part K K 16 floats, fit one uniform buffer:
+ * parts of a multiple of 4 channels (so each starts 256-byte aligned), as even as they come.
+ */
+export function conv2dInputTapsParts(outChannels: number, kernel: number): number[][] {
+  const perChannel = kernel * kernel * CHANNEL_BLOCK * 4; // bytes
+  const most = 4 * Math.floor(CONV2D_TAPS_UNIFORM_BYTES / perChannel / 4);
+  const size = 4 * Math.ceil(outChannels / Math.ceil(outChannels / most) / 4);
+  const parts: number[][] = [];
+  for (let o = 0; o < outChannels; o += size) parts.push([o, Math.min(outChannels, o + size)]);
+  return parts;
+}
 
 /** Mirror of `struct Shape` in conv2d_backward_weight.wgsl. */
 export const Conv2dBackwardWeightShape = struct({
@@ -249,10 +272,11 @@ export const Conv2dReduceShape = struct({ w_count: "u32", oc: "u32", chunks: "u3
 
 const WG = 64;
 /**
- * The taps forward's workgroup: one subgroup. It runs one dispatch per block of 16 output
- * channels, and small workgroups keep the two threads of lavapipe busy to the end of each.
+ * The taps kernels' workgroup: one subgroup. They run one dispatch per block of 16 channels (and
+ * dX per part of its sum), and small workgroups keep lavapipe's threads busy to the end of each
+ * (64-invocation workgroups made the 64->128 forward 0.94x the speed of one dispatch).
  */
-const WG_TAPS_FORWARD = 8;
+const WG_TAPS = 8;
 const WG_ELEMENTWISE = 256;
 /** Channels per invocation block in the forward (output) and backward-input (input) kernels. */
 const CHANNEL_BLOCK = 16;
@@ -281,6 +305,8 @@ export class Conv2d {
   readonly #u: {
     /** With forwardTaps: the forward's Shape once per block of 16 output channels. */
     forwardBlocks: GPUBuffer[];
+    /** With inputTaps: dX's Shape per block of 16 input channels and part of the channels. */
+    inputParts: GPUBuffer[];
     packForward: GPUBuffer;
     packInput: GPUBuffer;
     forward: GPUBuffer;
@@ -290,10 +316,14 @@ export class Conv2d {
   };
   readonly #packedForward: GPUBuffer;
   readonly #packedInput: GPUBuffer;
+  /** With inputTaps: the output-channel ranges [begin, end) of dX's parts. */
+  readonly #inputParts: number[][];
   readonly #partials: GPUBuffer;
   readonly #counts: {
     /** With forwardTaps: floats between two blocks' weights in the packed buffer. */
     forwardBlockStride: number;
+    /** With inputTaps: the same for dX's blocks of 16 input channels. */
+    inputBlockStride: number;
     packForward: number;
     packInput: number;
     forwardGroups: number;
@@ -322,7 +352,12 @@ export class Conv2d {
     const dims = { n: N, c: C, h: H, w: W, oc: OC, oh: OH, ow: OW, kh: K, kw: K, pad: o.pad };
 
     const ocLanes = _roundUp(OC, CHANNEL_BLOCK), cLanes = _roundUp(C, CHANNEL_BLOCK);
-    const packInput = OC * taps * cLanes;
+    const cBlocks = cLanes / CHANNEL_BLOCK;
+    // The taps dX reads each block of 16 input channels' weights in parts (conv2dInputTapsParts),
+    // each a uniform buffer: blocks on 256-byte boundaries, the last part followed by 64 KiB.
+    const inputParts = o.variant.inputTaps ? conv2dInputTapsParts(OC, K) : [];
+    const inputStride = o.variant.inputTaps ? _roundUp(OC * taps * CHANNEL_BLOCK, 64) : 0;
+    const packInput = o.variant.inputTaps ? cBlocks * inputStride : OC * taps * cLanes;
     // The taps forward reads each block of 16 output channels as a uniform buffer: blocks on
     // 256-byte boundaries (minUniformBufferOffsetAlignment), each followed by 64 KiB in bounds.
     const ocBlocks = ocLanes / CHANNEL_BLOCK;
@@ -342,7 +377,7 @@ export class Conv2d {
       ow_blocks: owBlocks,
       oh_blocks: ohBlocks,
       pix_blocks: pixBlocks,
-      pix_groups: workgroupsFor(pixBlocks, o.variant.forwardTaps ? WG_TAPS_FORWARD : WG),
+      pix_groups: workgroupsFor(pixBlocks, o.variant.forwardTaps ? WG_TAPS : WG),
       oc_blocks: ocBlocks,
       ob: 0,
     };
@@ -357,8 +392,9 @@ export class Conv2d {
       qh_blocks: qhBlocks,
       q_blocks: qBlocks,
       pix_blocks: inPixBlocks,
-      pix_groups: workgroupsFor(inPixBlocks, WG),
-      c_blocks: cLanes / CHANNEL_BLOCK,
+      pix_groups: workgroupsFor(inPixBlocks, o.variant.inputTaps ? WG_TAPS : WG),
+      c_blocks: cBlocks,
+      ...{ cb: 0, o_begin: 0, o_end: OC, accumulate: 0 },
     };
 
     // Weight-gradient blocks: 8 output channels x 4 weight rows (c, kh) x 4 taps kw (all K
@@ -397,8 +433,25 @@ export class Conv2d {
       }),
       packInput: gpu.uniform(Conv2dPackShape, {
         ...pack,
-        ...{ lanes: cLanes, by_input: 1, count: packInput, blocks: 1, stride: packInput },
+        lanes: o.variant.inputTaps ? CHANNEL_BLOCK : cLanes,
+        by_input: 1,
+        count: packInput,
+        blocks: o.variant.inputTaps ? cBlocks : 1,
+        stride: o.variant.inputTaps ? inputStride : packInput,
       }),
+      inputParts: Array.from(
+        { length: cBlocks },
+        (_, cb) =>
+          inputParts.map(([begin, end]) =>
+            gpu.uniform(Conv2dBackwardInputShape, {
+              ...bwdIn,
+              cb,
+              o_begin: begin,
+              o_end: end,
+              accumulate: Number(begin > 0),
+            })
+          ),
+      ).flat(),
       forward: gpu.uniform(Conv2dForwardShape, fwd),
       backwardInput: gpu.uniform(Conv2dBackwardInputShape, bwdIn),
       backwardWeight: gpu.uniform(Conv2dBackwardWeightShape, bwdW),
@@ -410,10 +463,19 @@ export class Conv2d {
         (ocBlocks - 1) * blockStride * 4 + CONV2D_TAPS_UNIFORM_BYTES,
       )
       : gpu.storage("conv2d packed weight (forward)", packForward * 4);
-    this.#packedInput = gpu.storage("conv2d packed weight (backward input)", packInput * 4);
+    const lastPart = inputParts.length ? inputParts[inputParts.length - 1][0] : 0;
+    this.#packedInput = o.variant.inputTaps
+      ? gpu.uniformStorage(
+        "conv2d packed weight (backward input, uniform blocks)",
+        ((cBlocks - 1) * inputStride + lastPart * taps * CHANNEL_BLOCK) * 4 +
+          CONV2D_TAPS_UNIFORM_BYTES,
+      )
+      : gpu.storage("conv2d packed weight (backward input)", packInput * 4);
+    this.#inputParts = inputParts;
     this.#partials = gpu.storage("conv2d weight-gradient partials", chunks * (wCount + OC) * 4);
     this.#counts = {
       forwardBlockStride: blockStride,
+      inputBlockStride: inputStride,
       packForward,
       packInput,
       forwardGroups: fwd.oc_blocks * fwd.pix_groups,
@@ -513,7 +575,7 @@ export class Conv2d {
       packWeight: await gpu.kernel("conv2d_pack_weight", { WG: WG_ELEMENTWISE }),
       forward: v.forwardTaps
         ? await gpu.kernel("conv2d_forward_taps", {
-          WG: WG_TAPS_FORWARD,
+          WG: WG_TAPS,
           K: o.kernel,
           BW: v.forwardWidth,
         })
@@ -523,7 +585,11 @@ export class Conv2d {
           BW: o.variant.forwardWidth,
         }),
       backwardInput: v.inputTaps
-        ? await gpu.kernel("conv2d_backward_input_taps", { WG, K: o.kernel, BW: v.inputWidth })
+        ? await gpu.kernel("conv2d_backward_input_taps", {
+          WG: WG_TAPS,
+          K: o.kernel,
+          BW: v.inputWidth,
+        })
         : await gpu.kernel(_named("conv2d_backward_input", v.subgroups), {
           ...strided,
           PAIR: CONV2D_PAIRS.indexOf(o.variant.inputPair),
@@ -604,6 +670,22 @@ export class Conv2d {
       gpu.bind(k.packWeight, [this.#u.packInput, w, this.#packedInput]),
       this.#counts.packInput,
     );
+    if (this.variant.inputTaps) {
+      // Per block of 16 input channels, the parts of the sum over output channels in order,
+      // each with its weights as a uniform buffer; the first overwrites dX, the others add.
+      const parts = this.#inputParts, taps = this.kernel * this.kernel;
+      const groups = this.#counts.inputGroups / (this.#u.inputParts.length / parts.length);
+      for (const [i, shape] of this.#u.inputParts.entries()) {
+        const cb = Math.floor(i / parts.length), [begin] = parts[i % parts.length];
+        const weights = {
+          buffer: this.#packedInput,
+          offset: (cb * this.#counts.inputBlockStride + begin * taps * CHANNEL_BLOCK) * 4,
+          size: CONV2D_TAPS_UNIFORM_BYTES,
+        };
+        rec.dispatch(k.backwardInput, gpu.bind(k.backwardInput, [shape, dY, weights, dX]), groups);
+      }
+      return;
+    }
     rec.dispatch(
       k.backwardInput,
       gpu.bind(k.backwardInput, [this.#u.backwardInput, dY, this.#packedInput, dX]),
