@@ -1,7 +1,8 @@
 // Max pool 2x2, stride 2, backward: each window's dy goes to the element that won it.
 // Bindings: 0 shape (uniform), 1 dy (read), 2 argmax (read), 3 dx (write).
 // dx is (N, C, H, W); dy and argmax are (N, C, OH, OW) as maxpool_forward.wgsl wrote them
-// (argmax = the winner's place 0..3 in its window, row-major).
+// (argmax = the winner's place 0..3 in its window, row-major; 4, no winner, after a forward
+// with RELU: the whole window gets 0).
 // One invocation computes one window: its 4 elements of dx (dy at the winner, 0 elsewhere),
 // and, for a window beside the row or column that an odd size drops, those elements too (0).
 // So every dx element is written exactly once: no clearing, no races. One invocation per

@@ -5,9 +5,13 @@
 // dropped, as in PyTorch). argmax holds the winner's place in its window, row-major:
 // 0 (top left), 1 (top right), 2 (bottom left), 3 (bottom right). Ties go to the first in
 // that order, as in PyTorch (strict >).
+// RELU: the pool of relu(x), as max(0, the window's max) (the same numbers: ReLU keeps the
+// order), for the conv encoder's ReLU then pool in one pass; a window whose max is not above 0
+// records argmax 4, "no winner" (relu(x) is 0 there and passes no gradient back).
 // One invocation computes one output element.
 
 override WG: u32 = 256;
+override RELU: bool = false;
 
 struct Shape {
   planes: u32,
@@ -52,6 +56,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (v3 > best) {
     best = v3;
     at = 3u;
+  }
+  if (RELU && !(best > 0.0)) {
+    best = 0.0;
+    at = 4u;
   }
   y[i] = best;
   argmax[i] = at;

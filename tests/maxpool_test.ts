@@ -1,6 +1,7 @@
 import type { Gpu } from "../src/gpu/gpu.ts";
 import { MaxPool2d } from "../src/ops/maxpool.ts";
 import { type MaxPool2dDims, maxPoolBackward, maxPoolForward } from "../src/reference/maxpool.ts";
+import { activationBackward, activationForward } from "../src/reference/activation.ts";
 import { assertClose, f32, gpuTest, normal, numericGrad, rng } from "./helpers.ts";
 
 const size = (d: MaxPool2dDims) => d.batch * d.channels * d.height * d.width;
@@ -123,3 +124,50 @@ gpuTest("MaxPool2d gives ties to the first maximum in row-major window order", a
     await checkAgainstReference(gpu, d, x, Float64Array.from(f32(normal(rand, outSize(d)))));
   }
 });
+
+gpuTest(
+  "MaxPool2d with relu pools relu(x) and passes the gradient back through both",
+  async (gpu) => {
+    const rand = rng(5);
+    // Normal values (half the windows' maxima below 0 somewhere), ties from {-1, 0, 1} (windows
+    // all 0 or negative), odd sizes and the encoder's shapes.
+    const cases = [
+      { d: dims(3, 7, 5, 9), tie: false },
+      { d: dims(2, 4, 7, 7), tie: true },
+      { d: dims(4, 32, 28, 28), tie: false },
+      { d: dims(4, 128, 7, 7), tie: true },
+    ];
+    for (const { d, tie } of cases) {
+      const n = size(d), m = outSize(d);
+      const x = tie
+        ? Float64Array.from({ length: n }, () => Math.floor(3 * rand()) - 1)
+        : Float64Array.from(f32(normal(rand, n)));
+      const dy = Float64Array.from(f32(normal(rand, m)));
+      const op = await MaxPool2d.create(gpu, { ...d, relu: true });
+      const bx = gpu.storage("x", f32(x)), by = gpu.storage("y", m * 4);
+      const bdy = gpu.storage("dy", f32(dy));
+      const bdx = gpu.storage("dx", new Float32Array(n).fill(NaN));
+      const rec = gpu.record();
+      op.forward(rec, by, bx);
+      op.backward(rec, bdx, bdy);
+      await rec.submit();
+      // PyTorch's order: ReLU, then the pool; the gradient back through the pool, then ReLU.
+      const r = activationForward("relu", x);
+      const ref = maxPoolForward(d, r);
+      const at = `relu (${d.batch}, ${d.channels}, ${d.height}, ${d.width})`;
+      assertClose(`y ${at}`, await gpu.readF32(by, 0, m), ref.y, exact);
+      assertClose(
+        `dx ${at}`,
+        await gpu.readF32(bdx, 0, n),
+        activationBackward("relu", maxPoolBackward(d, dy, ref.argmax), x),
+        exact,
+      );
+      const argmax = await gpu.readU32(op.argmax, 0, m);
+      const none = ref.y.filter((v) => v <= 0).length;
+      if (argmax.filter((a) => a === 4).length !== none) {
+        throw new Error(`${at}: argmax 4 must mark exactly the ${none} windows with max <= 0`);
+      }
+      for (const b of [bx, by, bdy, bdx]) b.destroy();
+    }
+  },
+);

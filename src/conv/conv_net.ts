@@ -1,7 +1,8 @@
 /**
  * The course's conv VAE networks (SPEC.md model 1) for the generic graph.
  * Encoder: conv 1->32 5x5 pad 2, ReLU, maxpool 2; conv 32->64 5x5 pad 2, ReLU, maxpool 2;
- * conv 64->128 3x3 pad 1, ReLU, maxpool 2 (7x7 -> 3x3); flatten 1152; one linear head
+ * conv 64->128 3x3 pad 1, ReLU, maxpool 2 (7x7 -> 3x3), each ReLU in its pool's pass
+ * (MaxPool2d relu); flatten 1152; one linear head
  * 1152 -> 2 latent giving rows [mu | logvar].
  * Decoder: z as a (latent, 1, 1) map; transposed convs 5x5 stride 2 pad 1, latent->128 (3x3),
  * 128->64 (7x7), 64->32 (15x15), 32->1 (31x31), each followed by batch norm and ReLU;
@@ -20,14 +21,12 @@ import { type ConvConfig, convLayout, DEC, DEC_FLAT, ENC, FLAT, PIXELS } from ".
 
 interface EncLayer {
   conv: Conv2d;
-  relu: Activation;
+  /** The pool of relu(conv out): ReLU and pool in one pass each way. */
   pool: MaxPool2d;
-  /** conv out, relu out, pool out; gradients of the same. */
+  /** conv out, pool out; gradients of the same. */
   c: GPUBuffer;
-  r: GPUBuffer;
   p: GPUBuffer;
   dC: GPUBuffer;
-  dR: GPUBuffer;
   dP: GPUBuffer;
 }
 
@@ -92,17 +91,15 @@ export class ConvEncoder implements Encoder {
         channels: co,
         height: size,
         width: size,
+        relu: true,
       });
       const np = N * co * pool.outHeight * pool.outWidth;
       return {
         conv,
-        relu: await Activation.create(gpu, "relu", n),
         pool,
         c: f(`enc${i + 1}.conv`, n),
-        r: f(`enc${i + 1}.relu`, n),
         p: f(`enc${i + 1}.pool`, np),
         dC: f(`enc${i + 1}.d_conv`, n),
-        dR: f(`enc${i + 1}.d_relu`, n),
         dP: f(`enc${i + 1}.d_pool`, np),
       };
     }));
@@ -115,8 +112,7 @@ export class ConvEncoder implements Encoder {
     let input: Tensor = x;
     this.#layers.forEach((l, i) => {
       l.conv.forward(rec, l.c, input, v.p(`enc.conv${i + 1}.weight`), v.p(`enc.conv${i + 1}.bias`));
-      l.relu.forward(rec, l.r, l.c);
-      l.pool.forward(rec, l.p, l.r);
+      l.pool.forward(rec, l.p, l.c);
       input = l.p;
     });
     this.#head.forward(rec, h, input, v.p("enc.head.weight"), v.p("enc.head.bias"));
@@ -136,8 +132,7 @@ export class ConvEncoder implements Encoder {
     );
     for (let i = enc.length - 1; i >= 0; i--) {
       const l = enc[i], k = i + 1;
-      l.pool.backward(rec, l.dR, l.dP);
-      l.relu.backward(rec, l.dC, l.dR, l.c);
+      l.pool.backward(rec, l.dC, l.dP);
       const input = i > 0 ? enc[i - 1].p : x;
       const dInput = i > 0 ? enc[i - 1].dP : null;
       l.conv.backward(

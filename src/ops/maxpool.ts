@@ -1,6 +1,7 @@
 /**
  * Max pooling 2x2, stride 2, on the GPU (PyTorch's MaxPool2d(2): odd sizes are floored,
- * 7 -> 3; ties go to the first maximum in row-major window order).
+ * 7 -> 3; ties go to the first maximum in row-major window order), optionally of relu(x) in
+ * the same pass (MaxPool2dOptions.relu).
  * Kernels: kernels/maxpool_forward.wgsl, kernels/maxpool_backward.wgsl.
  */
 
@@ -21,6 +22,12 @@ export interface MaxPool2dOptions {
   channels: number;
   height: number;
   width: number;
+  /**
+   * Pool relu(x) instead of x, and pass the gradient back through both (default false): the
+   * conv encoder's ReLU and pool in one pass each way, where they were two, each over the
+   * whole unpooled tensor.
+   */
+  relu?: boolean;
 }
 
 export class MaxPool2d {
@@ -30,9 +37,11 @@ export class MaxPool2d {
   readonly width: number;
   readonly outHeight: number;
   readonly outWidth: number;
+  readonly relu: boolean;
   /**
    * (N, C, OH, OW) u32: each window's winner as its place 0..3, row-major (0 top left,
-   * 1 top right, 2 bottom left, 3 bottom right), from the last recorded forward.
+   * 1 top right, 2 bottom left, 3 bottom right), from the last recorded forward; with relu,
+   * 4 where the window's max is not above 0 (no winner: relu(x) is 0 there).
    */
   readonly argmax: GPUBuffer;
   readonly #gpu: Gpu;
@@ -49,6 +58,7 @@ export class MaxPool2d {
     this.channels = o.channels;
     this.height = o.height;
     this.width = o.width;
+    this.relu = o.relu ?? false;
     this.outHeight = Math.floor(o.height / 2);
     this.outWidth = Math.floor(o.width / 2);
     this.#shape = gpu.uniform(MaxPoolShape, {
@@ -83,13 +93,16 @@ export class MaxPool2d {
       );
     }
     const [fwd, bwd] = await Promise.all([
-      gpu.kernel("maxpool_forward", { WG: 256 }),
+      gpu.kernel("maxpool_forward", { WG: 256, RELU: Number(opts.relu ?? false) }),
       gpu.kernel("maxpool_backward", { WG: 256 }),
     ]);
     return new MaxPool2d(gpu, opts, fwd, bwd);
   }
 
-  /** y = max over each 2x2 window; records the winners in `argmax`. y: (N, C, OH, OW); x: (N, C, H, W). */
+  /**
+   * y = max over each 2x2 window (of relu(x) with relu); records the winners in `argmax`.
+   * y: (N, C, OH, OW); x: (N, C, H, W).
+   */
   forward(rec: Recorder, y: Tensor, x: Tensor): void {
     const k = this.#fwd;
     rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, x, y, this.argmax]), this.#outCount);

@@ -35,7 +35,10 @@ export function maxPoolForward(
   return { y, argmax };
 }
 
-/** dx[winner of window o] = dy[o]; every other element of dx is 0. */
+/**
+ * dx[winner of window o] = dy[o]; every other element of dx is 0. argmax 4 is "no winner" (the
+ * GPU pool of relu(x) records it where the window's max is not above 0): nothing passes back.
+ */
 export function maxPoolBackward(
   d: MaxPool2dDims,
   dy: Float64Array,
@@ -48,6 +51,7 @@ export function maxPoolBackward(
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
         const o = (p * OH + oh) * OW + ow, k = argmax[o];
+        if (k > 3) continue;
         dx[(p * H + 2 * oh + (k >> 1)) * W + 2 * ow + (k & 1)] = dy[o];
       }
     }
