@@ -1,6 +1,9 @@
 // Batch norm, backward, pass 2: dx, dgamma and dbeta.
 // Bindings: 0 shape (uniform), 1 partials (read), 2 x (read), 3 dy (read), 4 gamma (read),
-// 5 saved (read), 6 dgamma (write), 7 dbeta (write), 8 dx (write).
+// 5 saved (read), 6 dgamma (write), 7 dbeta (write), 8 dx (write), 9 beta (read).
+// RELU: dy is the gradient of relu(batch norm out), taken as dy * [gamma xhat + beta > 0] (the
+// pre-ReLU value recomputed from x as batchnorm_forward.wgsl computed it; the partials came
+// from batchnorm_backward_reduce.wgsl with RELU too).
 // x, dy, dx are (N, C, H, W); gamma, dgamma, dbeta are (C); saved is (2, C) = (mean, inv_std)
 // of the forward; partials is (C, chunks) of (sum dy, sum dy * xhat) from
 // batchnorm_backward_reduce.wgsl. With M = N*H*W and xhat = (x - mean) * inv_std:
@@ -16,6 +19,7 @@
 override WG: u32 = 64;
 override ITEMS: u32 = 64;
 override EVAL: bool = false;
+override RELU: bool = false;
 
 struct Shape {
   batch: u32,
@@ -36,6 +40,7 @@ struct Shape {
 @group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(9) var<storage, read> beta: array<f32>;
 
 var<workgroup> w_sum: array<vec2f, WG>;
 
@@ -81,12 +86,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var i = (b0 * C + c) * hw + s;
   let ds = WG % hw;
   let di = (WG / hw) * C * hw + ds;
+  let shift = beta[c];
   for (; j < end; j += WG) {
+    let xc = x[i] - mean;
+    let g = select(dy[i], select(0.0, dy[i], xc * scale + shift > 0.0), RELU);
     if (EVAL) {
-      dx[i] = scale * dy[i];
+      dx[i] = scale * g;
     } else {
-      let xhat = (x[i] - mean) * inv_std;
-      dx[i] = scale * (dy[i] - (sums.x + xhat * sums.y) * inv_m);
+      let xhat = xc * inv_std;
+      dx[i] = scale * (g - (sums.x + xhat * sums.y) * inv_m);
     }
     s += ds;
     i += di;

@@ -1,5 +1,8 @@
 // Batch norm, backward, pass 1: partial sums of dy and dy * xhat per channel, chunk by chunk.
-// Bindings: 0 shape (uniform), 1 x (read), 2 dy (read), 3 saved (read), 4 partials (write).
+// Bindings: 0 shape (uniform), 1 x (read), 2 dy (read), 3 saved (read), 4 partials (write),
+// 5 gamma (read), 6 beta (read).
+// RELU (after a forward with RELU): dy is the gradient of relu(batch norm out), and the sums
+// take dy * [gamma xhat + beta > 0], the pre-ReLU value recomputed from x as the forward did.
 // x and dy are (N, C, H, W); saved is (2, C) = (mean, inv_std) of the forward;
 // xhat = (x - mean) * inv_std. Chunks as in batchnorm_moments.wgsl: workgroup (k, c) of the
 // (chunks, C) grid writes partials[c*chunks + k] = (sum dy, sum dy * xhat) over chunk k.
@@ -8,6 +11,7 @@
 
 override WG: u32 = 64;
 override ITEMS: u32 = 64;
+override RELU: bool = false;
 
 struct Shape {
   batch: u32,
@@ -24,6 +28,8 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read> saved: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partials: array<vec2f>;
+@group(0) @binding(5) var<storage, read> gamma: array<f32>;
+@group(0) @binding(6) var<storage, read> beta: array<f32>;
 
 var<workgroup> w_sum: array<vec2f, WG>;
 
@@ -37,6 +43,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   let mean = saved[c];
   let inv_std = saved[shape.channels + c];
+  let scale = gamma[c] * inv_std;
+  let shift = beta[c];
   var acc = vec2f(0.0);
   // Element j of the channel sits at (b, s) = (j / hw, j % hw), flat index
   // i = (b*C + c)*hw + s. Stepping j by WG moves (b, s) by (WG / hw, WG % hw) plus a carry,
@@ -52,8 +60,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let ds = WG % hw;
   let di = (WG / hw) * C * hw + ds;
   for (; j < end; j += WG) {
-    let g = dy[i];
-    acc += vec2f(g, g * (x[i] - mean) * inv_std);
+    let xc = x[i] - mean;
+    let g = select(dy[i], select(0.0, dy[i], xc * scale + shift > 0.0), RELU);
+    acc += vec2f(g, g * xc * inv_std);
     s += ds;
     i += di;
     if (s >= hw) {

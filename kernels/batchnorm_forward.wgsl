@@ -1,4 +1,6 @@
-// Batch norm, forward: y = gamma * (x - mean) * inv_std + beta, per channel.
+// Batch norm, forward: y = gamma * (x - mean) * inv_std + beta, per channel; with RELU,
+// y = max(0, that): the conv decoder's batch norm and ReLU in one pass (the backward kernels
+// recompute the pre-ReLU value from x for the ReLU's mask).
 // Bindings: 0 shape (uniform), 1 x (read), 2 gamma (read), 3 beta (read), 4 saved (read),
 // 5 y (write).
 // x and y are (N, C, H, W); gamma, beta are (C); saved is (2, C) = (mean, inv_std) as
@@ -10,6 +12,7 @@
 
 override WG: u32 = 64;
 override ITEMS: u32 = 64;
+override RELU: bool = false;
 
 struct Shape {
   batch: u32,
@@ -53,7 +56,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let di = (WG / hw) * C * hw + ds;
   for (; j < end; j += WG) {
     // (x - mean) first: folding mean into the shift would cancel badly when |mean| >> spread.
-    y[i] = (x[i] - mean) * scale + shift;
+    let v = (x[i] - mean) * scale + shift;
+    y[i] = select(v, max(v, 0.0), RELU);
     s += ds;
     i += di;
     if (s >= hw) {

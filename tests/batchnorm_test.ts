@@ -72,7 +72,7 @@ async function checkAgainstReference(
   gpu: Gpu,
   d: BatchNorm2dDims,
   seed: number,
-  { offset = 3, yAtol = 1e-5 } = {},
+  { offset = 3, yAtol = 1e-5, relu = false } = {},
 ): Promise<void> {
   const rand = rng(seed);
   const C = d.channels, n = size(d), cBytes = slot(C * 4);
@@ -93,11 +93,11 @@ async function checkAgainstReference(
   const byEval = gpu.storage("y eval", n * 4), bdxEval = gpu.storage("dx eval", n * 4);
   const g = range(params, 0), b = range(params, 1), rm = range(running, 0), rv = range(running, 1);
 
-  const op = await BatchNorm2d.create(gpu, d);
+  const op = await BatchNorm2d.create(gpu, { ...d, relu });
   const rec = gpu.record();
   op.forwardTrain(rec, by, bx1, g, b, rm, rv);
   op.forwardTrain(rec, by, bx2, g, b, rm, rv);
-  op.backward(rec, bdx, range(grads, 0), range(grads, 1), bdy, bx2, g);
+  op.backward(rec, bdx, range(grads, 0), range(grads, 1), bdy, bx2, g, b);
   await rec.submit();
   const y = await gpu.readF32(by, 0, n), dx = await gpu.readF32(bdx, 0, n);
   const saved = await gpu.readF32(op.saved, 0, 2 * C);
@@ -107,7 +107,7 @@ async function checkAgainstReference(
 
   const rec2 = gpu.record();
   op.forwardEval(rec2, byEval, bx1, g, b, rm, rv);
-  op.backward(rec2, bdxEval, range(grads, 2), range(grads, 3), bdy, bx1, g);
+  op.backward(rec2, bdxEval, range(grads, 2), range(grads, 3), bdy, bx1, g, b);
   await rec2.submit();
   const yEval = await gpu.readF32(byEval, 0, n), dxEval = await gpu.readF32(bdxEval, 0, n);
   const dGammaEval = await gpu.readF32(grads, 2 * cBytes / 4, C);
@@ -116,9 +116,20 @@ async function checkAgainstReference(
 
   const first = batchNormTrainForward(d, x1, gamma, beta, rm0, rv0);
   const ref = batchNormTrainForward(d, x2, gamma, beta, first.runningMean, first.runningVar);
-  const back = batchNormBackward(d, dy, x2, gamma);
+  // With relu: y = max(0, batch norm), and the gradient reaches batch norm where y > 0 (the
+  // GPU's own y decides, so that a value within rounding of 0 cannot flip the comparison).
+  const through = (out: Float32Array) => relu ? dy.map((v, i) => (out[i] > 0 ? v : 0)) : dy;
+  const back = batchNormBackward(d, through(y), x2, gamma);
   const refEval = batchNormEvalForward(d, x1, gamma, beta, ref.runningMean, ref.runningVar);
-  const backEval = batchNormEvalBackward(d, dy, x1, gamma, ref.runningMean, ref.runningVar);
+  const backEval = batchNormEvalBackward(
+    d,
+    through(yEval),
+    x1,
+    gamma,
+    ref.runningMean,
+    ref.runningVar,
+  );
+  const act = (v: Float64Array) => (relu ? v.map((u) => Math.max(u, 0)) : v);
 
   const at = `(${d.batch}, ${C}, ${d.height}, ${d.width})`;
   const stat = { atol: 1e-6, rtol: 1e-5 };
@@ -130,13 +141,13 @@ async function checkAgainstReference(
     atol: 0,
     rtol: 0,
   });
-  assertClose(`y ${at}`, y, ref.y, { atol: yAtol, rtol: 1e-5 });
+  assertClose(`y ${at}`, y, act(ref.y), { atol: yAtol, rtol: 1e-5 });
   assertClose(`dx ${at}`, dx, back.dx, { atol: 1e-5, rtol: 1e-4 });
   // Sums over up to 246,016 terms: f32 error grows with the count.
   const sum = { atol: 1e-3, rtol: 1e-4 };
   assertClose(`dgamma ${at}`, dGamma, back.dGamma, sum);
   assertClose(`dbeta ${at}`, dBeta, back.dBeta, sum);
-  assertClose(`y eval ${at}`, yEval, refEval, { atol: yAtol, rtol: 1e-5 });
+  assertClose(`y eval ${at}`, yEval, act(refEval), { atol: yAtol, rtol: 1e-5 });
   assertClose(`dx eval ${at}`, dxEval, backEval.dx, { atol: 1e-6, rtol: 1e-5 });
   assertClose(`dgamma eval ${at}`, dGammaEval, backEval.dGamma, sum);
   assertClose(`dbeta eval ${at}`, dBetaEval, backEval.dBeta, sum);
@@ -178,6 +189,20 @@ gpuTest(
       const [channels, height, width] of [[128, 3, 3], [64, 7, 7], [32, 15, 15], [1, 31, 31]]
     ) {
       await checkAgainstReference(gpu, { batch: 256, channels, height, width }, seed++);
+    }
+  },
+);
+
+gpuTest(
+  "BatchNorm2d with relu matches max(0, the f64 reference) and its gradient, train and eval",
+  async (gpu) => {
+    let seed = 40;
+    for (
+      const [batch, channels, height, width] of [[3, 5, 7, 7], [7, 2, 33, 33], [256, 128, 3, 3]]
+    ) {
+      await checkAgainstReference(gpu, { batch, channels, height, width }, seed++, {
+        relu: true,
+      });
     }
   },
 );

@@ -108,7 +108,7 @@ export async function kernelsGroup(c: BenchContext): Promise<void> {
       "batchnorm backward",
       shape,
       5 * e * F,
-      (rec) => bn.backward(rec, bdx, dg, db, bdy, bx, gamma),
+      (rec) => bn.backward(rec, bdx, dg, db, bdy, bx, gamma, beta),
     );
   }
 

@@ -5,12 +5,12 @@
  * (MaxPool2d relu); flatten 1152; one linear head
  * 1152 -> 2 latent giving rows [mu | logvar].
  * Decoder: z as a (latent, 1, 1) map; transposed convs 5x5 stride 2 pad 1, latent->128 (3x3),
- * 128->64 (7x7), 64->32 (15x15), 32->1 (31x31), each followed by batch norm and ReLU;
+ * 128->64 (7x7), 64->32 (15x15), 32->1 (31x31), each followed by batch norm and ReLU (one
+ * pass: BatchNorm2d relu);
  * flatten 961; linear 961 -> 784 W, the likelihood's W numbers per pixel.
  */
 
 import type { Gpu, Recorder, Tensor } from "../gpu/gpu.ts";
-import { Activation } from "../ops/activation.ts";
 import { BatchNorm2d } from "../ops/batchnorm.ts";
 import { Conv2d } from "../ops/conv2d.ts";
 import { ConvTranspose2d } from "../ops/conv_transpose2d.ts";
@@ -32,14 +32,12 @@ interface EncLayer {
 
 interface DecLayer {
   deconv: ConvTranspose2d;
+  /** Batch norm and its ReLU in one pass each way (BatchNorm2d relu). */
   bn: BatchNorm2d;
-  relu: Activation;
-  /** deconv out, batch norm out, relu out; gradients of the same. */
+  /** deconv out, relu(batch norm) out; gradients of the same. */
   t: GPUBuffer;
-  b: GPUBuffer;
   a: GPUBuffer;
   dT: GPUBuffer;
-  dB: GPUBuffer;
   dA: GPUBuffer;
 }
 
@@ -197,14 +195,17 @@ export class ConvDecoder implements Decoder {
       const n = N * co * out * out;
       return {
         deconv,
-        bn: await BatchNorm2d.create(gpu, { batch: N, channels: co, height: out, width: out }),
-        relu: await Activation.create(gpu, "relu", n),
+        bn: await BatchNorm2d.create(gpu, {
+          batch: N,
+          channels: co,
+          height: out,
+          width: out,
+          relu: true,
+        }),
         t: f(`dec${i + 1}.deconv`, n),
-        b: f(`dec${i + 1}.bn`, n),
-        a: f(`dec${i + 1}.relu`, n),
+        a: f(`dec${i + 1}.bn_relu`, n),
         dT: f(`dec${i + 1}.d_deconv`, n),
-        dB: f(`dec${i + 1}.d_bn`, n),
-        dA: f(`dec${i + 1}.d_relu`, n),
+        dA: f(`dec${i + 1}.d_bn_relu`, n),
       };
     }));
     const head = await Linear.create(gpu, {
@@ -223,7 +224,7 @@ export class ConvDecoder implements Decoder {
       l.deconv.forward(rec, l.t, input, v.p(`dec.deconv${k}.weight`), v.p(`dec.deconv${k}.bias`));
       const args = [
         rec,
-        l.b,
+        l.a,
         l.t,
         v.p(`dec.bn${k}.weight`),
         v.p(`dec.bn${k}.bias`),
@@ -232,7 +233,6 @@ export class ConvDecoder implements Decoder {
       ] as const;
       if (mode === "train") l.bn.forwardTrain(...args);
       else l.bn.forwardEval(...args);
-      l.relu.forward(rec, l.a, l.b);
       input = l.a;
     });
     this.#head.forward(rec, out, input, v.p("dec.head.weight"), v.p("dec.head.bias"));
@@ -256,17 +256,18 @@ export class ConvDecoder implements Decoder {
     }
     for (let i = dec.length - 1; i >= 0; i--) {
       const l = dec[i], k = i + 1;
-      l.relu.backward(rec, l.dB, l.dA, l.b);
-      // Batch norm follows its last forward's mode: through the batch statistics after a
-      // train-mode forward, with the running statistics as constants after an eval one.
+      // Batch norm (with its ReLU) follows its last forward's mode: through the batch
+      // statistics after a train-mode forward, with the running statistics as constants after
+      // an eval one.
       l.bn.backward(
         rec,
         l.dT,
         v.g(`dec.bn${k}.weight`),
         v.g(`dec.bn${k}.bias`),
-        l.dB,
+        l.dA,
         l.t,
         v.p(`dec.bn${k}.weight`),
+        v.p(`dec.bn${k}.bias`),
       );
       const input = i > 0 ? dec[i - 1].a : z;
       const dInput = i > 0 ? dec[i - 1].dA : dZ;
@@ -290,7 +291,7 @@ export class ConvDecoder implements Decoder {
   activations(): [string, GPUBuffer][] {
     return this.#layers.flatMap((l, i): [string, GPUBuffer][] => [
       [`decoder deconv${i + 1}`, l.t],
-      [`decoder bn${i + 1}`, l.b],
+      [`decoder bn${i + 1} relu`, l.a],
     ]);
   }
 }

@@ -41,6 +41,12 @@ export interface BatchNorm2dOptions {
   momentum?: number;
   /** Added to the variance before the square root (PyTorch's default 1e-5). */
   eps?: number;
+  /**
+   * Batch norm then ReLU (default false): y = max(0, batch norm of x), and backward takes the
+   * gradient of that, in the same passes (the conv decoder's layers; one full-size pass fewer
+   * each way).
+   */
+  relu?: boolean;
 }
 
 interface Kernels {
@@ -108,7 +114,7 @@ export class BatchNorm2d {
   }
 
   static async create(gpu: Gpu, opts: BatchNorm2dOptions): Promise<BatchNorm2d> {
-    const o = { momentum: 0.1, eps: 1e-5, ...opts };
+    const o = { momentum: 0.1, eps: 1e-5, relu: false, ...opts };
     for (const key of ["batch", "channels", "height", "width"] as const) {
       if (!Number.isInteger(o[key]) || o[key] < 1) {
         throw new RangeError(
@@ -130,16 +136,16 @@ export class BatchNorm2d {
           `got momentum ${o.momentum}, eps ${o.eps}`,
       );
     }
-    const chunked = { WG, ITEMS };
+    const chunked = { WG, ITEMS }, relu = Number(o.relu);
     const [moments, statsTrain, statsEval, forward, reduce, backwardTrain, backwardEval] =
       await Promise.all([
         gpu.kernel("batchnorm_moments", chunked),
         gpu.kernel("batchnorm_stats", { WG: 64, EVAL: 0 }),
         gpu.kernel("batchnorm_stats", { WG: 64, EVAL: 1 }),
-        gpu.kernel("batchnorm_forward", chunked),
-        gpu.kernel("batchnorm_backward_reduce", chunked),
-        gpu.kernel("batchnorm_backward", { ...chunked, EVAL: 0 }),
-        gpu.kernel("batchnorm_backward", { ...chunked, EVAL: 1 }),
+        gpu.kernel("batchnorm_forward", { ...chunked, RELU: relu }),
+        gpu.kernel("batchnorm_backward_reduce", { ...chunked, RELU: relu }),
+        gpu.kernel("batchnorm_backward", { ...chunked, EVAL: 0, RELU: relu }),
+        gpu.kernel("batchnorm_backward", { ...chunked, EVAL: 1, RELU: relu }),
       ]);
     return new BatchNorm2d(gpu, o, {
       moments,
@@ -204,8 +210,9 @@ export class BatchNorm2d {
    * Gradients of the last recorded forward, whose mode it follows: after forwardTrain the
    * gradient runs through the batch mean and variance, after forwardEval the statistics are
    * constants (as when a frozen decoder is differentiated with respect to its input).
-   * dGamma and dBeta are overwritten, not accumulated.
-   * dX, dY, x: (N, C, H, W) with x the forward's input; dGamma, dBeta, gamma: (C).
+   * dGamma and dBeta are overwritten, not accumulated. With relu, dY is the gradient of the
+   * ReLU's output (the forward's y), and gamma and beta give back the values before it.
+   * dX, dY, x: (N, C, H, W) with x the forward's input; dGamma, dBeta, gamma, beta: (C).
    */
   backward(
     rec: Recorder,
@@ -215,15 +222,19 @@ export class BatchNorm2d {
     dY: Tensor,
     x: Tensor,
     gamma: Tensor,
+    beta: Tensor,
   ): void {
     if (this.#lastForward === null) {
       throw new Error("Cannot run BatchNorm2d.backward: no forward was recorded before it");
     }
     const g = this.#gpu, k = this.#k;
-    const reduce = [this.#shape, x, dY, this.saved, this.#partials];
+    const reduce = [this.#shape, x, dY, this.saved, this.#partials, gamma, beta];
     rec.dispatch(k.reduce, g.bind(k.reduce, reduce), this.#grid);
     const bwd = this.#lastForward === "train" ? k.backwardTrain : k.backwardEval;
-    const bindings = [this.#shape, this.#partials, x, dY, gamma, this.saved, dGamma, dBeta, dX];
+    const bindings = [
+      ...[this.#shape, this.#partials, x, dY, gamma, this.saved, dGamma, dBeta, dX],
+      beta,
+    ];
     rec.dispatch(bwd, g.bind(bwd, bindings), this.#grid);
   }
 
