@@ -49,6 +49,8 @@ export class MaxPool2d {
   readonly #bwd: Kernel;
   readonly #shape: GPUBuffer;
   readonly #outCount: number;
+  /** Output rows, N C OH: one invocation each. */
+  readonly #rows: number;
 
   private constructor(gpu: Gpu, o: MaxPool2dOptions, fwd: Kernel, bwd: Kernel) {
     this.#gpu = gpu;
@@ -69,6 +71,7 @@ export class MaxPool2d {
       out_width: this.outWidth,
     });
     this.#outCount = o.batch * o.channels * this.outHeight * this.outWidth;
+    this.#rows = o.batch * o.channels * this.outHeight;
     this.argmax = gpu.storage("maxpool argmax", this.#outCount * 4);
   }
 
@@ -105,7 +108,7 @@ export class MaxPool2d {
    */
   forward(rec: Recorder, y: Tensor, x: Tensor): void {
     const k = this.#fwd;
-    rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, x, y, this.argmax]), this.#outCount);
+    rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, x, y, this.argmax]), this.#rows);
   }
 
   /**
@@ -114,6 +117,6 @@ export class MaxPool2d {
    */
   backward(rec: Recorder, dX: Tensor, dY: Tensor): void {
     const k = this.#bwd;
-    rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, dY, this.argmax, dX]), this.#outCount);
+    rec.dispatchItems(k, this.#gpu.bind(k, [this.#shape, dY, this.argmax, dX]), this.#rows);
   }
 }
