@@ -120,7 +120,11 @@ export const CONV2D_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
  * 0.70x, 64->128 0.72x. Then the taps kernels (stride 1, 3 x 3 and 5 x 5, no pairs) against the
  * subgroup kernels with pairs: forward 1->32 0.94x, 32->64 0.71x, 64->128 0.64x; dX 32->64 0.89x,
  * 64->128 0.52x. So every stride-1 3 x 3 or 5 x 5 layer gets them there; with subgroups the pairs
- * measured within the noise of none (0.8-1.4x either way between runs).
+ * measured within the noise of none (0.8-1.4x either way between runs). Since 2026-12-04 the taps
+ * kernels read their weights as uniform buffers (see conv2d_forward_taps.wgsl; 2-core Zen 4 EPYC,
+ * old -> new GFLOP/s, 3-4 alternating runs: forward 32->64 44 -> 53-60, dX 44 -> 53-55, 64->128
+ * forward a tie, dX ~1.1x, 1->32 forward ~1.15x), so the forward's needs C K K <= 1024
+ * (conv2dForwardTapsFits; larger layers take the subgroup kernel).
  */
 export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
   const s = o.stride ?? 1, p = o.pad ?? 0;
