@@ -22,6 +22,7 @@ import {
 import { struct } from "../gpu/uniform.ts";
 import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
 import { Linear } from "./linear.ts";
+import { TransposeShape } from "./transpose.ts";
 
 export interface ConvTranspose2dOptions {
   batch: number;
@@ -239,8 +240,6 @@ export const ConvTransposeBackwardBiasShape = struct({
   chunk: "u32",
   items: "u32",
 });
-/** Mirror of `struct Shape` in transpose.wgsl. */
-export const TransposeShape = struct({ batch: "u32", rows: "u32", cols: "u32", count: "u32" });
 /** Mirror of `struct Shape` in conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl. */
 export const ConvTransposeColsShape = struct({ ...geometry, rows: "u32" });
 /** Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl. */
