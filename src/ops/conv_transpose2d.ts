@@ -22,7 +22,7 @@ import {
 import { struct } from "../gpu/uniform.ts";
 import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
 import { Linear } from "./linear.ts";
-import { TransposeShape } from "./transpose.ts";
+import { Transpose } from "./transpose.ts";
 
 export interface ConvTranspose2dOptions {
   batch: number;
@@ -261,7 +261,11 @@ interface Dispatch {
 interface GemmKernels {
   /** (N H W, IC) x (IC, OC K K): forward, and the two products of the backward. */
   linear: Linear;
-  transpose: Kernel;
+  /** x (N, IC, H W) -> rows (N, H W, IC) and back; w (IC, OC K K) -> (OC K K, IC) and back. */
+  xToRows: Transpose;
+  rowsToX: Transpose;
+  wToRows: Transpose;
+  rowsToW: Transpose;
   col2im: Kernel;
   im2col: Kernel;
 }
@@ -270,11 +274,11 @@ interface GemmKernels {
 interface Gemm {
   linear: Linear;
   /** x (N, IC, H W) -> xRows (N, H W, IC); dxRows -> dX. */
-  xToRows: Dispatch;
-  rowsToX: Dispatch;
+  xToRows: Transpose;
+  rowsToX: Transpose;
   /** w (IC, OC K K) -> wt (OC K K, IC); dwt -> dW. */
-  wToRows: Dispatch;
-  rowsToW: Dispatch;
+  wToRows: Transpose;
+  rowsToW: Transpose;
   col2im: Dispatch;
   im2col: Dispatch;
   xRows: GPUBuffer;
@@ -485,22 +489,26 @@ export class ConvTranspose2d {
     const wantsGemm = variant.gemm.forward || variant.gemm.backward;
     if (wantsGemm && convTransposeColsBytes(opts) > gpu.limits.maxStorageBufferBindingSize) {
       throw new RangeError(
-        `Cannot create ConvTranspose2d: variant gemm needs a ${
-          convTransposeColsBytes(opts)
-        }-byte ` +
-          `buffer (N H W x OC K K floats), more than this device's ` +
+        `Cannot create ConvTranspose2d: variant gemm needs a ` +
+          `${
+            convTransposeColsBytes(opts)
+          }-byte buffer (N H W x OC K K floats), more than this device's ` +
           `maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}; use a smaller ` +
           `batch or the direct kernels (gemm forward and backward false)`,
       );
     }
+    const hw = opts.height * opts.width, taps = opts.outChannels * opts.kernel * opts.kernel;
     const gemm = wantsGemm
       ? {
         linear: await Linear.create(gpu, {
-          batch: opts.batch * opts.height * opts.width,
+          batch: opts.batch * hw,
           inFeatures: opts.inChannels,
-          outFeatures: opts.outChannels * opts.kernel * opts.kernel,
+          outFeatures: taps,
         }),
-        transpose: await gpu.kernel("transpose", wg),
+        xToRows: await Transpose.create(gpu, opts.batch, opts.inChannels, hw),
+        rowsToX: await Transpose.create(gpu, opts.batch, hw, opts.inChannels),
+        wToRows: await Transpose.create(gpu, 1, opts.inChannels, taps),
+        rowsToW: await Transpose.create(gpu, 1, taps, opts.inChannels),
         col2im: await gpu.kernel("conv_transpose2d_col2im", wg),
         im2col: await gpu.kernel("conv_transpose2d_im2col", wg),
       }
@@ -524,8 +532,8 @@ export class ConvTranspose2d {
   forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
     const g = this.#gemm;
     if (g && this.variant.gemm.forward) {
-      this.#run(rec, g.xToRows, [x, g.xRows]);
-      this.#run(rec, g.wToRows, [w, g.wt]);
+      g.xToRows.run(rec, g.xRows, x);
+      g.wToRows.run(rec, g.wt, w);
       g.linear.forward(rec, g.cols, g.xRows, g.wt, g.zeros);
       this.#run(rec, g.col2im, [g.cols, b, y]);
       return;
@@ -554,9 +562,9 @@ export class ConvTranspose2d {
     if (g && this.variant.gemm.backward) {
       // backwardInput left dY's cols in g.cols (or, without dX, they are made here).
       if (dX === null) this.#run(rec, g.im2col, [dY, g.cols]);
-      this.#run(rec, g.xToRows, [x, g.xRows]);
+      g.xToRows.run(rec, g.xRows, x);
       g.linear.backwardWeight(rec, g.dwt, g.dbUnused, g.cols, g.xRows);
-      this.#run(rec, g.rowsToW, [g.dwt, dW]);
+      g.rowsToW.run(rec, dW, g.dwt);
     } else if (this.#conv2d) {
       // conv2d's dY is our x and its x our dY; its db (a sum of x) is not ours.
       this.#conv2d.backwardWeight(rec, dW, this.#conv2dBias!, x, dY);
@@ -579,9 +587,9 @@ export class ConvTranspose2d {
     const g = this.#gemm;
     if (g && this.variant.gemm.backward) {
       this.#run(rec, g.im2col, [dY, g.cols]);
-      this.#run(rec, g.wToRows, [w, g.wt]);
+      g.wToRows.run(rec, g.wt, w);
       g.linear.backwardInput(rec, g.dxRows, g.cols, g.wt);
-      this.#run(rec, g.rowsToX, [g.dxRows, dX]);
+      g.rowsToX.run(rec, dX, g.dxRows);
       return;
     }
     this.#run(rec, this.#packInput, [w, this.#packedInput]);
@@ -603,9 +611,8 @@ export class ConvTranspose2d {
     const g = this.#gemm;
     if (g) {
       g.linear.destroy();
-      for (const d of [g.xToRows, g.rowsToX, g.wToRows, g.rowsToW, g.col2im, g.im2col]) {
-        d.shape.destroy();
-      }
+      for (const t of [g.xToRows, g.rowsToX, g.wToRows, g.rowsToW]) t.destroy();
+      for (const d of [g.col2im, g.im2col]) d.shape.destroy();
       for (const b of [g.xRows, g.wt, g.cols, g.zeros, g.dbUnused, g.dxRows, g.dwt]) b.destroy();
     }
   }
@@ -619,12 +626,6 @@ export class ConvTranspose2d {
 function _gemm(gpu: Gpu, o: ConvTranspose2dOptions, OH: number, OW: number, k: GemmKernels): Gemm {
   const { batch: N, inChannels: IC, outChannels: OC, height: H, width: W, kernel: K } = o;
   const HW = H * W, taps = OC * K * K;
-  // dst (B, C, R) from src (B, R, C); one invocation per row of dst.
-  const transpose = (batch: number, rows: number, cols: number): Dispatch => ({
-    kernel: k.transpose,
-    items: batch * cols,
-    shape: gpu.uniform(TransposeShape, { batch, rows, cols, count: batch * cols }),
-  });
   const cols = (rows: number, kernel: Kernel): Dispatch => ({
     kernel,
     items: rows,
@@ -644,10 +645,10 @@ function _gemm(gpu: Gpu, o: ConvTranspose2dOptions, OH: number, OW: number, k: G
   });
   return {
     linear: k.linear,
-    xToRows: transpose(N, IC, HW),
-    rowsToX: transpose(N, HW, IC),
-    wToRows: transpose(1, IC, taps),
-    rowsToW: transpose(1, taps, IC),
+    xToRows: k.xToRows,
+    rowsToX: k.rowsToX,
+    wToRows: k.wToRows,
+    rowsToW: k.rowsToW,
     col2im: cols(N * OC * OH, k.col2im),
     im2col: cols(N * HW, k.im2col),
     xRows: gpu.storage("conv_transpose2d x as rows", N * HW * IC * 4),
