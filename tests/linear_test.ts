@@ -155,6 +155,29 @@ async function runs(gpu: Gpu, variant: LinearVariant): Promise<boolean> {
   return false;
 }
 
+gpuTest(
+  "Linear takes the weight gradient transposed only where K >= 128 and its scratch fits",
+  async (gpu) => {
+    const sub = gpu.subgroupSize === LINEAR_SUBGROUP_LANES;
+    const make = (batch: number, inFeatures: number, outFeatures: number) =>
+      Linear.create(gpu, { batch, inFeatures, outFeatures });
+    const cases: [number, number, number, boolean][] = [
+      [200, 784, 500, sub],
+      [200, 127, 500, false],
+      [2304, 128, 1600, sub],
+      // dY transposed would take 2^26 + 4 floats: past the 64 MB budget.
+      [(1 << 24) / 128 + 1, 128, 128, false],
+    ];
+    for (const [n, k, m, want] of cases) {
+      const op = await make(n, k, m);
+      if (op.transposedWeightGrad !== want) {
+        throw new Error(`${n}x${k}->${m}: transposedWeightGrad ${op.transposedWeightGrad}`);
+      }
+      op.destroy();
+    }
+  },
+);
+
 for (const variant of VARIANTS) {
   gpuTest(
     `Linear ${variant} forward, backward_input and backward_weight match the f64 reference ` +

@@ -55,6 +55,9 @@ const SUBGROUP_BLOCK = 32;
  */
 export const LINEAR_TRANSPOSED_GRAD_MIN_K = 128;
 
+/** The most memory each of the transposed weight gradient's two scratch tensors may take. */
+const TRANSPOSED_GRAD_BUDGET = 64 * 1024 * 1024;
+
 /** Mirror of `struct Shape` in linear_bias_grad.wgsl. */
 export const LinearBiasGradShape = struct({ rows: "u32", cols: "u32" });
 const BLOCK = 16;
@@ -142,7 +145,11 @@ export class Linear {
   /** One uniform per accumulate flag: uniform writes land before the submit, so one step may
    * record both flags only if each has its own buffer. */
   readonly #bwdShape: [GPUBuffer, GPUBuffer];
-  /** The transposed weight gradient's parts (LINEAR_TRANSPOSED_GRAD_MIN_K), or null. */
+  /**
+   * Whether backwardWeight (overwriting) runs transposed, as the forward kernel's product
+   * (LINEAR_TRANSPOSED_GRAD_MIN_K; the subgroup variant, where its scratch fits).
+   */
+  readonly transposedWeightGrad: boolean;
   readonly #tgrad: TransposedGrad | null;
 
   private constructor(
@@ -152,6 +159,7 @@ export class Linear {
     tgrad: TransposedGrad | null,
   ) {
     this.#tgrad = tgrad;
+    this.transposedWeightGrad = tgrad !== null;
     this.#gpu = gpu;
     this.batch = opts.batch;
     this.inFeatures = opts.inFeatures;
@@ -197,7 +205,10 @@ export class Linear {
       pass("linear_backward_weight", bwdVec4),
     ]);
     const { batch: n } = opts;
-    const tgrad = variant === "subgroup" && k >= LINEAR_TRANSPOSED_GRAD_MIN_K
+    // Its scratch holds dY and x transposed: only where both fit the budget.
+    const scratch = Math.max(n * m, n * k) * 4;
+    const tgrad = variant === "subgroup" && k >= LINEAR_TRANSPOSED_GRAD_MIN_K &&
+        scratch <= Math.min(gpu.limits.maxStorageBufferBindingSize, TRANSPOSED_GRAD_BUDGET)
       ? {
         forward: await pass("linear_forward", n % 4 === 0),
         biasGrad: await gpu.kernel("linear_bias_grad", { WG: 64 }),
