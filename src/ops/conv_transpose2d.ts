@@ -19,7 +19,7 @@ import {
   requireKernelSubgroups,
   type Tensor,
 } from "../gpu/gpu.ts";
-import { struct } from "../gpu/uniform.ts";
+import { struct, type StructValues } from "../gpu/uniform.ts";
 import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
 import { Linear } from "./linear.ts";
 import { Transpose } from "./transpose.ts";
@@ -450,7 +450,7 @@ export class ConvTranspose2d {
       items: OC,
       shape: gpu.uniform(ConvTransposeReduceShape, { len: OC, chunks: bs.chunks }),
     };
-    this.#gemm = gemm ? _gemm(gpu, opts, OH, OW, gemm) : null;
+    this.#gemm = gemm ? _gemm(gpu, opts, geo, gemm) : null;
   }
 
   /**
@@ -623,25 +623,18 @@ export class ConvTranspose2d {
 }
 
 /** The GEMM path's dispatches and buffers for these shapes. */
-function _gemm(gpu: Gpu, o: ConvTranspose2dOptions, OH: number, OW: number, k: GemmKernels): Gemm {
+function _gemm(
+  gpu: Gpu,
+  o: ConvTranspose2dOptions,
+  geo: StructValues<typeof geometry>,
+  k: GemmKernels,
+): Gemm {
   const { batch: N, inChannels: IC, outChannels: OC, height: H, width: W, kernel: K } = o;
   const HW = H * W, taps = OC * K * K;
   const cols = (rows: number, kernel: Kernel): Dispatch => ({
     kernel,
     items: rows,
-    shape: gpu.uniform(ConvTransposeColsShape, {
-      batch: N,
-      in_ch: IC,
-      out_ch: OC,
-      height: H,
-      width: W,
-      out_h: OH,
-      out_w: OW,
-      kernel: K,
-      stride: o.stride,
-      pad: o.pad,
-      rows,
-    }),
+    shape: gpu.uniform(ConvTransposeColsShape, { ...geo, rows }),
   });
   return {
     linear: k.linear,
@@ -649,7 +642,7 @@ function _gemm(gpu: Gpu, o: ConvTranspose2dOptions, OH: number, OW: number, k: G
     rowsToX: k.rowsToX,
     wToRows: k.wToRows,
     rowsToW: k.rowsToW,
-    col2im: cols(N * OC * OH, k.col2im),
+    col2im: cols(N * OC * geo.out_h, k.col2im),
     im2col: cols(N * HW, k.im2col),
     xRows: gpu.storage("conv_transpose2d x as rows", N * HW * IC * 4),
     wt: gpu.storage("conv_transpose2d w as rows", taps * IC * 4),
