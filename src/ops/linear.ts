@@ -43,6 +43,8 @@ export const LinearBackwardShape = struct({ n: "u32", k: "u32", m: "u32", accumu
 
 /** Output block edge of the subgroup and blocked kernels, output tile edge of the tiled ones. */
 const SUBGROUP_BLOCK = 32;
+const BLOCK = 16;
+const TILE = 64;
 
 /**
  * The subgroup variant computes dW = dY^T x as a forward product of the transposed operands
@@ -60,8 +62,7 @@ const TRANSPOSED_GRAD_BUDGET = 64 * 1024 * 1024;
 
 /** Mirror of `struct Shape` in linear_bias_grad.wgsl. */
 export const LinearBiasGradShape = struct({ rows: "u32", cols: "u32" });
-const BLOCK = 16;
-const TILE = 64;
+
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
 export const LINEAR_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
 /**
@@ -293,7 +294,10 @@ export class Linear {
     const t = this.#tgrad;
     if (t && !opts.accumulate) {
       // dW (M, K) = dY^T (M, N) times (x^T (K, N))^T: the forward kernel with N inner.
-      _f32("dY", dY, n * m), _f32("x", x, n * k), _f32("dW", dW, m * k), _f32("dB", dB, m);
+      _f32("dY", dY, n * m);
+      _f32("x", x, n * k);
+      _f32("dW", dW, m * k);
+      _f32("dB", dB, m);
       t.dyT.run(rec, t.dyTBuf, dY);
       t.xT.run(rec, t.xTBuf, x);
       const gpu = this.#gpu;
@@ -312,12 +316,13 @@ export class Linear {
     this.#dispatch(rec, this.#bwdWeight, group, m, k);
   }
 
-  /** Frees the uniform buffers; the kernels stay cached on the Gpu. */
+  /** Frees the uniform and scratch buffers; the kernels stay cached on the Gpu. */
   destroy(): void {
     for (const b of [this.#fwdShape, ...this.#bwdShape]) b.destroy();
     const t = this.#tgrad;
     if (t) {
-      t.dyT.destroy(), t.xT.destroy();
+      t.dyT.destroy();
+      t.xT.destroy();
       for (const b of [t.fwdShape, t.biasShape, t.dyTBuf, t.xTBuf, t.zeros]) b.destroy();
     }
   }
