@@ -1,7 +1,8 @@
 // Sums the per-chunk partial gradients of conv_transpose2d_backward_weight and _bias.
 // Bindings: 0 shape (uniform), 1 part (read), 2 out (write).
 // part is (chunks, len), out is (len): out[e] = sum over c of part[c, e], summed in chunk order.
-// One invocation computes one element.
+// One invocation computes one element. src/ops/linear.ts uses it too, for dB of its transposed
+// weight gradient: the sum of dY's N rows (chunks = N, len = M).
 
 override WG: u32 = 64;
 

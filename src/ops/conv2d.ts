@@ -328,6 +328,9 @@ export class Conv2d {
     forwardBlockStride: number;
     /** With inputTaps: the same for dX's blocks of 16 input channels. */
     inputBlockStride: number;
+    /** Workgroups of one taps dispatch (one block of channels, or one part of dX's sum). */
+    forwardPixGroups: number;
+    inputPixGroups: number;
     packForward: number;
     packInput: number;
     forwardGroups: number;
@@ -480,6 +483,8 @@ export class Conv2d {
     this.#counts = {
       forwardBlockStride: blockStride,
       inputBlockStride: inputStride,
+      forwardPixGroups: fwd.pix_groups,
+      inputPixGroups: bwdIn.pix_groups,
       packForward,
       packInput,
       forwardGroups: fwd.oc_blocks * fwd.pix_groups,
@@ -633,7 +638,7 @@ export class Conv2d {
         rec.dispatch(
           k.forward,
           gpu.bind(k.forward, [shape, x, weights, b, y]),
-          this.#counts.forwardGroups / this.#u.forwardBlocks.length,
+          this.#counts.forwardPixGroups,
         );
       }
       return;
@@ -678,7 +683,6 @@ export class Conv2d {
       // Per block of 16 input channels, the parts of the sum over output channels in order,
       // each with its weights as a uniform buffer; the first overwrites dX, the others add.
       const parts = this.#inputParts, taps = this.kernel * this.kernel;
-      const groups = this.#counts.inputGroups / (this.#u.inputParts.length / parts.length);
       for (const [i, shape] of this.#u.inputParts.entries()) {
         const cb = Math.floor(i / parts.length), [begin] = parts[i % parts.length];
         const weights = {
@@ -686,7 +690,11 @@ export class Conv2d {
           offset: (cb * this.#counts.inputBlockStride + begin * taps * CHANNEL_BLOCK) * 4,
           size: CONV2D_TAPS_UNIFORM_BYTES,
         };
-        rec.dispatch(k.backwardInput, gpu.bind(k.backwardInput, [shape, dY, weights, dX]), groups);
+        rec.dispatch(
+          k.backwardInput,
+          gpu.bind(k.backwardInput, [shape, dY, weights, dX]),
+          this.#counts.inputPixGroups,
+        );
       }
       return;
     }

@@ -271,14 +271,7 @@ interface GemmKernels {
 }
 
 /** The GEMM path's dispatches and scratch tensors (ConvTransposeVariant.gemm). */
-interface Gemm {
-  linear: Linear;
-  /** x (N, IC, H W) -> xRows (N, H W, IC); dxRows -> dX. */
-  xToRows: Transpose;
-  rowsToX: Transpose;
-  /** w (IC, OC K K) -> wt (OC K K, IC); dwt -> dW. */
-  wToRows: Transpose;
-  rowsToW: Transpose;
+interface Gemm extends Omit<GemmKernels, "col2im" | "im2col"> {
   col2im: Dispatch;
   im2col: Dispatch;
   xRows: GPUBuffer;
@@ -487,14 +480,12 @@ export class ConvTranspose2d {
     ]);
     const { inChannels: IC, outChannels: OC, kernel: K, stride: S, pad: P } = opts;
     const wantsGemm = variant.gemm.forward || variant.gemm.backward;
-    if (wantsGemm && convTransposeColsBytes(opts) > gpu.limits.maxStorageBufferBindingSize) {
+    const colsBytes = convTransposeColsBytes(opts), limit = gpu.limits.maxStorageBufferBindingSize;
+    if (wantsGemm && colsBytes > limit) {
       throw new RangeError(
-        `Cannot create ConvTranspose2d: variant gemm needs a ` +
-          `${
-            convTransposeColsBytes(opts)
-          }-byte buffer (N H W x OC K K floats), more than this device's ` +
-          `maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}; use a smaller ` +
-          `batch or the direct kernels (gemm forward and backward false)`,
+        `Cannot create ConvTranspose2d: variant gemm needs a ${colsBytes}-byte buffer ` +
+          `(N H W x OC K K floats), more than this device's maxStorageBufferBindingSize ` +
+          `${limit}; use a smaller batch or the direct kernels (gemm forward and backward false)`,
       );
     }
     const hw = opts.height * opts.width, taps = opts.outChannels * opts.kernel * opts.kernel;
@@ -637,11 +628,7 @@ function _gemm(
     shape: gpu.uniform(ConvTransposeColsShape, { ...geo, rows }),
   });
   return {
-    linear: k.linear,
-    xToRows: k.xToRows,
-    rowsToX: k.rowsToX,
-    wToRows: k.wToRows,
-    rowsToW: k.rowsToW,
+    ...k,
     col2im: cols(N * OC * geo.out_h, k.col2im),
     im2col: cols(N * HW, k.im2col),
     xRows: gpu.storage("conv_transpose2d x as rows", N * HW * IC * 4),

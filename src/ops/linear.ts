@@ -15,7 +15,7 @@
  * 0.27 ms each on lavapipe). Except where the subgroup variant takes the weight gradient
  * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K): dW = dY^T x is then the forward kernel's product of
  * dY^T (M, N) and x^T (K, N), made by kernels/transpose.wgsl, and
- * kernels/linear_bias_grad.wgsl sums the rows of dY^T into dB.
+ * kernels/conv_transpose2d_backward_reduce.wgsl sums dY's rows into dB.
  */
 
 import {
@@ -60,8 +60,11 @@ export const LINEAR_TRANSPOSED_GRAD_MIN_K = 128;
 /** The most memory each of the transposed weight gradient's two scratch tensors may take. */
 const TRANSPOSED_GRAD_BUDGET = 64 * 1024 * 1024;
 
-/** Mirror of `struct Shape` in linear_bias_grad.wgsl. */
-export const LinearBiasGradShape = struct({ rows: "u32", cols: "u32" });
+/**
+ * Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl, whose sum over `chunks`
+ * rows of `len` numbers is dB = the sum of dY's N rows in the transposed weight gradient.
+ */
+const RowSumShape = struct({ len: "u32", chunks: "u32" });
 
 /** The subgroup kernels are written for subgroups of exactly this many lanes. */
 export const LINEAR_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
@@ -212,11 +215,11 @@ export class Linear {
         scratch <= Math.min(gpu.limits.maxStorageBufferBindingSize, TRANSPOSED_GRAD_BUDGET)
       ? {
         forward: await pass("linear_forward", n % 4 === 0),
-        biasGrad: await gpu.kernel("linear_bias_grad", { WG: 64 }),
+        biasGrad: await gpu.kernel("conv_transpose2d_backward_reduce", { WG: 64 }),
         dyT: await Transpose.create(gpu, 1, n, m),
         xT: await Transpose.create(gpu, 1, n, k),
         fwdShape: gpu.uniform(LinearForwardShape, { n: m, k: n, m: k }),
-        biasShape: gpu.uniform(LinearBiasGradShape, { rows: m, cols: n }),
+        biasShape: gpu.uniform(RowSumShape, { len: m, chunks: n }),
         dyTBuf: gpu.storage("linear dY transposed", n * m * 4),
         xTBuf: gpu.storage("linear x transposed", n * k * 4),
         zeros: gpu.storage("linear zero bias (transposed dW)", k * 4),
@@ -303,7 +306,7 @@ export class Linear {
       const gpu = this.#gpu;
       const group = gpu.bind(t.forward, [t.fwdShape, t.dyTBuf, t.xTBuf, t.zeros, dW]);
       this.#dispatch(rec, t.forward, group, m, k);
-      rec.dispatchItems(t.biasGrad, gpu.bind(t.biasGrad, [t.biasShape, t.dyTBuf, dB]), m);
+      rec.dispatchItems(t.biasGrad, gpu.bind(t.biasGrad, [t.biasShape, dY, dB]), m);
       return;
     }
     const group = this.#gpu.bind(this.#bwdWeight, [
