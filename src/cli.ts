@@ -191,6 +191,7 @@ const KNOWN_ERRORS = new Set([
   "OutputError",
   "NothingToTrainError",
   "InputError",
+  "EnvError",
 ]);
 
 /** Bad input files are the user's to fix, like a bad flag: exit 2. */
@@ -200,6 +201,7 @@ const INPUT_ERRORS = new Set([
   "OutputError",
   "NothingToTrainError",
   "InputError",
+  "EnvError",
 ]);
 
 export interface TaskIo {

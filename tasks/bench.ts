@@ -146,7 +146,8 @@ runTask(async () => {
   for (const g of GROUPS) if (groups.has(g)) await RUN[g](c);
 
   const header = [
-    `adapter: ${gpu.adapterName}${gpu.isSoftware ? " (software)" : ""}`,
+    `adapter: ${gpu.adapterName}${gpu.isSoftware ? " (software)" : ""}` +
+    (gpu.variantsForced ? `; ${gpu.variants} variants (VAE_VARIANTS)` : ""),
     `backend: ${gpu.backend} (${gpu.backendHow}); driver: ${gpu.driver ?? "unknown"}`,
     `load average at start: ${load.toFixed(2)} on ${navigator.hardwareConcurrency} CPUs` +
     (f.quick ? "; --quick" : "") + (f.iters ? `; --iters ${f.iters}` : ""),

@@ -1,12 +1,16 @@
+import assert from "node:assert/strict";
 import { convLayout, ConvVae, initConvParams } from "../src/conv/conv_vae.ts";
 import { bernoulli } from "../src/likelihood/bernoulli.ts";
 import { gatherModeFor, gatherNeedsNoise, type Likelihood } from "../src/likelihood/likelihood.ts";
 import { likelihoodByName } from "../src/likelihood/registry.ts";
-import type { Gpu } from "../src/gpu/gpu.ts";
+import { Gpu } from "../src/gpu/gpu.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import type { ParamLayout } from "../src/model/params.ts";
 import { Adam } from "../src/ops/optim.ts";
+import { linearVariantFor } from "../src/ops/linear.ts";
+import { conv2dVariantFor } from "../src/ops/conv2d.ts";
+import { convTransposeVariantFor } from "../src/ops/conv_transpose2d.ts";
 import {
   convVaeEncode,
   convVaeLoss,
@@ -294,6 +298,35 @@ gpuTest(
     assertClose("batch 9 recon", [s32[0] / N], [r.recon], { atol: 0, rtol: 1e-5 });
     sums.destroy();
     run.destroy();
+  },
+);
+
+gpuTest(
+  'ConvVae with a GPU\'s kernel variants (Gpu.create({ variants: "hardware" }), as ' +
+    "VAE_VARIANTS=hardware): one step's gradients at batch 9 match the f64 reference",
+  async (gpu) => {
+    // On a CPU adapter this runs the tiled matmuls and plain conv kernels that a GPU picks,
+    // composed into the whole model, where no GPU is at hand; on a GPU, what it runs anyway.
+    const hw = gpu.variants === "hardware" ? gpu : await Gpu.create({ variants: "hardware" });
+    try {
+      const layer = { batch: 9, inChannels: 32, outChannels: 64, height: 14, width: 14, kernel: 5 };
+      assert.equal(linearVariantFor(hw), "tiled");
+      assert.equal(conv2dVariantFor(hw, { ...layer, pad: 2 }).subgroups, false);
+      const convT = convTransposeVariantFor(hw, { ...layer, stride: 2, pad: 2 });
+      assert.deepEqual([convT.subgroups, convT.gemm], [false, { forward: false, backward: false }]);
+      const N = 9, seed = 14, L = CONFIG.latent;
+      const run = await _gpuSetup(hw, N, seed, 1e-3);
+      const sums = hw.storage("sums", 2 * 4);
+      await run.step(sums, 0);
+      const r = convVaeStep(run.params, run.state, run.x, rngNormal(N * L, seed, 0), L);
+      _checkGrads("hardware variants", run.vae.layout, await hw.readF32(run.vae.grads), r.grads);
+      const s32 = await hw.readF32(sums, 0, 2);
+      assertClose("hardware variants recon", [s32[0] / N], [r.recon], { atol: 0, rtol: 1e-5 });
+      sums.destroy();
+      run.destroy();
+    } finally {
+      if (hw !== gpu) hw.device.destroy();
+    }
   },
 );
 

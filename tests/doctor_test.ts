@@ -179,7 +179,8 @@ gpuTest("Gpu exposes backend and driver, and adapterSummary begins with adapterN
   assert(gpu.adapterSummary.startsWith(`${gpu.adapterName}; `), gpu.adapterSummary);
   assertEquals(
     gpu.adapterSummary,
-    adapterSummary(gpu.adapterName, gpu.backend, gpu.driver, gpu.isSoftware),
+    adapterSummary(gpu.adapterName, gpu.backend, gpu.driver, gpu.isSoftware) +
+      (gpu.variantsForced ? `; ${gpu.variants} variants` : ""),
   );
 });
 

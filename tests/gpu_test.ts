@@ -1,4 +1,6 @@
-import { KernelError } from "../src/gpu/gpu.ts";
+import assert from "node:assert/strict";
+import { rejects } from "node:assert";
+import { EnvError, Gpu, KernelError } from "../src/gpu/gpu.ts";
 import { grid1d, workgroupsFor } from "../src/gpu/grid.ts";
 import { struct } from "../src/gpu/uniform.ts";
 import { gpuTest } from "./helpers.ts";
@@ -61,3 +63,55 @@ gpuTest("kernels compile once: the same name and constants give the same pipelin
   ]);
   if (a !== b) throw new Error("compiled twice");
 });
+
+Deno.test("VAE_VARIANTS: a bad value is refused by name, and a task exits 2 with the message", async () => {
+  const old = Deno.env.get("VAE_VARIANTS");
+  Deno.env.set("VAE_VARIANTS", "gpu");
+  try {
+    await rejects(Gpu.create(), (e: Error) => {
+      assert(e instanceof EnvError, String(e));
+      assert.match(e.message, /^VAE_VARIANTS must be hardware or software .*got "gpu"; unset it/);
+      return true;
+    });
+  } finally {
+    if (old === undefined) Deno.env.delete("VAE_VARIANTS");
+    else Deno.env.set("VAE_VARIANTS", old);
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/doctor.ts"],
+    cwd: new URL("../", import.meta.url),
+    env: { VAE_VARIANTS: "gpu" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 2, stderr);
+  assert.match(stderr, /^error: VAE_VARIANTS must be hardware or software/m);
+  assert.doesNotMatch(stderr, /at .*\.ts:\d+/);
+});
+
+gpuTest(
+  "VAE_VARIANTS=hardware gives any adapter a GPU's variants, and its summary says so",
+  async () => {
+    const old = Deno.env.get("VAE_VARIANTS");
+    Deno.env.set("VAE_VARIANTS", "hardware");
+    let hw: Gpu | undefined;
+    try {
+      hw = await Gpu.create();
+    } finally {
+      if (old === undefined) Deno.env.delete("VAE_VARIANTS");
+      else Deno.env.set("VAE_VARIANTS", old);
+    }
+    try {
+      assert.equal(hw.variants, "hardware");
+      assert.equal(hw.variantsForced, hw.isSoftware);
+      assert.equal(hw.adapterSummary.endsWith("; hardware variants"), hw.isSoftware);
+      const sw = await Gpu.create({ variants: "software" });
+      assert.equal(sw.variants, "software");
+      assert.equal(sw.variantsForced, !sw.isSoftware);
+      sw.device.destroy();
+    } finally {
+      hw.device.destroy();
+    }
+  },
+);

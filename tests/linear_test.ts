@@ -158,7 +158,7 @@ async function runs(gpu: Gpu, variant: LinearVariant): Promise<boolean> {
 gpuTest(
   "Linear takes the weight gradient transposed only where K >= 128 and its scratch fits",
   async (gpu) => {
-    const sub = gpu.subgroupSize === LINEAR_SUBGROUP_LANES;
+    const sub = linearVariantFor(gpu) === "subgroup";
     const make = (batch: number, inFeatures: number, outFeatures: number) =>
       Linear.create(gpu, { batch, inFeatures, outFeatures });
     const cases: [number, number, number, boolean][] = [
@@ -232,8 +232,11 @@ gpuTest("Linear.create picks the variant by adapter and rejects bad options", as
   const want = linearVariantFor(gpu);
   if (op.variant !== want) throw new Error(`default variant ${op.variant}, expected ${want}`);
   const soft = gpu.subgroupSize === LINEAR_SUBGROUP_LANES ? "subgroup" : "blocked";
-  if (gpu.isSoftware && want !== soft) {
+  if (gpu.variants === "software" && want !== soft) {
     throw new Error(`software adapter ${gpu.adapterName} should get "${soft}", got "${want}"`);
+  }
+  if (gpu.variants === "hardware" && want !== "tiled") {
+    throw new Error(`${gpu.adapterName} with a GPU's variants should get "tiled", got "${want}"`);
   }
   op.destroy();
   const base = { batch: 2, inFeatures: 3, outFeatures: 4 };

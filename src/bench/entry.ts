@@ -27,6 +27,8 @@ export interface Entry {
   driver?: string | null;
   /** The device's fixed subgroup size (null: none); the CPU kernels are chosen by it. */
   subgroup_size?: number | null;
+  /** Whose kernel variants ran: "hardware" (a GPU's) or "software" (a CPU adapter's). */
+  variants?: string;
   images_per_s?: number;
   gflops?: number;
   /** gflops over the FMA probe's, when the probe ran. */

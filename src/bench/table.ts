@@ -17,7 +17,7 @@ export function addEntry(c: BenchContext, e: Omit<Entry, "adapter">): void {
   // name, group, adapter, backend, driver and subgroup size lead in the JSON, the note ends it;
   // fields left undefined are dropped (a null driver or subgroup size stays).
   const { name, group, note, ...rest } = e;
-  const { adapterName: adapter, backend, driver, subgroupSize: subgroup_size } = c.gpu;
+  const { adapterName: adapter, backend, driver, subgroupSize: subgroup_size, variants } = c.gpu;
   const peak_fraction = e.gflops !== undefined && c.peakGflops !== undefined
     ? e.gflops / c.peakGflops
     : undefined;
@@ -28,6 +28,7 @@ export function addEntry(c: BenchContext, e: Omit<Entry, "adapter">): void {
     backend,
     driver,
     subgroup_size,
+    variants,
     ...rest,
     peak_fraction,
     cpu_share: c.gpu.isSoftware ? c.cpuShare : undefined,

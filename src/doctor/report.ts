@@ -21,6 +21,8 @@ export interface DoctorReport {
   features: string[];
   /** The device's fixed subgroup size where it has subgroup operations; else null. */
   subgroup_size: number | null;
+  /** Whose kernel variants ran ("hardware": a GPU's; "software": a CPU adapter's). */
+  variants: string;
   reference: {
     what: string;
     errors: Record<string, number>;
@@ -58,6 +60,7 @@ export function doctorReport(
     limits: wantedLimits(gpu),
     features: [...gpu.features],
     subgroup_size: gpu.subgroupSize,
+    variants: gpu.variants,
     reference: {
       what: ref.what,
       errors: ref.errors,
@@ -88,6 +91,9 @@ export function adapterLines(gpu: Gpu): string[] {
     `subgroups: ${
       gpu.subgroupSize === null ? "none (or of varying size)" : `${gpu.subgroupSize} lanes`
     }`,
+    `variants: ${gpu.variants} (the kernel variants ${
+      gpu.variants === "hardware" ? "a GPU" : "a CPU adapter"
+    } gets${gpu.variantsForced ? "; asked for with VAE_VARIANTS" : ""})`,
   ];
 }
 

@@ -22,6 +22,45 @@ export class KernelError extends Error {
   }
 }
 
+/** A bad setting in the environment (VAE_VARIANTS): the task exits 2 with the message. */
+export class EnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EnvError";
+  }
+}
+
+/**
+ * The kind of adapter whose kernel variants the pickers (linearVariantFor, conv2dVariantFor,
+ * convTransposeVariantFor) choose: a GPU's (shared-memory tiles, single blocks, no subgroup
+ * kernels) or a CPU adapter's (register blocks, 8-lane subgroup kernels, GEMM paths).
+ */
+export const VARIANT_TARGETS = ["hardware", "software"] as const;
+export type VariantTarget = typeof VARIANT_TARGETS[number];
+
+export interface GpuOptions {
+  /**
+   * The variants to pick. Default: $VAE_VARIANTS when set, else the adapter's own kind.
+   * "hardware" on lavapipe runs a GPU's picks end to end where there is no GPU (slowly: they are
+   * shaped for a GPU).
+   */
+  variants?: VariantTarget;
+}
+
+/** opts.variants, else $VAE_VARIANTS, else undefined (the adapter's own kind). */
+function _variantsWanted(opts: GpuOptions): VariantTarget | undefined {
+  if (opts.variants !== undefined) return opts.variants;
+  const env = Deno.env.get("VAE_VARIANTS");
+  if (env === undefined || env === "") return undefined;
+  if (!(VARIANT_TARGETS as readonly string[]).includes(env)) {
+    throw new EnvError(
+      `VAE_VARIANTS must be ${VARIANT_TARGETS.join(" or ")} (the kernel variants a GPU or a CPU ` +
+        `adapter gets), got ${JSON.stringify(env)}; unset it to get this adapter's own`,
+    );
+  }
+  return env as VariantTarget;
+}
+
 export type Constants = Record<string, number>;
 
 /**
@@ -72,6 +111,10 @@ export class Gpu {
   readonly features: readonly string[];
   /** The fixed subgroup size where the device has subgroup operations, else null. */
   readonly subgroupSize: number | null;
+  /** Whose kernel variants the pickers choose (see VariantTarget): the adapter's kind by default. */
+  readonly variants: VariantTarget;
+  /** Whether `variants` was asked for (GpuOptions, VAE_VARIANTS) against the adapter's kind. */
+  readonly variantsForced: boolean;
   /** While set, every recorded dispatch is timed (the bench's --profile). */
   profile: DispatchProfile | null = null;
   readonly #kernels = new Map<string, Kernel>();
@@ -81,7 +124,7 @@ export class Gpu {
   #nextBufferId = 0;
   #compiling: Promise<unknown> = Promise.resolve();
 
-  private constructor(info: DeviceInfo) {
+  private constructor(info: DeviceInfo, variants: VariantTarget | undefined) {
     this.device = info.device;
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
@@ -91,15 +134,23 @@ export class Gpu {
     this.driver = info.driver;
     this.features = info.features;
     this.subgroupSize = info.subgroupSize;
+    const own: VariantTarget = info.isSoftware ? "software" : "hardware";
+    this.variants = variants ?? own;
+    this.variantsForced = this.variants !== own;
   }
 
-  /** Adapter, backend and driver for logs: "llvmpipe (...); vulkan; Mesa 25.0.7 (software)". */
+  /**
+   * Adapter, backend and driver for logs: "llvmpipe (...); vulkan; Mesa 25.0.7 (software)", and
+   * "; hardware variants" where those were asked for on a CPU adapter (or the reverse).
+   */
   get adapterSummary(): string {
-    return adapterSummary(this.adapterName, this.backend, this.driver, this.isSoftware);
+    return adapterSummary(this.adapterName, this.backend, this.driver, this.isSoftware) +
+      (this.variantsForced ? `; ${this.variants} variants` : "");
   }
 
-  static async create(): Promise<Gpu> {
-    return new Gpu(await requestDevice());
+  static async create(opts: GpuOptions = {}): Promise<Gpu> {
+    const variants = _variantsWanted(opts);
+    return new Gpu(await requestDevice(), variants);
   }
 
   get limits(): GPUSupportedLimits {

@@ -134,7 +134,7 @@ export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
     forwardWidth: ow % 7 === 0 ? 7 : 8,
     inputWidth: Math.ceil(o.width / s) % 7 === 0 ? 7 : 8,
   } as const;
-  if (!gpu.isSoftware) {
+  if (gpu.variants === "hardware") {
     return {
       forwardPair: "none",
       inputPair: "none",

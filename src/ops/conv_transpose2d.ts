@@ -143,7 +143,7 @@ export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): Co
   const inPQ = o.width > 4 ? 2 : 1;
   const quads = (channels: number, max: number) => (channels >= 16 ? max : channels >= 8 ? 2 : 1);
   const oneOc = o.outChannels < 4;
-  if (!gpu.isSoftware) {
+  if (gpu.variants === "hardware") {
     return {
       wg: 64,
       forward: { OQ: oneOc ? 0 : quads(o.outChannels, 2), PQ },

@@ -123,7 +123,7 @@ const BLOCKED_WG = 8;
  * invocations read rows far apart (uncoalesced).
  */
 export function linearVariantFor(gpu: Gpu): LinearVariant {
-  if (!gpu.isSoftware) return "tiled";
+  if (gpu.variants === "hardware") return "tiled";
   return gpu.subgroupSize === LINEAR_SUBGROUP_LANES ? "subgroup" : "blocked";
 }
 

@@ -181,6 +181,7 @@ export async function runSession(
     best_epoch: result.bestEpoch,
     stopped_early: result.stoppedEarly,
     adapter: gpu.adapterName,
+    variants: gpu.variants,
     backend: gpu.backend,
     driver: gpu.driver,
     data: mnist.source,
