@@ -215,6 +215,20 @@ function _checkGrads(label: string, layout: ParamLayout, got: Float32Array, want
   }
 }
 
+/** One Bernoulli training step at batch N: its gradients and recon against the f64 reference. */
+async function _checkOneStep(gpu: Gpu, label: string, N: number, seed: number): Promise<void> {
+  const L = CONFIG.latent;
+  const run = await _gpuSetup(gpu, N, seed, 1e-3);
+  const sums = gpu.storage("sums", 2 * 4);
+  await run.step(sums, 0);
+  const r = convVaeStep(run.params, run.state, run.x, rngNormal(N * L, seed, 0), L);
+  _checkGrads(label, run.vae.layout, await gpu.readF32(run.vae.grads), r.grads);
+  const s32 = await gpu.readF32(sums, 0, 2);
+  assertClose(`${label} recon`, [s32[0] / N], [r.recon], { atol: 0, rtol: 1e-5 });
+  sums.destroy();
+  run.destroy();
+}
+
 gpuTest(
   "ConvVae: 5 training steps on 4 MNIST images match the f64 reference in gradients, losses, " +
     "parameters and batch norm running statistics",
@@ -287,18 +301,7 @@ gpuTest(
 gpuTest(
   "ConvVae: one step's gradients at batch 9 (weight-gradient chunks of several images, the " +
     "last partial; a 3-chunk batch norm) match the f64 reference",
-  async (gpu) => {
-    const N = 9, seed = 12, L = CONFIG.latent;
-    const run = await _gpuSetup(gpu, N, seed, 1e-3);
-    const sums = gpu.storage("sums", 2 * 4);
-    await run.step(sums, 0);
-    const r = convVaeStep(run.params, run.state, run.x, rngNormal(N * L, seed, 0), L);
-    _checkGrads("batch 9", run.vae.layout, await gpu.readF32(run.vae.grads), r.grads);
-    const s32 = await gpu.readF32(sums, 0, 2);
-    assertClose("batch 9 recon", [s32[0] / N], [r.recon], { atol: 0, rtol: 1e-5 });
-    sums.destroy();
-    run.destroy();
-  },
+  (gpu) => _checkOneStep(gpu, "batch 9", 9, 12),
 );
 
 gpuTest(
@@ -314,16 +317,7 @@ gpuTest(
       assert.equal(conv2dVariantFor(hw, { ...layer, pad: 2 }).subgroups, false);
       const convT = convTransposeVariantFor(hw, { ...layer, stride: 2, pad: 2 });
       assert.deepEqual([convT.subgroups, convT.gemm], [false, { forward: false, backward: false }]);
-      const N = 9, seed = 14, L = CONFIG.latent;
-      const run = await _gpuSetup(hw, N, seed, 1e-3);
-      const sums = hw.storage("sums", 2 * 4);
-      await run.step(sums, 0);
-      const r = convVaeStep(run.params, run.state, run.x, rngNormal(N * L, seed, 0), L);
-      _checkGrads("hardware variants", run.vae.layout, await hw.readF32(run.vae.grads), r.grads);
-      const s32 = await hw.readF32(sums, 0, 2);
-      assertClose("hardware variants recon", [s32[0] / N], [r.recon], { atol: 0, rtol: 1e-5 });
-      sums.destroy();
-      run.destroy();
+      await _checkOneStep(hw, "hardware variants", 9, 14);
     } finally {
       if (hw !== gpu) hw.device.destroy();
     }
