@@ -10,7 +10,7 @@
 # train.txt, reconstructions.png, samples.png, and all.tar.gz (bench.json, metrics.json, the
 # training curves, every log in full).
 # With the device tool, from the repository root here:
-#   bash tools/gpu-kit.sh                                  (once; ~47 MB of the 64 MiB a call carries)
+#   bash tools/gpu-kit.sh                                  (once; ~45 MB of the 64 MiB a call carries)
 #   run {command: "bash tools/gpu-check.sh", carry: [".kit"], timeout_s: 600}
 # The steps' limits add up to 540 s; GPU_CHECK_QUICK=1 trains 1 epoch on 2,048 images instead
 # (for trying the script on a CPU adapter, e.g. under `unshare -n` to be sure it needs no network).

