@@ -3,7 +3,7 @@
 # (built here by tools/gpu-kit.sh), then runs, each under its own time limit,
 #   doctor                       adapter, backend, limits; a reference check; step times
 #   test                         the whole suite (every kernel variant against its f64 reference)
-#   bench --quick                GFLOP/s and images/s with the adapter's name
+#   bench --quick --profile      GFLOP/s and images/s with the adapter's name; per-kernel step times
 #   train-bernoulli --epochs 3   a real run: curves, reconstructions, samples, -ELBO, IS NLL
 # and writes at most 8 files to $OUT (default out/gpu-check), as the device tool brings back:
 # summary.txt (one line per step: exit code, seconds), doctor.txt, test.txt, bench.txt,
@@ -73,8 +73,8 @@ epochs=(--epochs 3)
 [ -n "${GPU_CHECK_QUICK:-}" ] && epochs=(--epochs 1 --train-limit 2048 --eval-images 512 --is-images 64)
 train_out=out/gpu-check-train
 step doctor 90 "$DENO" task doctor
-step test 240 "$DENO" task test
-step bench 90 "$DENO" task bench --quick --out out/gpu-check-bench
+step test 210 "$DENO" task test
+step bench 120 "$DENO" task bench --quick --profile --out out/gpu-check-bench
 step train 120 "$DENO" task train-bernoulli "${epochs[@]}" --out "$train_out"
 
 for f in reconstructions.png samples.png; do
