@@ -41,7 +41,16 @@
  * @module
  */
 
-export { BufferTooLargeError, Gpu, KernelError, Recorder, type Tensor } from "./src/gpu/gpu.ts";
+export {
+  BufferTooLargeError,
+  EnvError,
+  Gpu,
+  type GpuOptions,
+  KernelError,
+  Recorder,
+  type Tensor,
+  type VariantTarget,
+} from "./src/gpu/gpu.ts";
 export { NoAdapterError } from "./src/gpu/device.ts";
 export { grid1d, workgroupsFor } from "./src/gpu/grid.ts";
 export { struct } from "./src/gpu/uniform.ts";
