@@ -277,9 +277,8 @@ interface Gemm extends Omit<GemmKernels, "col2im" | "im2col"> {
   xRows: GPUBuffer;
   wt: GPUBuffer;
   cols: GPUBuffer;
-  /** Linear's bias (zeros: col2im adds b) and its unused db. */
+  /** Linear's bias (zeros: col2im adds b). */
   zeros: GPUBuffer;
-  dbUnused: GPUBuffer;
   dxRows: GPUBuffer;
   dwt: GPUBuffer;
 }
@@ -554,7 +553,7 @@ export class ConvTranspose2d {
       // backwardInput left dY's cols in g.cols (or, without dX, they are made here).
       if (dX === null) this.#run(rec, g.im2col, [dY, g.cols]);
       g.xToRows.run(rec, g.xRows, x);
-      g.linear.backwardWeight(rec, g.dwt, g.dbUnused, g.cols, g.xRows);
+      g.linear.backwardWeight(rec, g.dwt, null, g.cols, g.xRows);
       g.rowsToW.run(rec, dW, g.dwt);
     } else if (this.#conv2d) {
       // conv2d's dY is our x and its x our dY; its db (a sum of x) is not ours.
@@ -604,7 +603,7 @@ export class ConvTranspose2d {
       g.linear.destroy();
       for (const t of [g.xToRows, g.rowsToX, g.wToRows, g.rowsToW]) t.destroy();
       for (const d of [g.col2im, g.im2col]) d.shape.destroy();
-      for (const b of [g.xRows, g.wt, g.cols, g.zeros, g.dbUnused, g.dxRows, g.dwt]) b.destroy();
+      for (const b of [g.xRows, g.wt, g.cols, g.zeros, g.dxRows, g.dwt]) b.destroy();
     }
   }
 
@@ -635,7 +634,6 @@ function _gemm(
     wt: gpu.storage("conv_transpose2d w as rows", taps * IC * 4),
     cols: gpu.storage("conv_transpose2d cols", N * HW * taps * 4),
     zeros: gpu.storage("conv_transpose2d zero bias", taps * 4),
-    dbUnused: gpu.storage("conv_transpose2d unused cols db", taps * 4),
     dxRows: gpu.storage("conv_transpose2d dX as rows", N * HW * IC * 4),
     dwt: gpu.storage("conv_transpose2d dW as rows", taps * IC * 4),
   };

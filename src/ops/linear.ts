@@ -155,6 +155,8 @@ export class Linear {
    */
   readonly transposedWeightGrad: boolean;
   readonly #tgrad: TransposedGrad | null;
+  /** Where the fused weight-gradient kernel writes dB when the caller wants none (dB null). */
+  readonly #dbScratch: GPUBuffer;
 
   private constructor(
     gpu: Gpu,
@@ -176,6 +178,7 @@ export class Linear {
       gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 0 }),
       gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 1 }),
     ];
+    this.#dbScratch = gpu.storage("linear unwanted dB", m * 4);
   }
 
   static async create(gpu: Gpu, opts: LinearOptions): Promise<Linear> {
@@ -283,12 +286,12 @@ export class Linear {
 
   /**
    * dW = dY^T x and dB = sum over the batch of dY (one dispatch).
-   * dW: (M, K), dB: (M), dY: (N, M), x: (N, K).
+   * dW: (M, K), dB: (M) or null where no bias gradient is wanted, dY: (N, M), x: (N, K).
    */
   backwardWeight(
     rec: Recorder,
     dW: Tensor,
-    dB: Tensor,
+    dB: Tensor | null,
     dY: Tensor,
     x: Tensor,
     opts: { accumulate?: boolean } = {},
@@ -300,13 +303,15 @@ export class Linear {
       _f32("dY", dY, n * m);
       _f32("x", x, n * k);
       _f32("dW", dW, m * k);
-      _f32("dB", dB, m);
+      if (dB !== null) _f32("dB", dB, m);
       t.dyT.run(rec, t.dyTBuf, dY);
       t.xT.run(rec, t.xTBuf, x);
       const gpu = this.#gpu;
       const group = gpu.bind(t.forward, [t.fwdShape, t.dyTBuf, t.xTBuf, t.zeros, dW]);
       this.#dispatch(rec, t.forward, group, m, k);
-      rec.dispatchItems(t.biasGrad, gpu.bind(t.biasGrad, [t.biasShape, dY, dB]), m);
+      if (dB !== null) {
+        rec.dispatchItems(t.biasGrad, gpu.bind(t.biasGrad, [t.biasShape, dY, dB]), m);
+      }
       return;
     }
     const group = this.#gpu.bind(this.#bwdWeight, [
@@ -314,14 +319,14 @@ export class Linear {
       _vec4("dY", dY, n * m),
       _vec4("x", x, n * k),
       _f32("dW", dW, m * k),
-      _f32("dB", dB, m),
+      _f32("dB", dB ?? this.#dbScratch, m),
     ]);
     this.#dispatch(rec, this.#bwdWeight, group, m, k);
   }
 
   /** Frees the uniform and scratch buffers; the kernels stay cached on the Gpu. */
   destroy(): void {
-    for (const b of [this.#fwdShape, ...this.#bwdShape]) b.destroy();
+    for (const b of [this.#fwdShape, ...this.#bwdShape, this.#dbScratch]) b.destroy();
     const t = this.#tgrad;
     if (t) {
       t.dyT.destroy();
