@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { outDir, type Step } from "./steps.ts";
+import { type Budget, outDir, type Step } from "./steps.ts";
 
 export const MANIFEST = "manifest.json";
 
@@ -40,7 +40,7 @@ export interface PlannedStep {
 
 export interface PlanOptions {
   root: string;
-  quick: boolean;
+  budget: Budget;
   /** Run every selected step even when up to date. */
   force: boolean;
   /** Only these steps (by name) may run; the others are skipped. Undefined: all. */
@@ -111,7 +111,7 @@ export function planCourse(
   const none = (name: string): ManifestState => ({ path: name, mtime: null, args: null });
   for (const step of steps) {
     const out = outDir(step, o.root);
-    const args = step.args(o.root, o.quick);
+    const args = step.args(o.root, o.budget);
     const argv = ["deno", "task", step.task, ...args];
     const decide = (decision: Decision, reason: string) =>
       byName.set(step.name, { step, out, args, argv, decision, reason });

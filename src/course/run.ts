@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../io.ts";
 import { MANIFEST, type PlannedStep, shellLine } from "./plan.ts";
+import type { Budget } from "./steps.ts";
 
 export const COURSE_VERSION = 1;
 
@@ -36,6 +37,8 @@ export interface CourseRecord {
   version: number;
   /** Whether the steps ran with the quick budgets: their numbers are not the course's results. */
   quick: boolean;
+  /** The budget the steps ran with (steps.ts); absent in records older than budgets. */
+  budget?: Budget;
   root: string;
   started: string;
   /** When the last step ended; null while running. */
@@ -48,7 +51,7 @@ export type RunCommand = (step: PlannedStep) => Promise<number>;
 
 export interface RunOptions {
   root: string;
-  quick: boolean;
+  budget: Budget;
   run: RunCommand;
   /** The course command to suggest for resuming after a failure, e.g. "deno task course --quick". */
   resume: string;
@@ -70,7 +73,8 @@ export async function runCourse(planned: PlannedStep[], o: RunOptions): Promise<
   const print = o.print ?? ((line: string) => console.log(line));
   const record: CourseRecord = {
     version: COURSE_VERSION,
-    quick: o.quick,
+    quick: o.budget === "quick",
+    budget: o.budget,
     root: o.root,
     started: new Date().toISOString(),
     finished: null,

@@ -21,7 +21,22 @@ export interface Step {
    */
   partialDeps?: boolean;
   /** The flags after `deno task <task>`, including `--out`. */
-  args(root: string, quick: boolean): string[];
+  args(root: string, budget: Budget): string[];
+}
+
+/**
+ * How much each step trains: "quick" shows that everything runs (minutes), "standard" trains
+ * every model past the first epochs' posterior collapse in about two hours on a 2-core CPU,
+ * "full" is every task's own defaults (the course's protocol: up to 50 epochs with early
+ * stopping; about ten hours on a 2-core CPU, minutes on a GPU).
+ */
+export type Budget = "quick" | "standard" | "full";
+
+export const BUDGETS: readonly Budget[] = ["quick", "standard", "full"];
+
+/** Where a budget's outputs go by default: full under out/, the others under out/<budget>. */
+export function defaultRoot(budget: Budget): string {
+  return budget === "full" ? "out" : `out/${budget}`;
 }
 
 /** A step's output directory: `<root>/<name>`. */
@@ -59,6 +74,29 @@ export const QUICK = {
   optimizePsi: ["--images", "10", "--steps", "200"],
 } as const;
 
+/**
+ * Standard budgets, for about two hours on a 2-core CPU with lavapipe (~300 conv images/s):
+ * each conv VAE trains 5 epochs on all 50,000 images in batches of 256 (the course's batch;
+ * ~165 s an epoch), validates on all 10,000 images each epoch and tests on all 10,000, with
+ * the IS NLL of 1,000 test images at K = 100; the MLP 20 epochs, the notebook preset its own
+ * 10, the blog preset 10 of its 20; infer and complete their own defaults (10 images, up to
+ * 500 steps). Figures and numbers are real results at that budget, short of convergence.
+ */
+export const STANDARD = {
+  conv: ["--epochs", "5", "--is-images", "1000", "--is-samples", "100"],
+  mlp: ["--epochs", "20"],
+  notebook: [],
+  blog: ["--epochs", "10"],
+  optimizePsi: [],
+} as const;
+
+type Flags = { readonly [K in keyof typeof QUICK]: readonly string[] };
+
+/** The flags a budget adds to `kind`'s steps (none for full: the tasks' own defaults). */
+function _budget(kind: keyof typeof QUICK, budget: Budget): readonly string[] {
+  const table: Flags | null = budget === "quick" ? QUICK : budget === "standard" ? STANDARD : null;
+  return table ? table[kind] : [];
+}
 const LIKELIHOODS = ["train-bernoulli", "train-gaussian", "train-beta", "train-categorical"];
 
 /**
@@ -70,51 +108,51 @@ function _where(root: string, flags: string[]): string[] {
   return normalize(root) === "out" ? [] : flags;
 }
 
-/** A step that trains from scratch: `--out`, plus its quick budget under --quick. */
-function _training(name: string, quick: readonly string[]): Step {
+/** A step that trains from scratch: `--out`, plus its budget's flags. */
+function _training(name: string, kind: keyof typeof QUICK): Step {
   return {
     name,
     task: name,
     deps: [],
-    args: (root, q) => [..._where(root, ["--out", join(root, name)]), ...(q ? quick : [])],
+    args: (root, b) => [..._where(root, ["--out", join(root, name)]), ..._budget(kind, b)],
   };
 }
 
-/** A step that reads `dep`'s model.safetensors. */
-function _figures(name: string, dep: string, quick: readonly string[] = []): Step {
+/** A step that reads `dep`'s model.safetensors, plus its budget's flags where it has any. */
+function _figures(name: string, dep: string, kind?: keyof typeof QUICK): Step {
   return {
     name,
     task: name,
     deps: [dep],
-    args: (root, q) => [
+    args: (root, b) => [
       ..._where(root, [
         "--checkpoint",
         join(root, dep, "model.safetensors"),
         "--out",
         join(root, name),
       ]),
-      ...(q ? quick : []),
+      ...(kind ? _budget(kind, b) : []),
     ],
   };
 }
 
 const _courseSteps: Step[] = [
-  ...LIKELIHOODS.map((name) => _training(name, QUICK.conv)),
+  ...LIKELIHOODS.map((name) => _training(name, "conv")),
   {
     name: "compare-likelihoods",
     task: "compare-likelihoods",
     deps: LIKELIHOODS,
     args: (root) => _where(root, ["--in", root, "--out", join(root, "compare-likelihoods")]),
   },
-  _training("latent-2d", QUICK.conv),
+  _training("latent-2d", "conv"),
   _figures("latent-pca", "train-bernoulli"),
   _figures("interpolate", "train-bernoulli"),
-  _figures("infer", "train-bernoulli", QUICK.optimizePsi),
-  _figures("complete", "train-bernoulli", QUICK.optimizePsi),
-  _training("train-mlp", QUICK.mlp),
+  _figures("infer", "train-bernoulli", "optimizePsi"),
+  _figures("complete", "train-bernoulli", "optimizePsi"),
+  _training("train-mlp", "mlp"),
   _figures("mlp-figures", "train-mlp"),
-  _training("train-notebook", QUICK.notebook),
-  _training("train-blog", QUICK.blog),
+  _training("train-notebook", "notebook"),
+  _training("train-blog", "blog"),
 ];
 
 /** Every step of the course, in the order it runs; the report last, over all the others. */

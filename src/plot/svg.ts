@@ -28,6 +28,8 @@ export interface Series {
   name: string;
   x: number[];
   y: number[];
+  /** Mark each point with a circle (default); false for a dense curve. */
+  markers?: boolean;
 }
 
 export interface LineChartOptions {
@@ -92,7 +94,8 @@ export function lineChart(opts: LineChartOptions): string {
   const xTicks = _ticks(x, pw / 80, integerX);
 
   const body: string[] = [];
-  const r = Math.max(...opts.series.map((s) => s.x.length), 0) > 60 ? 2 : 3.2;
+  const marked = opts.series.filter((s) => s.markers !== false);
+  const r = Math.max(...marked.map((s) => s.x.length), 0) > 60 ? 2 : 3.2;
   opts.series.forEach((s, i) => {
     const colour = PALETTE[i % PALETTE.length];
     const pts: string[] = [];
@@ -105,7 +108,7 @@ export function lineChart(opts: LineChartOptions): string {
       const px = _n(x(s.x[k])), py = _n(y(s.y[k]));
       d += `${pen ? "L" : "M"}${px},${py}`;
       pen = true;
-      pts.push(`<circle cx="${px}" cy="${py}" r="${r}"/>`);
+      if (s.markers !== false) pts.push(`<circle cx="${px}" cy="${py}" r="${r}"/>`);
     }
     body.push(
       `<g class="series" data-name="${escapeXml(s.name)}">`,
@@ -122,8 +125,10 @@ export function lineChart(opts: LineChartOptions): string {
     const colour = PALETTE[i % PALETTE.length];
     const ly = top + 10 + 22 * i, lx = left + pw + 20;
     return `<g class="legend-entry"><line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" ` +
-      `stroke="${colour}" stroke-width="2"/><circle cx="${lx + 12}" cy="${ly}" r="3.2" ` +
-      `fill="${colour}" stroke="#fff" stroke-width="0.8"/><text x="${lx + 32}" y="${ly}" ` +
+      `stroke="${colour}" stroke-width="2"/>` +
+      (s.markers === false ? "" : `<circle cx="${lx + 12}" cy="${ly}" r="3.2" ` +
+        `fill="${colour}" stroke="#fff" stroke-width="0.8"/>`) +
+      `<text x="${lx + 32}" y="${ly}" ` +
       `dominant-baseline="central" font-size="12">${escapeXml(s.name)}</text></g>`;
   });
 

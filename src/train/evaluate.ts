@@ -11,6 +11,7 @@ import type { IwLogWeight } from "../ops/iw_log_weight.ts";
 import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
 import { Progress } from "../progress.ts";
+import { type LatentStats, latentStats } from "./collapse.ts";
 
 export type Binarize = "static" | "dynamic" | "none";
 
@@ -19,6 +20,8 @@ export interface EvalResult {
   recon: number;
   kl: number;
   count: number;
+  /** The encoder's mu and KL per latent dimension over the same images (collapse.ts). */
+  latent: LatentStats;
 }
 
 /** Indices 0..count-1 padded to whole batches with index 0 (padded results are ignored). */
@@ -89,23 +92,33 @@ export async function evaluate(
   label = "evaluate",
 ): Promise<EvalResult> {
   const { gpu, graph } = ctx;
-  const B = graph.batch, batches = Math.ceil(count / B);
+  const B = graph.batch, batches = Math.ceil(count / B), L = graph.vae.latent;
   const all = gpu.storage("eval.per_image", batches * B * 2 * 4);
+  const allH = gpu.storage("eval.h", batches * B * 2 * L * 4);
   const sums = gpu.storage("eval.sums", batches * 2 * 4);
   await _batches(ctx, count, label, (rec, b) => {
     graph.sampleEps(rec, ctx.seed, b); // one Philox stream per batch
     graph.forwardLoss(rec, sums, b, "eval");
     rec.copy(graph.perImage, 0, all, b * B * 2 * 4, B * 2 * 4);
+    rec.copy(graph.h, 0, allH, b * B * 2 * L * 4, B * 2 * L * 4);
   });
   const per = await gpu.readF32(all, 0, count * 2);
+  const h = await gpu.readF32(allH, 0, count * 2 * L);
   all.destroy();
+  allH.destroy();
   sums.destroy();
   let recon = 0, kl = 0;
   for (let i = 0; i < count; i++) {
     recon += per[2 * i];
     kl += per[2 * i + 1];
   }
-  return { negElbo: (recon + kl) / count, recon: recon / count, kl: kl / count, count };
+  return {
+    negElbo: (recon + kl) / count,
+    recon: recon / count,
+    kl: kl / count,
+    count,
+    latent: latentStats(h, count, L),
+  };
 }
 
 /**

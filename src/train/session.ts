@@ -17,6 +17,7 @@ import { bitsPerDim } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate, importanceNll } from "./evaluate.ts";
 import { loadCheckpoint, restore } from "./checkpoint.ts";
+import { ACTIVE_THRESHOLD, collapseVerdict } from "./collapse.ts";
 import { elboChart, type EpochLog } from "./epoch_log.ts";
 import { train } from "./trainer.ts";
 import { fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "./objective.ts";
@@ -166,6 +167,7 @@ export async function runSession(
   const iw = await IwLogWeight.create(gpu, { batch: f.batch, latent: model.latent });
   const nll = isSamples > 0 ? await importanceNll(ctx, iw, isImages, isSamples) : null;
   const testLoss = objectiveLoss(objective, test.recon, test.kl);
+  const collapse = collapseVerdict(test.latent, model.latent);
   const bpd = lik.continuous
     ? { test_bpd: bitsPerDim(test.negElbo), test_nll_is_bpd: nll === null ? null : bitsPerDim(nll) }
     : {};
@@ -197,6 +199,13 @@ export async function runSession(
     test_images: test.count,
     val_images: evalCount(valData.count),
     eval_images: f.evalImages > 0 ? f.evalImages : null,
+    active_units: test.latent.activeUnits,
+    active_threshold: ACTIVE_THRESHOLD,
+    posterior_collapse: collapse.collapsed,
+    partial_collapse: collapse.partial,
+    collapse: collapse.words,
+    test_kl_per_dim: test.latent.klPerDim.map((v) => Number(v.toFixed(4))),
+    test_mu_variance: test.latent.muVariance.map((v) => Number(v.toPrecision(4))),
     test_nll_is: nll,
     is_samples: isSamples,
     is_images: isImages,
@@ -221,6 +230,7 @@ export async function runSession(
       (lik.continuous ? `, ${bitsPerDim(test.negElbo).toFixed(3)} bits/dim` : "") +
       `, ${test.count} test images, ${binarize === "none" ? dataSpace : binarizeWords(binarize)}`,
   );
+  console.error(`${collapse.collapsed || collapse.partial ? "warning: " : ""}${collapse.words}`);
   return {
     gpu,
     model,

@@ -16,7 +16,7 @@ import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
 import type { DataSource } from "../data/mnist.ts";
-import { type EpochLog, valLoss } from "./epoch_log.ts";
+import { curvePoints, type EpochLog, valLoss } from "./epoch_log.ts";
 import { backwardScales, fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "./objective.ts";
 import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan_locator.ts";
 
@@ -182,7 +182,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       ...(objective.elbo ? { val_neg_elbo: valValue } : { val_loss: valValue }),
       val_recon: val.recon,
       val_kl: val.kl,
+      val_active_units: val.latent.activeUnits,
       ...(o.printed ? { train_printed: o.printed(trainValue * n, steps, B) } : {}),
+      steps,
+      train_curve: curvePoints(s, steps, B, (epoch - 1) * steps, lossOf),
       seconds: (performance.now() - t0) / 1000,
       images_per_s: n / seconds,
     };
@@ -190,7 +193,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const name = objective.elbo ? "-ELBO" : "loss";
     progress.done(
       `epoch ${epoch}: train ${name} ${fmtLoss(trainValue)}, val ${name} ${fmtLoss(valValue)} ` +
-        `(recon ${val.recon.toFixed(2)}, KL ${val.kl.toFixed(2)}), ${
+        `(recon ${val.recon.toFixed(2)}, KL ${val.kl.toFixed(2)}, ` +
+        `${val.latent.activeUnits}/${model.latent} units active), ${
           entry.images_per_s.toFixed(0)
         } img/s` +
         (entry.train_printed === undefined
