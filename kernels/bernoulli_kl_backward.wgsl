@@ -8,6 +8,9 @@
 //   dlogits = scale w_n mask * (sigmoid(l) - x)
 //   dh      = scale w_n kl_weight [mu, (exp(logvar) - 1) / 2]   (overwritten: the
 //             reparameterization's backward adds its part afterwards)
+//   With free_bits = lambda > 0 (free bits, Kingma et al. 2016), the KL term is
+//   sum_j max(lambda, mean over the batch of KL_j): dh of latent dimension j is 0 where
+//   that batch mean is at most lambda.
 // One invocation computes dlogits[i] for i < N D and dh[i] for i < 2 N L.
 
 override WG: u32 = 256;
@@ -21,6 +24,7 @@ struct Shape {
   k: u32, // unused
   scale: f32,
   kl_weight: f32,
+  free_bits: f32, // 0: off
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
@@ -48,6 +52,22 @@ fn image_scale(n: u32) -> f32 {
   return shape.scale;
 }
 
+// Free bits: 1 where the batch's mean KL of latent dimension j exceeds free_bits (or free bits
+// are off), else 0. Each invocation walks the batch's N rows itself: N L numbers, no barrier.
+fn kl_gate(j: u32) -> f32 {
+  if (shape.free_bits <= 0.0) {
+    return 1.0;
+  }
+  let row = 2u * shape.latent;
+  var total = 0.0;
+  for (var n = 0u; n < shape.n; n++) {
+    let mu = h[n * row + j];
+    let lv = h[n * row + shape.latent + j];
+    total += 0.5 * (mu * mu + exp(lv) - 1.0 - lv);
+  }
+  return select(0.0, 1.0, total > shape.free_bits * f32(shape.n));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -67,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i < heads) {
     let v = h[i];
     let is_mu = i % (2u * shape.latent) < shape.latent;
-    let s = image_scale(i / (2u * shape.latent)) * shape.kl_weight;
+    let s = image_scale(i / (2u * shape.latent)) * shape.kl_weight * kl_gate(i % shape.latent);
     dh[i] = s * select(0.5 * (exp(v) - 1.0), v, is_mu);
   }
 }

@@ -15,7 +15,7 @@ import {
   type PlanOptions,
 } from "../src/course/plan.ts";
 import { courseFile, type CourseRecord, type RunCommand, runCourse } from "../src/course/run.ts";
-import { type Step, STEPS } from "../src/course/steps.ts";
+import { BUDGETS, type Step, STEPS } from "../src/course/steps.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -40,7 +40,11 @@ function _fake(name: string, deps: string[] = [], partialDeps = false): Step {
     task: name,
     deps,
     ...(partialDeps ? { partialDeps } : {}),
-    args: (root, quick) => ["--out", join(root, name), ...(quick ? ["--size", "small"] : [])],
+    args: (root, budget) => [
+      "--out",
+      join(root, name),
+      ...(budget === "quick" ? ["--size", "small"] : []),
+    ],
   };
 }
 
@@ -76,7 +80,7 @@ async function _plan(
 ) {
   return planCourse(steps, await observeManifests(steps, root), {
     root,
-    quick: false,
+    budget: "full",
     force: false,
     tasks: ALL,
     ...o,
@@ -90,7 +94,7 @@ async function _run(planned: PlannedStep[], root: string, run = _fakeRunner()) {
   const lines: string[] = [];
   const result = await runCourse(planned, {
     root,
-    quick: false,
+    budget: "full",
     run,
     resume: "deno task course",
     print: (l) => lines.push(l),
@@ -102,8 +106,8 @@ Deno.test("STEPS on an empty root: every step runs, each after its dependencies,
   checkOrder(STEPS);
   const tasks = await _denoTasks();
   await _withTemp(async (root) => {
-    for (const quick of [false, true]) {
-      const planned = await _plan([...STEPS], root, { quick, tasks });
+    for (const budget of BUDGETS) {
+      const planned = await _plan([...STEPS], root, { budget, tasks });
       const seen = new Set<string>();
       for (const p of planned) {
         for (const d of p.step.deps) assert.ok(seen.has(d), `${p.step.name} before its dep ${d}`);
@@ -123,7 +127,8 @@ Deno.test("STEPS on an empty root: every step runs, each after its dependencies,
       ) assert.ok(names.includes(want), want);
       assert.equal(names.at(-1), "report");
       const bern = planned.find((p) => p.step.name === "train-bernoulli")!;
-      assert.equal(bern.args.includes("--train-limit"), quick);
+      assert.equal(bern.args.includes("--train-limit"), budget === "quick");
+      assert.equal(bern.args.includes("--epochs"), budget !== "full");
     }
   });
 });
@@ -149,7 +154,7 @@ Deno.test("course skips up-to-date steps and reruns those older than a dependenc
     assert.match(planned[2].reason, /b runs first/);
 
     // Other flags (the quick budgets) make every step stale.
-    planned = await _plan(CHAIN, root, { quick: true });
+    planned = await _plan(CHAIN, root, { budget: "quick" });
     assert.deepEqual(decisions(planned), { a: "run", b: "run", c: "run" });
     assert.match(planned[0].reason, /made with other flags \(was: --out .*a\)/);
 
@@ -264,11 +269,11 @@ Deno.test("a task missing from deno.json is missing, its dependents blocked, the
 
 Deno.test("course.json records quick, root, times and each step's task, out, status, seconds, command", async () => {
   await _withTemp(async (root) => {
-    const planned = await _plan(CHAIN, root, { quick: true });
+    const planned = await _plan(CHAIN, root, { budget: "quick" });
     const lines: string[] = [];
     await runCourse(planned, {
       root,
-      quick: true,
+      budget: "quick",
       run: _fakeRunner(),
       resume: "deno task course --quick",
       print: (l) => lines.push(l),
@@ -276,6 +281,7 @@ Deno.test("course.json records quick, root, times and each step's task, out, sta
     const j: CourseRecord = JSON.parse(await Deno.readTextFile(courseFile(root)));
     assert.equal(j.version, 1);
     assert.equal(j.quick, true);
+    assert.equal(j.budget, "quick");
     assert.equal(j.root, root);
     assert.ok(Date.parse(j.started) <= Date.parse(j.finished!));
     assert.deepEqual(Object.keys(j.steps[0]).sort(), [
@@ -348,16 +354,16 @@ Deno.test("deno task course rejects a bad flag or step name with exit 2 and the 
 
 Deno.test("under the default root out/ the steps pass no location flags, so runs by hand count", () => {
   for (const s of STEPS) {
-    const full = s.args("out", false), quick = s.args("out", true);
+    const full = s.args("out", "full"), quick = s.args("out", "quick");
     for (const flag of ["--out", "--in", "--checkpoint"]) {
       assert.ok(!full.includes(flag), `${s.name}: ${full.join(" ")}`);
       assert.ok(!quick.includes(flag), `${s.name}: ${quick.join(" ")}`);
     }
     // Under any other root each step is told where to write.
-    assert.ok(s.args("out/quick", true).includes("--out"), s.name);
+    assert.ok(s.args("out/quick", "quick").includes("--out"), s.name);
   }
-  assert.deepEqual(STEPS.find((s) => s.name === "train-mlp")!.args("out", false), []);
-  assert.deepEqual(STEPS.find((s) => s.name === "infer")!.args("elsewhere", false), [
+  assert.deepEqual(STEPS.find((s) => s.name === "train-mlp")!.args("out", "full"), []);
+  assert.deepEqual(STEPS.find((s) => s.name === "infer")!.args("elsewhere", "full"), [
     "--checkpoint",
     "elsewhere/train-bernoulli/model.safetensors",
     "--out",

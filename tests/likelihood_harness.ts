@@ -15,6 +15,8 @@ import { LikelihoodLoss } from "../src/ops/likelihood_loss.ts";
 import { LikelihoodOutput } from "../src/ops/likelihood_output.ts";
 import { Rng } from "../src/ops/rng.ts";
 import {
+  batchKlPerDim,
+  freeBitsKl,
   likelihoodKlBackward,
   likelihoodKlForward,
   likelihoodMean,
@@ -105,6 +107,32 @@ export function likelihoodTests(lik: Likelihood, o: HarnessOptions): void {
       };
       assertClose(`${what} dhead`, g.dHead, numericGrad((hd) => loss(hd, c.h), c.head), tol);
       assertClose(`${what} dh`, g.dH, numericGrad((h) => loss(c.head, h), c.h), tol);
+    }
+  });
+
+  Deno.test(`${name} reference backward with free bits matches central differences in f64`, () => {
+    const rand = rng(104);
+    const n = 5, latent = 4;
+    const c = { n, d: 11, latent, ...o.makeCase(rand, n, 11, true), h: normal(rand, n * 8) };
+    const lambda = freeBitsBetween(c.h, n, latent);
+    const scale = 0.3, klWeight = 0.7;
+    const g = likelihoodKlBackward(lik.reference, shapeOf(c), c.head, c.x, c.h, {
+      scale,
+      klWeight,
+      freeBits: lambda,
+    });
+    // The objective: recon summed over the batch, plus n times the free-bits KL per image.
+    const loss = (h: Float64Array) => {
+      const r = likelihoodKlForward(lik.reference, shapeOf(c), c.head, c.x, h);
+      return scale * (r.recon + klWeight * n * freeBitsKl(h, n, latent, lambda));
+    };
+    const tol = o.fdTol ?? { atol: 1e-6, rtol: 1e-5 };
+    const want = numericGrad(loss, c.h);
+    assertClose("free bits dh", g.dH, want, tol);
+    // Some dimensions are held at lambda (no gradient) and some are not.
+    const gated = batchKlPerDim(c.h, n, latent).map((k) => (k <= lambda ? 1 : 0));
+    if (gated.every((v) => v === 1) || gated.every((v) => v === 0)) {
+      throw new Error(`free bits ${lambda} gates all or none of the dimensions`);
     }
   });
 
@@ -199,22 +227,28 @@ async function _checkKernels(
   const sums = gpu.storage("sums", new Float32Array(2 * slot + 2).fill(-1));
   const dHead = gpu.storage("dhead", c.n * c.d * W * 4);
   const dH = gpu.storage("dh", c.n * 2 * c.latent * 4);
+  const dHFree = gpu.storage("dh_free_bits", c.n * 2 * c.latent * 4);
   const scale = 0.37, klWeight = c.weights ? 0.5 : 1;
+  const s = _rounded(c);
+  const freeBits = freeBitsBetween(s.h, s.n, s.latent);
   const rec = gpu.record();
   op.forward(rec, perImage, sums, head, x, h, slot, mask);
   op.backward(rec, dHead, dH, head, x, h, { mask, weights, scale, klWeight });
   await rec.submit();
+  const rec2 = gpu.record();
+  op.backward(rec2, dHead, dHFree, head, x, h, { mask, weights, scale, klWeight, freeBits });
+  await rec2.submit();
   const got = {
     perImage: await gpu.readF32(perImage, 0, c.n * 2),
     sums: await gpu.readF32(sums, 0, 2 * slot + 2),
     dHead: await gpu.readF32(dHead, 0, c.n * c.d * W),
     dH: await gpu.readF32(dH, 0, c.n * 2 * c.latent),
+    dHFree: await gpu.readF32(dHFree, 0, c.n * 2 * c.latent),
   };
-  for (const b of [head, x, h, mask, weights, perImage, sums, dHead, dH]) b?.destroy();
+  for (const b of [head, x, h, mask, weights, perImage, sums, dHead, dH, dHFree]) b?.destroy();
   for (const [what, a] of Object.entries(got)) {
     if (!a.every(Number.isFinite)) throw new Error(`${label}: ${what} has a non-finite value`);
   }
-  const s = _rounded(c);
   const shape = { n: s.n, d: s.d, latent: s.latent, k: lik.k };
   const ref = likelihoodKlForward(lik.reference, shape, s.head, s.x, s.h, s.mask);
   const grad = likelihoodKlBackward(lik.reference, shape, s.head, s.x, s.h, {
@@ -228,4 +262,23 @@ async function _checkKernels(
   assertClose(`${label} sums`, got.sums, [...untouched, ref.recon, ref.kl], o.sumTol);
   assertClose(`${label} dhead`, got.dHead, grad.dHead, o.gradTol);
   assertClose(`${label} dh`, got.dH, grad.dH, o.gradTol);
+  const free = likelihoodKlBackward(lik.reference, shape, s.head, s.x, s.h, {
+    mask: s.mask,
+    weights: s.weights,
+    scale,
+    klWeight,
+    freeBits,
+  });
+  assertClose(`${label} dh, free bits ${freeBits.toFixed(4)}`, got.dHFree, free.dH, o.gradTol);
+}
+
+/**
+ * A free-bits lambda in the middle of the widest gap between two dimensions' batch mean KLs:
+ * some dimensions are held and some not, and f32 rounding cannot move one across lambda.
+ */
+export function freeBitsBetween(h: ArrayLike<number>, n: number, latent: number): number {
+  const k = [...batchKlPerDim(h, n, latent)].sort((a, b) => a - b);
+  let best = 0;
+  for (let j = 1; j < k.length; j++) if (k[j] - k[j - 1] > k[best + 1] - k[best]) best = j - 1;
+  return (k[best] + k[best + 1]) / 2;
 }

@@ -120,7 +120,7 @@ export function verdict(
 export function quickCourseSeconds(speeds: TrainingRates, steps: readonly Step[] = STEPS): number {
   let seconds = 0;
   for (const step of steps) {
-    const args = step.args("out/quick", true);
+    const args = step.args("out/quick", "quick");
     const flag = (name: string, fallback = 0) => {
       const i = args.indexOf(`--${name}`);
       return i >= 0 ? Number(args[i + 1]) : fallback;

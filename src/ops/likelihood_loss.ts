@@ -13,7 +13,9 @@
  * - forward writes per_image (N, 2) rows [recon, kl] and the batch sums into sums[2 slot],
  *   sums[2 slot + 1], in a fixed reduction order (the same bits on every run);
  * - backward overwrites dhead = scale w_n d recon / d head and
- *   dh = scale w_n kl_weight d kl / d h (Reparam.backward then adds the path through z).
+ *   dh = scale w_n kl_weight d kl / d h (Reparam.backward then adds the path through z);
+ *   with free bits lambda, the KL term is sum_j max(lambda, batch mean of KL_j), so dh of a
+ *   dimension whose batch mean is at most lambda is 0.
  * One kernel file per likelihood and direction, rather than an include mechanism, keeps every
  * file valid WGSL on its own and every compile error's line:col in the file it names; the
  * price is that the KL and the reduction tree repeat in each forward file (~30 lines).
@@ -42,6 +44,7 @@ export const LossBackwardShape = struct({
   k: "u32",
   scale: "f32",
   kl_weight: "f32",
+  free_bits: "f32",
 });
 
 // One workgroup reduces one image's pixels: on lavapipe 128 invocations took 4.1-4.7 ms for
@@ -71,6 +74,13 @@ export interface BackwardOptions {
   scale?: number;
   /** Weight of the KL term's gradient; the reported -ELBO always uses 1. Default 1. */
   klWeight?: number;
+  /**
+   * Free bits lambda, nats per latent dimension (Kingma et al. 2016): the KL term's gradient
+   * is sum_j max(lambda, mean over the batch of KL_j)'s, so a dimension whose batch mean KL is
+   * at most lambda is not pushed towards the prior. Default 0: off. The reported KL is the
+   * true one either way.
+   */
+  freeBits?: number;
 }
 
 export class LikelihoodLoss {
@@ -166,9 +176,14 @@ export class LikelihoodLoss {
     o: BackwardOptions = {},
   ): void {
     const useMask = o.mask ? 1 : 0, useWeights = o.weights ? 1 : 0;
-    const scale = o.scale ?? 1 / this.n, klWeight = o.klWeight ?? 1;
+    const scale = o.scale ?? 1 / this.n, klWeight = o.klWeight ?? 1, freeBits = o.freeBits ?? 0;
+    if (!(freeBits >= 0) || !Number.isFinite(freeBits)) {
+      throw new RangeError(
+        `Cannot record the ${this.kernel} loss's backward: free bits must be >= 0, got ${freeBits}`,
+      );
+    }
     const shape = this.#uniform(
-      `b${scale},${klWeight},${useMask},${useWeights}`,
+      `b${scale},${klWeight},${freeBits},${useMask},${useWeights}`,
       () =>
         this.#gpu.uniform(LossBackwardShape, {
           n: this.n,
@@ -179,6 +194,7 @@ export class LikelihoodLoss {
           k: this.k,
           scale,
           kl_weight: klWeight,
+          free_bits: freeBits,
         }),
     );
     const group = this.#gpu.bind(this.#bwd, [

@@ -84,9 +84,40 @@ export interface ReferenceBackwardOptions {
   weights?: ArrayLike<number>;
   scale: number;
   klWeight?: number;
+  /** Free bits lambda (0 or absent: off); see freeBitsKl. */
+  freeBits?: number;
 }
 
-/** dHead = scale w_n mask_p d nll / d head; dH = scale w_n klWeight d kl / d h. */
+/**
+ * The KL term of the free-bits objective (Kingma et al. 2016), per image: sum over latent
+ * dimensions j of max(lambda, mean over the batch's n images of KL(q(z_j | x) || N(0, 1))).
+ */
+export function freeBitsKl(
+  h: ArrayLike<number>,
+  n: number,
+  latent: number,
+  lambda: number,
+): number {
+  return batchKlPerDim(h, n, latent).reduce((t, k) => t + Math.max(lambda, k), 0);
+}
+
+/** Mean over the batch's n images of each latent dimension's KL from N(0, 1). */
+export function batchKlPerDim(h: ArrayLike<number>, n: number, latent: number): Float64Array {
+  const out = new Float64Array(latent);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < latent; j++) {
+      const mu = h[r * 2 * latent + j], lv = h[r * 2 * latent + latent + j];
+      out[j] += 0.5 * (Math.exp(lv) + mu * mu - 1 - lv) / n;
+    }
+  }
+  return out;
+}
+
+/**
+ * dHead = scale w_n mask_p d nll / d head; dH = scale w_n klWeight d kl / d h, where with free
+ * bits lambda a dimension's dH is 0 unless its batch mean KL exceeds lambda (the gradient of
+ * n freeBitsKl at the images' own weight).
+ */
 export function likelihoodKlBackward(
   px: PixelReference,
   s: LossShape,
@@ -99,6 +130,9 @@ export function likelihoodKlBackward(
   const W = px.width, L = s.latent;
   const dHead = new Float64Array(s.n * s.d * W);
   const dH = new Float64Array(s.n * 2 * L);
+  const lambda = o.freeBits ?? 0;
+  const batchKl = lambda > 0 ? batchKlPerDim(h, s.n, L) : null;
+  const gate = (j: number) => (batchKl && batchKl[j] <= lambda ? 0 : 1);
   for (let r = 0; r < s.n; r++) {
     const c = o.scale * (o.weights ? o.weights[r] : 1);
     for (let p = 0; p < s.d; p++) {
@@ -111,8 +145,8 @@ export function likelihoodKlBackward(
     const ck = c * (o.klWeight ?? 1);
     for (let j = 0; j < L; j++) {
       const a = r * 2 * L + j;
-      dH[a] = ck * h[a];
-      dH[a + L] = ck * 0.5 * (Math.exp(h[a + L]) - 1);
+      dH[a] = ck * gate(j) * h[a];
+      dH[a + L] = ck * gate(j) * 0.5 * (Math.exp(h[a + L]) - 1);
     }
   }
   return { dHead, dH };

@@ -21,6 +21,8 @@ export interface EpochLog {
   train_printed?: number;
   /** Validation images whose mu varies (active units, collapse.ts). */
   val_active_units?: number;
+  /** With --kl-warmup: the KL term's weight at the epoch's last step. */
+  kl_weight?: number;
   /** Optimizer steps in this epoch; with train_curve, the per-step curve's x axis. */
   steps?: number;
   /** The training loss over windows of a few steps, so even one epoch draws a curve. */

@@ -52,6 +52,22 @@ export function sessionFlagSpec(d: SessionDefaults) {
       min: 1,
       help: "early stopping: epochs without a better validation -ELBO",
     },
+    klWarmup: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 1000,
+      help: "KL warm-up: the KL weight rises linearly from 0 to 1 over this many epochs; " +
+        "a remedy for posterior collapse (0: off, the course's protocol)",
+    },
+    freeBits: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 100,
+      help: "free bits: nats per latent dimension below which the batch's KL is not pushed " +
+        "down; a remedy for posterior collapse (0: off, the course's protocol)",
+    },
     trainLimit: {
       type: "number",
       default: 0,

@@ -39,3 +39,12 @@ export function backwardScales(o: Objective, batch: number): { scale: number; kl
 export function fmtLoss(v: number): string {
   return Math.abs(v) >= 10 ? v.toFixed(2) : v.toPrecision(4);
 }
+
+/**
+ * KL warm-up (KL annealing, Bowman et al. 2016; Sonderby et al. 2016): the KL term's weight
+ * rises linearly from 1 / warmupSteps at the first step to 1 at step `warmupSteps` (1-based
+ * global step), then stays 1. warmupSteps 0: off (always 1).
+ */
+export function klWarmupWeight(step: number, warmupSteps: number): number {
+  return warmupSteps > 0 ? Math.min(1, step / warmupSteps) : 1;
+}

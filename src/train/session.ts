@@ -30,6 +30,9 @@ export interface SessionFlags {
   /** Bernoulli tasks only ("none": grey levels as soft targets, the notebook preset's). */
   binarize?: "static" | "dynamic" | "none";
   patience: number;
+  /** Remedies for posterior collapse (0: off). */
+  klWarmup?: number;
+  freeBits?: number;
   trainLimit: number;
   isSamples: number;
   isImages: number;
@@ -154,6 +157,8 @@ export async function runSession(
     onEpoch: writeLog,
     objective,
     printed: options.printed,
+    klWarmup: f.klWarmup ?? 0,
+    freeBits: f.freeBits ?? 0,
   });
 
   // Evaluate the best model, not the last.
@@ -193,6 +198,8 @@ export async function runSession(
     batch: f.batch,
     lr: f.lr,
     loss: objective.description,
+    kl_warmup_epochs: f.klWarmup ?? 0,
+    free_bits: f.freeBits ?? 0,
     ...(objective.elbo ? { test_neg_elbo: test.negElbo } : { test_loss: testLoss }),
     test_recon: test.recon,
     test_kl: test.kl,

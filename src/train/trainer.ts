@@ -17,7 +17,14 @@ import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
 import type { DataSource } from "../data/mnist.ts";
 import { curvePoints, type EpochLog, valLoss } from "./epoch_log.ts";
-import { backwardScales, fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "./objective.ts";
+import {
+  backwardScales,
+  fmtLoss,
+  klWarmupWeight,
+  NEG_ELBO,
+  type Objective,
+  objectiveLoss,
+} from "./objective.ts";
 import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan_locator.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
@@ -58,6 +65,10 @@ export interface TrainOptions {
    * step count (a preset's quirk, logged as train_printed beside the true mean).
    */
   printed?: (sum: number, steps: number, batch: number) => number;
+  /** Epochs over which the KL weight rises linearly from ~0 to 1 (0: off). */
+  klWarmup?: number;
+  /** Free bits lambda, nats per latent dimension (0: off); see LikelihoodLoss's freeBits. */
+  freeBits?: number;
 }
 
 export interface TrainResult {
@@ -120,6 +131,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let every = 1, lastRead = 0;
     const forward = (rec: Recorder, step: number) => {
       const global = (epoch - 1) * steps + step;
+      current = global;
       rec.copy(perm, step * B * 4, batchIdx, 0, B * 4);
       if (noise) rng.uniform(rec, noise, B * 784, o.seed + 1, global);
       data.gather(rec, graph.x, batchIdx, B, mode, noise ?? undefined, bins);
@@ -127,13 +139,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       graph.sampleEps(rec, o.seed, global);
       graph.forwardLoss(rec, sums, step, "train");
     };
-    const scales = backwardScales(objective, B);
+    const base = backwardScales(objective, B), warmupSteps = (o.klWarmup ?? 0) * steps;
+    let current = 0; // the global step being recorded, 0-based
+    const scales = () => ({
+      ...base,
+      klWeight: base.klWeight * klWarmupWeight(current + 1, warmupSteps),
+      freeBits: o.freeBits ?? 0,
+    });
     const update = (rec: Recorder) => adam.step(rec, model.params, model.grads, model.m, model.v);
     await snapshot.save(0, adam.t);
     for (let step = 0; step < steps; step++) {
       const rec = gpu.record("train step");
       forward(rec, step);
-      graph.backward(rec, scales);
+      graph.backward(rec, scales());
       update(rec);
       await rec.submit();
       if (step + 1 - lastRead >= every || step === steps - 1) {
@@ -149,7 +167,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             snapshot,
             sums,
             bad: Math.floor(bad / 2),
-            replay: _replay(gpu, forward, (rec) => graph.backward(rec, scales), update, perm, B),
+            replay: _replay(gpu, forward, (rec) => graph.backward(rec, scales()), update, perm, B),
           });
           progress.done(`epoch ${epoch}: stopped at step ${report.step + 1}`);
           throw new TrainingError(await _nanMessage(epoch, report, o.lastPath));
@@ -184,6 +202,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       val_kl: val.kl,
       val_active_units: val.latent.activeUnits,
       ...(o.printed ? { train_printed: o.printed(trainValue * n, steps, B) } : {}),
+      ...(warmupSteps > 0 ? { kl_weight: klWarmupWeight(epoch * steps, warmupSteps) } : {}),
       steps,
       train_curve: curvePoints(s, steps, B, (epoch - 1) * steps, lossOf),
       seconds: (performance.now() - t0) / 1000,

@@ -1,0 +1,372 @@
+/**
+ * `deno task results` on a fake course root: two training steps and one study, written with
+ * the project's own PNG and SVG writers, with seeded random metrics so that a number on the
+ * page can only have come from the files. The pure builder is checked on its own, then the
+ * task as a user runs it: figures copied, hostile manifest paths refused, a bad root exit 2.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { imageGrid, writePng } from "../src/plot/png.ts";
+import { lineChart, writeSvg } from "../src/plot/svg.ts";
+import { seededRandom } from "../src/random.ts";
+import {
+  fmt,
+  MAX_FIGURE_BYTES,
+  type PytorchRun,
+  pytorchRun,
+  resultsMarkdown,
+  type StepEntry,
+} from "../src/report/results.ts";
+import { type Manifest, MANIFEST_VERSION } from "../src/report/manifest.ts";
+
+const PROJECT = new URL("..", import.meta.url).pathname;
+const rand = seededRandom(20261207);
+const between = (lo: number, hi: number) => lo + (hi - lo) * rand();
+
+/** A training run's metrics.json, its numbers drawn at random. */
+function _metrics(likelihood: string, epochs: number, continuous: boolean) {
+  return {
+    model: "conv",
+    likelihood,
+    data_space: continuous ? "8-bit grey levels, uniformly dequantized to (0, 1)" : "binary",
+    latent: 16,
+    binarize: continuous ? "none" : "static",
+    epochs,
+    best_epoch: epochs - 1,
+    stopped_early: false,
+    adapter: "fixture adapter",
+    images_per_s: Math.round(between(100, 400)),
+    train_images: 50000,
+    batch: 256,
+    lr: 0.001,
+    loss: "negative ELBO",
+    test_neg_elbo: between(80, 120) * (continuous ? -10 : 1),
+    test_recon: between(60, 100),
+    test_kl: between(5, 30),
+    test_images: 10000,
+    val_images: 10000,
+    active_units: 10 + Math.floor(between(0, 6)),
+    collapse: "no collapse: 12 of 16 units active (fixture words)",
+    test_nll_is: between(70, 110) * (continuous ? -10 : 1),
+    is_samples: 100,
+    is_images: 1000,
+    ...(continuous ? { test_bpd: between(1, 5), test_nll_is_bpd: between(1, 5) } : {}),
+    best_val_neg_elbo: between(80, 120),
+  };
+}
+
+function _log(epochs: number) {
+  return Array.from({ length: epochs }, (_, i) => ({
+    epoch: i + 1,
+    train_neg_elbo: between(90, 200),
+    train_recon: between(80, 180),
+    train_kl: between(1, 20),
+    val_neg_elbo: between(90, 200),
+    val_recon: between(80, 180),
+    val_kl: between(1, 20),
+    val_active_units: 16 - i,
+    seconds: between(100, 200),
+    images_per_s: 300,
+  }));
+}
+
+function _manifest(task: string, figures: Manifest["figures"], extra: Partial<Manifest> = {}) {
+  return {
+    version: MANIFEST_VERSION,
+    task,
+    title: `Fixture ${task}`,
+    figures,
+    adapter: "fixture adapter (vulkan)",
+    created: "2026-12-07T06:01:02.000Z",
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    args: ["--out", `out/standard/${task}`, "--epochs", "3"],
+    ...extra,
+  } satisfies Manifest;
+}
+
+const _write = (path: string, v: unknown) => Deno.writeTextFile(path, JSON.stringify(v, null, 2));
+
+interface Fixture {
+  base: string;
+  root: string;
+  pytorch: string;
+  bernoulli: ReturnType<typeof _metrics>;
+  gaussian: ReturnType<typeof _metrics>;
+  log: ReturnType<typeof _log>;
+  infer: Record<string, unknown>;
+}
+
+/**
+ * train-bernoulli (figures, one of each hostile kind), train-gaussian (no figures), infer (its
+ * own results JSON), course.json; PyTorch files for Bernoulli (same epochs) and Gaussian (not).
+ */
+async function _fixture(): Promise<Fixture> {
+  const base = await Deno.makeTempDir({ prefix: "results_fixture_" });
+  globalThis.addEventListener("unload", () => Deno.removeSync(base, { recursive: true }));
+  const root = join(base, "standard"), pytorch = join(base, "pytorch");
+  const bern = join(root, "train-bernoulli"), gauss = join(root, "train-gaussian");
+  const infer = join(root, "infer");
+  for (const d of [bern, gauss, infer, pytorch, join(root, "course")]) {
+    await Deno.mkdir(d, { recursive: true });
+  }
+  const bernoulli = _metrics("bernoulli", 3, false), gaussian = _metrics("gaussian", 3, true);
+  const log = _log(3);
+
+  const pixels = Float32Array.from({ length: 4 * 784 }, () => rand());
+  await writePng(
+    join(bern, "reconstructions.png"),
+    imageGrid(pixels, { h: 28, w: 28, rows: 2, cols: 2 }),
+  );
+  await writeSvg(
+    join(bern, "elbo.svg"),
+    lineChart({
+      title: "fixture",
+      xLabel: "epoch",
+      yLabel: "-ELBO",
+      series: [{ name: "val", x: log.map((e) => e.epoch), y: log.map((e) => e.val_neg_elbo) }],
+    }),
+  );
+  await Deno.writeTextFile(join(bern, "big.svg"), `<svg>${" ".repeat(MAX_FIGURE_BYTES + 1)}</svg>`);
+  await Deno.writeTextFile(join(base, "secret.png"), "not the run's");
+  await Deno.symlink(join(base, "secret.png"), join(bern, "escape.png"));
+  await _write(join(bern, "metrics.json"), bernoulli);
+  await _write(join(bern, "log.json"), log);
+  await _write(
+    join(bern, "manifest.json"),
+    _manifest("train-bernoulli", [
+      { file: "elbo.svg", caption: "The -ELBO per epoch." },
+      { file: "reconstructions.png", caption: "Test images and their reconstructions." },
+      { file: "../../etc/passwd", caption: "A path out of the run." },
+      { file: "/etc/passwd", caption: "An absolute path." },
+      { file: "escape.png", caption: "A link out of the run." },
+      { file: "big.svg", caption: "A figure too large for docs/." },
+    ], { metrics: "metrics.json", log: "log.json" }),
+  );
+
+  await _write(join(gauss, "metrics.json"), gaussian);
+  await _write(
+    join(gauss, "manifest.json"),
+    _manifest("train-gaussian", [], { metrics: "metrics.json" }),
+  );
+
+  const inferJson = {
+    task: "infer",
+    optimizer: "sgd",
+    lr: 0.001,
+    images: 10,
+    mean_neg_elbo_psi: between(80, 100),
+    mean_gap: between(1, 5),
+    gap_definition: "-ELBO(encoder q) - -ELBO(q(z | psi*)), nats; > 0 where psi* is the better q",
+    per_image: [{ test_index: 7, gap: between(0, 3) }],
+  };
+  await _write(join(infer, "infer.json"), inferJson);
+  await _write(join(infer, "manifest.json"), _manifest("infer", [], { metrics: "infer.json" }));
+
+  const step = (task: string, status: string, seconds: number | null) => ({
+    task,
+    out: `out/standard/${task}`,
+    status,
+    seconds,
+    command: `deno task ${task} --out out/standard/${task} --fixture-flag`,
+    reason: "fixture",
+  });
+  await _write(join(root, "course", "course.json"), {
+    version: 1,
+    quick: false,
+    budget: "standard",
+    root: "out/standard",
+    started: "2026-12-07T05:40:35.812Z",
+    finished: null,
+    steps: [
+      step("train-bernoulli", "ran", between(900, 1000)),
+      step("train-gaussian", "ran", between(900, 1000)),
+      step("train-beta", "planned", null),
+      step("infer", "ran", between(5, 10)),
+    ],
+  });
+
+  const torch = (likelihood: string, epochs: number) => ({
+    likelihood,
+    epochs,
+    test_neg_elbo: between(80, 120),
+    test_nll_is: between(70, 110),
+    is_samples: 100,
+    is_images: 1000,
+    test_bpd: null,
+    test_nll_is_bpd: null,
+    active_units: 11,
+    seed: 0,
+    framework: "torch 2.fixture",
+    threads: 2,
+    images_per_s: 250,
+  });
+  await _write(join(pytorch, "bernoulli.json"), torch("bernoulli", 3));
+  await _write(join(pytorch, "gaussian.json"), torch("gaussian", 7));
+  return { base, root, pytorch, bernoulli, gaussian, log, infer: inferJson };
+}
+
+/** The page's section of step `name`: from its heading to the next experiment's. */
+function _section(page: string, title: string): string {
+  const start = page.indexOf(`. ${title}`);
+  assert.ok(start >= 0, `no section titled ${title}`);
+  const end = page.indexOf("\n## ", start);
+  return page.slice(start, end < 0 ? undefined : end);
+}
+
+function _pureInput(fx: Fixture, torch: PytorchRun): Parameters<typeof resultsMarkdown>[0] {
+  const entry = (name: string, metrics: Record<string, unknown> | null): StepEntry => ({
+    name,
+    task: name,
+    command: `deno task ${name} --fixture-flag`,
+    record: null,
+    run: metrics
+      ? {
+        manifest: _manifest(name, []),
+        metrics,
+        metricsFile: "metrics.json",
+        log: name === "train-bernoulli" ? fx.log : null,
+        figures: [],
+        problems: [],
+      }
+      : null,
+    ...(name.startsWith("train-") ? { pytorch: { file: `pt/${name}.json`, run: torch } } : {}),
+  });
+  return {
+    root: fx.root,
+    course: null,
+    command: "deno task results",
+    steps: [
+      entry("train-bernoulli", fx.bernoulli),
+      entry("train-gaussian", { ...fx.gaussian, epochs: torch.epochs + 1 }),
+      entry("train-beta", null),
+    ],
+  };
+}
+
+const fixture = _fixture();
+const TORCH = pytorchRun({ likelihood: "bernoulli", epochs: 3, test_neg_elbo: 99.123 });
+
+Deno.test("resultsMarkdown shows metrics.json's and log.json's numbers as the files hold them", async () => {
+  const fx = await fixture;
+  const page = resultsMarkdown(_pureInput(fx, TORCH as PytorchRun));
+  const b = _section(page, "Fixture train-bernoulli"), m = fx.bernoulli;
+  for (const v of [m.test_neg_elbo, m.test_recon, m.test_kl, m.best_val_neg_elbo]) {
+    assert.ok(b.includes(`| ${fmt(v)} |`), `section lacks ${fmt(v)}`);
+  }
+  assert.ok(b.includes(`${fmt(m.test_nll_is)} (K = ${m.is_samples}, ${m.is_images} images)`));
+  assert.ok(b.includes(`${m.active_units} of ${m.latent}`));
+  assert.ok(b.includes(m.collapse));
+  assert.ok(b.includes(`| ${m.images_per_s} |`));
+  for (const e of fx.log) {
+    const row = `| ${e.epoch} | ${fmt(e.train_neg_elbo)} | ${fmt(e.val_neg_elbo)} | ` +
+      `${fmt(e.val_kl)} | ${e.val_active_units} | ${fmt(e.seconds)} |`;
+    assert.ok(b.includes(row), `no epoch row ${row}`);
+  }
+  const g = _section(page, "Fixture train-gaussian");
+  assert.ok(
+    g.includes(fmt(fx.gaussian.test_bpd, 3)) && g.includes(fmt(fx.gaussian.test_nll_is_bpd, 3)),
+  );
+  // The summary at the top carries the same numbers.
+  const summary = page.slice(0, page.indexOf("## 1."));
+  assert.ok(
+    summary.includes(fmt(m.test_neg_elbo)) && summary.includes(fmt(fx.gaussian.test_bpd, 3)),
+  );
+  assert.ok(summary.includes("not comparable with each other"));
+});
+
+Deno.test("resultsMarkdown lists a step without a run as not run, with its command", async () => {
+  const page = resultsMarkdown(_pureInput(await fixture, TORCH as PytorchRun));
+  const beta = _section(page, "Beta conv VAE (not run)");
+  assert.ok(beta.includes("deno task train-beta --fixture-flag"));
+  assert.match(page, /\| train-beta \| not run \|/);
+});
+
+Deno.test("resultsMarkdown sets PyTorch beside ours only when the epochs match", async () => {
+  const fx = await fixture, torch = TORCH as PytorchRun;
+  const page = resultsMarkdown(_pureInput(fx, torch));
+  const b = _section(page, "Fixture train-bernoulli");
+  const diff = fmt(fx.bernoulli.test_neg_elbo - torch.test_neg_elbo);
+  assert.ok(b.includes(`| ${fmt(fx.bernoulli.test_neg_elbo)} | ${fmt(torch.test_neg_elbo)} |`));
+  assert.ok(b.includes(diff.startsWith("-") ? diff : `+${diff}`), `no difference ${diff}`);
+  const g = _section(page, "Fixture train-gaussian");
+  assert.ok(g.includes("No PyTorch run at this budget"));
+  assert.ok(!g.includes(fmt(torch.test_neg_elbo)));
+});
+
+/** The task's run on the fixture, once for the tests that read it. */
+const taskRun = (async () => {
+  const fx = await fixture;
+  const out = join(fx.base, "docs", "results.md");
+  const r = await _task(["--root", fx.root, "--out", out, "--pytorch", fx.pytorch]);
+  return { fx, out, ...r, page: r.code === 0 ? await Deno.readTextFile(out) : "" };
+})();
+
+async function _task(args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tasks/results.ts", ...args],
+    cwd: PROJECT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+Deno.test("results task copies the figures and writes the page from the run directories", async () => {
+  const { fx, out, code, stdout, stderr, page } = await taskRun;
+  assert.equal(code, 0, stderr);
+  const figs = join(fx.base, "docs", "results");
+  for (const name of ["reconstructions.png", "elbo.svg"]) {
+    const copy = join(figs, `train-bernoulli_${name}`);
+    assert.deepEqual(
+      await Deno.readFile(copy),
+      await Deno.readFile(join(fx.root, "train-bernoulli", name)),
+    );
+    assert.ok(page.includes(`](results/train-bernoulli_${name})`), `page lacks ${name}`);
+    assert.ok(stdout.includes(copy), `${copy} not printed`);
+  }
+  assert.ok(stdout.includes(out));
+  assert.ok(page.includes(`| ${fmt(fx.bernoulli.test_neg_elbo)} | `));
+  assert.ok(page.includes(`**standard**`));
+  assert.ok(page.includes("commit `0123456789`"));
+  assert.ok(page.includes("deno task train-beta --out out/standard/train-beta --fixture-flag"));
+  const inferSection = _section(page, "Fixture infer");
+  assert.ok(inferSection.includes(`| \`mean_gap\` | ${fmt(fx.infer.mean_gap)} |`));
+  assert.ok(inferSection.includes("| `lr` | 0.001 |"));
+  const torch = JSON.parse(await Deno.readTextFile(join(fx.pytorch, "bernoulli.json")));
+  const ours = `| ${fmt(fx.bernoulli.test_neg_elbo)} | ${fmt(torch.test_neg_elbo)} |`;
+  assert.ok(_section(page, "Fixture train-bernoulli").includes(ours), "no PyTorch beside ours");
+  assert.ok(_section(page, "Fixture train-gaussian").includes("trained 7 epochs, this run 3"));
+});
+
+Deno.test("results task refuses manifest paths that leave the run directory", async () => {
+  const { fx, code, stderr, page } = await taskRun;
+  assert.equal(code, 0, stderr);
+  const copied = [...Deno.readDirSync(join(fx.base, "docs", "results"))].map((e) => e.name).sort();
+  assert.deepEqual(copied, ["train-bernoulli_elbo.svg", "train-bernoulli_reconstructions.png"]);
+  const b = _section(page, "Fixture train-bernoulli");
+  assert.ok(
+    b.includes("../../etc/passwd is not shown: refused: the path leaves the run directory"),
+  );
+  assert.ok(b.includes("/etc/passwd is not shown: refused: the path leaves the run directory"));
+  assert.ok(b.includes("escape.png is not shown: refused: a link that leads out of the run"));
+  assert.ok(!page.includes("root:x:0:0"));
+});
+
+Deno.test("results task skips a figure over 400 KB and says so on the page", async () => {
+  const { page } = await taskRun;
+  assert.match(page, /big\.svg is not shown: \d+ KB, over the page's limit of 400 KB/);
+});
+
+Deno.test("results task exits 2 naming a --root that is not a course root", async () => {
+  const fx = await fixture;
+  const missing = join(fx.base, "no-such-root");
+  const r1 = await _task(["--root", missing, "--out", join(fx.base, "x", "results.md")]);
+  assert.equal(r1.code, 2);
+  assert.ok(r1.stderr.includes(missing), r1.stderr);
+  const empty = await Deno.makeTempDir({ dir: fx.base });
+  const r2 = await _task(["--root", empty, "--out", join(fx.base, "x", "results.md")]);
+  assert.equal(r2.code, 2);
+  assert.ok(r2.stderr.includes(`${empty} holds no course steps`), r2.stderr);
+});
