@@ -65,6 +65,8 @@ async function _fixture(): Promise<string> {
     JSON.stringify({
       likelihood: "bernoulli",
       test_neg_elbo: 95.123456,
+      posterior_collapse: true,
+      collapse: "posterior collapse: KL 0.02 nats per image, 0 of 16 latent units active",
       train_limit: 2000,
       eval_images: 500,
       data: DATA,
@@ -244,6 +246,12 @@ Deno.test("report: sections in the course's order, tables, quick marks, missing 
     assert.match(html, /Course run: started 2026-01-02 03:04 UTC, 2 steps, 1 min 15 s of step/);
     assert.match(html, /<td>report<\/td><td>planned<\/td><td>–<\/td>/);
     assert.match(html, /small budget: quick course, 2000 training images, 500 evaluation images/);
+    // A collapsed run carries a badge with the verdict; the others none.
+    assert.match(
+      html,
+      /<span class="badge collapse" title="posterior collapse: KL 0.02 nats[^"]*">posterior collapse<\/span>/,
+    );
+    assert.equal(html.match(/class="badge collapse"/g)?.length, 1);
     // Every course section without a run is listed with its command; a directory without
     // a manifest does not count as a run.
     const missing = SECTIONS.map((s) => s.task).filter(

@@ -32,6 +32,8 @@ export const SECTIONS: readonly { task: string; title: string }[] = [
 /** The course's record (tasks/course.ts writes ROOT/course/course.json). */
 export interface CourseRecord {
   quick: boolean;
+  /** quick, standard or full; absent in records older than budgets. */
+  budget?: string;
   started?: string;
   finished?: string | null;
   steps?: { task: string; status: string; seconds?: number | null }[];
@@ -239,6 +241,22 @@ function _scalar(v: unknown): boolean {
   return v === null || ["number", "string", "boolean"].includes(typeof v);
 }
 
+/**
+ * A badge for a training run whose metrics say its posterior collapsed (or partly), with the
+ * verdict's sentence as its title; nothing for older metrics without the field.
+ */
+function _collapseBadge(run: Run): string {
+  const m = run.metrics ?? {};
+  const words = typeof m.collapse === "string" ? m.collapse : "";
+  if (m.posterior_collapse === true) {
+    return ` <span class="badge collapse" title="${esc(words)}">posterior collapse</span>`;
+  }
+  if (m.partial_collapse === true) {
+    return ` <span class="badge collapse" title="${esc(words)}">partial collapse</span>`;
+  }
+  return "";
+}
+
 /** A small-budget run: the course's --quick, or training/evaluation limited by flags. */
 export function budgetNote(run: Run, course: CourseRecord | null): string | null {
   const m = run.metrics ?? {};
@@ -246,7 +264,11 @@ export function budgetNote(run: Run, course: CourseRecord | null): string | null
   if (typeof m.train_limit === "number") parts.push(`${m.train_limit} training images`);
   if (typeof m.eval_images === "number") parts.push(`${m.eval_images} evaluation images`);
   if (course?.quick) parts.unshift("quick course");
-  return parts.length > 0 ? `small budget: ${parts.join(", ")}` : null;
+  else if (course?.budget === "standard") parts.unshift("standard course");
+  if (parts.length === 0) return null;
+  return course?.budget === "standard" && parts.length === 1
+    ? parts[0]
+    : `small budget: ${parts.join(", ")}`;
 }
 
 function _section(
@@ -286,7 +308,9 @@ function _section(
   });
   const heading = `${esc(m.title)}${_extraDir(run)}`;
   return `<section id="${esc(id)}" data-task="${esc(m.task)}">
-<h2>${heading}${budget ? ` <span class="badge">${esc(budget)}</span>` : ""}</h2>
+<h2>${heading}${budget ? ` <span class="badge">${esc(budget)}</span>` : ""}${
+    _collapseBadge(run)
+  }</h2>
 <p class="facts">${facts.join(" · ")}<br>output <code>${esc(run.dir)}</code></p>
 ${m.loss ? `<p>Optimizes: ${esc(m.loss)}.</p>` : ""}
 ${
@@ -437,6 +461,7 @@ h2 { border-top: 1px solid #ccc; padding-top: 20px; margin-top: 36px; }
 h2 small, nav small { color: #666; font-weight: normal; }
 code { font: 13px ui-monospace, Menlo, Consolas, monospace; background: #f3f3f3; padding: 0 3px; }
 .facts { color: #555; font-size: 13px; }
+.badge.collapse { background: #fde2e1; border-color: #d9534f; }
 .badge { font-size: 12px; font-weight: normal; background: #fff1c2; border: 1px solid #e0c060;
   border-radius: 4px; padding: 1px 6px; vertical-align: middle; }
 .quick { background: #fff1c2; border: 1px solid #e0c060; padding: 8px 12px; border-radius: 4px; }
