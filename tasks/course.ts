@@ -11,7 +11,18 @@ import { fileURLToPath } from "node:url";
 import { parseFlags, runTask, UsageError, usageText } from "../src/cli.ts";
 import { type Budget, defaultRoot, STEPS } from "../src/course/steps.ts";
 import { observeManifests, planCourse, type PlannedStep, shellLine } from "../src/course/plan.ts";
-import { courseFile, denoTaskRunner, runCourse, summaryTable } from "../src/course/run.ts";
+import {
+  courseFile,
+  denoTaskRunner,
+  formatSeconds,
+  runCourse,
+  summaryTable,
+} from "../src/course/run.ts";
+import { stepSeconds } from "../src/doctor/verdict.ts";
+
+// The ETA's speeds: training images/s of the conv and MLP VAEs with Mesa's software adapter on
+// a 2-core CPU (deno task doctor measures this machine's); a GPU is many times faster.
+const ETA_SPEEDS = { conv: 300, mlp: 3000 };
 
 const SPEC = {
   root: {
@@ -101,7 +112,8 @@ runTask(async () => {
     only,
     tasks,
   });
-  console.log(_planText(planned, root, budget, f.dryRun));
+  const estimate = (p: PlannedStep) => stepSeconds(p.step, budget, ETA_SPEEDS);
+  console.log(_planText(planned, root, budget, f.dryRun, estimate));
   if (f.dryRun) return;
 
   const resume = shellLine([
@@ -117,6 +129,7 @@ runTask(async () => {
     budget,
     resume,
     run: denoTaskRunner(project),
+    estimate,
   });
   console.log(`\n${summaryTable(result.record)}\nwrote ${courseFile(root)}`);
   const missing = planned.filter((p) => p.decision === "missing" || p.decision === "blocked");
@@ -133,13 +146,26 @@ runTask(async () => {
 });
 
 /** The plan: a count line, then each step's decision, reason and (dry run) command. */
-function _planText(planned: PlannedStep[], root: string, budget: Budget, dry: boolean): string {
+function _planText(
+  planned: PlannedStep[],
+  root: string,
+  budget: Budget,
+  dry: boolean,
+  estimate: (p: PlannedStep) => number,
+): string {
   const count = (d: string) => planned.filter((p) => p.decision === d).length;
+  const toRun = planned.filter((p) => p.decision === "run");
+  const total = toRun.reduce((t, p) => t + estimate(p), 0);
   const head = `Course (${budget} budget) under ${root}: ${count("run")} to run, ` +
-    `${count("skip")} skipped, ${count("missing")} missing, ${count("blocked")} blocked`;
+    `${count("skip")} skipped, ${count("missing")} missing, ${count("blocked")} blocked` +
+    (toRun.length > 0
+      ? `; about ${formatSeconds(total)} at ${ETA_SPEEDS.conv} conv images/s (a 2-core CPU's ` +
+        "software adapter; `deno task doctor` measures this machine)"
+      : "");
   const w = Math.max(...planned.map((p) => p.step.name.length));
   const lines = planned.map((p) => {
-    const row = `  ${p.step.name.padEnd(w)}  ${p.decision.padEnd(7)}  ${p.reason}`;
+    const eta = p.decision === "run" ? ` (about ${formatSeconds(estimate(p))})` : "";
+    const row = `  ${p.step.name.padEnd(w)}  ${p.decision.padEnd(7)}  ${p.reason}${eta}`;
     return dry && p.decision !== "missing"
       ? `${row}\n  ${" ".repeat(w)}  $ ${shellLine(p.argv)}`
       : row;

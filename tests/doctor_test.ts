@@ -8,9 +8,9 @@ import {
   mesaVersion,
   parseMesaVersion,
 } from "../src/gpu/backend.ts";
-import { formatMinutes, quickCourseSeconds, verdict } from "../src/doctor/verdict.ts";
+import { formatMinutes, quickCourseSeconds, stepSeconds, verdict } from "../src/doctor/verdict.ts";
 import { relErr } from "../src/doctor/reference_check.ts";
-import type { Step } from "../src/course/steps.ts";
+import { type Step, STEPS } from "../src/course/steps.ts";
 import { gpuTest } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -130,7 +130,8 @@ Deno.test("quickCourseSeconds: each step's images at its model's speed, plus fix
     name: "train-bernoulli",
     task: "train-bernoulli",
     deps: [],
-    args: () => ["--epochs", "2", "--train-limit", "300", "--eval-images", "30"],
+    args:
+      () => ["--epochs", "2", "--train-limit", "300", "--eval-images", "30", "--is-images", "0"],
   };
   const other: Step = { name: "report", task: "report", deps: [], args: () => [] };
   const fixed = quickCourseSeconds({ mlp: 1, conv: 1 }, [other]);
@@ -138,6 +139,14 @@ Deno.test("quickCourseSeconds: each step's images at its model's speed, plus fix
   // 2 epochs x 300 training images, then 3 evaluations (2 validations, 1 test) of 30 at a third.
   const s = quickCourseSeconds({ mlp: 1e9, conv: 10 }, [conv, other]);
   assert(Math.abs(s - 2 * fixed - (600 + 30) / 10) < 1e-9, String(s));
+  // Flags a budget leaves out take the task's defaults: all 50,000 images, 10,000 to evaluate.
+  const standard = STEPS.find((x) => x.name === "train-bernoulli")!;
+  const t = stepSeconds(standard, "standard", { mlp: 1, conv: 100 });
+  assert(
+    Math.abs(t - fixed - (5 * 50_000 + (6 * 10_000 + 1000 * 100) / 3) / 100) < 1e-6,
+    String(t),
+  );
+  assert(stepSeconds(standard, "full", { mlp: 1, conv: 100 }) > 8 * t);
   // The real course: slower models, a longer course.
   assert(quickCourseSeconds({ mlp: 500, conv: 20 }) > quickCourseSeconds({ mlp: 1000, conv: 40 }));
   assertEquals([formatMinutes(0.5), formatMinutes(12.4), formatMinutes(150)], [

@@ -57,6 +57,8 @@ export interface RunOptions {
   resume: string;
   /** Where the course's own lines go (the steps' output goes wherever `run` sends it). */
   print?: (line: string) => void;
+  /** Estimated seconds of a step, for the ETA printed as each step starts; none: no ETA. */
+  estimate?: (p: PlannedStep) => number;
 }
 
 export interface CourseResult {
@@ -103,7 +105,7 @@ export async function runCourse(planned: PlannedStep[], o: RunOptions): Promise<
       print(`${tag}: ${p.decision}: ${p.reason}`);
       continue;
     }
-    print(`${tag}: running (${p.reason}), output in ${p.out}`);
+    print(`${tag}: running (${p.reason}), output in ${p.out}${_eta(planned, p, o.estimate)}`);
     print(`$ ${r.command}`);
     const t0 = performance.now();
     const code = await o.run(p);
@@ -225,4 +227,24 @@ function _isFile(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** "; about 3 min, course done about 07:41 UTC" from the estimates of this and later steps. */
+function _eta(
+  planned: PlannedStep[],
+  p: PlannedStep,
+  estimate?: (p: PlannedStep) => number,
+): string {
+  if (!estimate) return "";
+  const rest = planned.slice(planned.indexOf(p)).filter((q) => q.decision === "run");
+  const left = rest.reduce((t, q) => t + estimate(q), 0);
+  const end = new Date(Date.now() + left * 1000).toISOString().slice(11, 16);
+  return `; about ${formatSeconds(estimate(p))}, course done about ${end} UTC`;
+}
+
+/** "45 s", "12 min", "2.3 h". */
+export function formatSeconds(s: number): string {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
 }

@@ -4,7 +4,7 @@
  * their arguments, so each case can be tested without a GPU.
  */
 
-import { type Step, STEPS } from "../course/steps.ts";
+import { type Budget, type Step, STEPS } from "../course/steps.ts";
 import { type Backend, mesaMajor } from "../gpu/backend.ts";
 
 /** One epoch of the conv VAE: the training split. */
@@ -30,6 +30,32 @@ const MLP_TASKS = new Set(["train-mlp", "train-notebook", "train-blog"]);
 const PSI_TASKS = new Set(["infer", "complete"]);
 /** Importance samples where the quick flags leave the task's default (tasks/train_mlp.ts). */
 const IS_SAMPLES_DEFAULT: Record<string, number> = { "train-mlp": 100 };
+
+/**
+ * The tasks' own defaults, for flags a budget leaves out: epochs (the conv tasks' 50 are an
+ * upper bound that early stopping may cut), training and evaluation images, the IS NLL's images
+ * and samples, and the psi tasks' images and steps.
+ */
+function _default(task: string, flag: string): number {
+  const conv = CONV_TASKS.has(task);
+  switch (flag) {
+    case "epochs":
+      return conv ? 50 : task === "train-notebook" ? 10 : 100;
+    case "train-limit":
+      return CONV_EPOCH_IMAGES;
+    case "eval-images":
+      return 10_000;
+    case "is-images":
+      return conv ? 512 : task === "train-mlp" ? 1000 : 0;
+    case "is-samples":
+      return conv ? 50 : IS_SAMPLES_DEFAULT[task] ?? 0;
+    case "images":
+      return 10;
+    case "steps":
+      return 500;
+  }
+  return 0;
+}
 
 export interface TrainingRates {
   /** Training images per second of the MLP VAE (batch 200) and the conv VAE (batch 256). */
@@ -118,24 +144,28 @@ export function verdict(
 
 /** The quick course's estimated wall time at these speeds: its steps' work plus fixed costs. */
 export function quickCourseSeconds(speeds: TrainingRates, steps: readonly Step[] = STEPS): number {
-  let seconds = 0;
-  for (const step of steps) {
-    const args = step.args("out/quick", "quick");
-    const flag = (name: string, fallback = 0) => {
-      const i = args.indexOf(`--${name}`);
-      return i >= 0 ? Number(args[i + 1]) : fallback;
-    };
-    seconds += FIXED_S_PER_STEP;
-    if (CONV_TASKS.has(step.task) || MLP_TASKS.has(step.task)) {
-      const epochs = flag("epochs", 1), evalImages = flag("eval-images");
-      const images = epochs * flag("train-limit") +
-        EVAL_COST *
-          ((epochs + 1) * evalImages +
-            flag("is-images") * flag("is-samples", IS_SAMPLES_DEFAULT[step.task]));
-      seconds += images / (CONV_TASKS.has(step.task) ? speeds.conv : speeds.mlp);
-    } else if (PSI_TASKS.has(step.task)) {
-      seconds += (PSI_COST * flag("images") * flag("steps")) / speeds.conv;
-    }
+  return steps.reduce((t, step) => t + stepSeconds(step, "quick", speeds), 0);
+}
+
+/**
+ * One course step's estimated wall time under `budget` at these speeds: the training and
+ * evaluation images of the model it trains or uses (flags the budget leaves out take the task's
+ * defaults), plus the fixed cost of a step.
+ */
+export function stepSeconds(step: Step, budget: Budget, speeds: TrainingRates): number {
+  const args = step.args(`out/${budget}`, budget);
+  const flag = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : _default(step.task, name);
+  };
+  let seconds = FIXED_S_PER_STEP;
+  if (CONV_TASKS.has(step.task) || MLP_TASKS.has(step.task)) {
+    const epochs = flag("epochs"), evalImages = flag("eval-images");
+    const images = epochs * flag("train-limit") +
+      EVAL_COST * ((epochs + 1) * evalImages + flag("is-images") * flag("is-samples"));
+    seconds += images / (CONV_TASKS.has(step.task) ? speeds.conv : speeds.mlp);
+  } else if (PSI_TASKS.has(step.task)) {
+    seconds += (PSI_COST * flag("images") * flag("steps")) / speeds.conv;
   }
   return seconds;
 }
