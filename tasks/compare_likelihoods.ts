@@ -18,13 +18,18 @@ import type { ConvVae } from "../src/conv/conv_vae.ts";
 import { Rng } from "../src/ops/rng.ts";
 import { type GrayImage, imageGrid, vconcat, writePng } from "../src/plot/png.ts";
 import { labelled, textImage } from "../src/plot/label.ts";
-import { lineChart, writeSvg } from "../src/plot/svg.ts";
+import { chartPanels, writeSvg } from "../src/plot/svg.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { writeManifest } from "../src/report/manifest.ts";
-import { COMPARABILITY, compareMarkdown, compareRow } from "../src/report/compare.ts";
+import {
+  COMPARABILITY,
+  COMPARE_COLUMNS,
+  compareMarkdown,
+  compareRow,
+} from "../src/report/compare.ts";
 import { CheckpointError } from "../src/safetensors.ts";
 import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
-import { type EpochLog, valLoss } from "../src/train/epoch_log.ts";
+import { type EpochLog, trainLoss, valLoss } from "../src/train/epoch_log.ts";
 
 const P = 784, COLS = 8;
 
@@ -131,16 +136,21 @@ runTask(async () => {
   const out = (name: string) => join(f.out, name);
   await writePng(out("compare.png"), png);
 
+  // One panel per model: the four -ELBOs are densities of different data (binary pixels,
+  // bins, dequantized grey levels) and share no axis.
   await writeSvg(
     out("compare.svg"),
-    lineChart({
-      title: "Validation -ELBO per epoch of the four likelihoods (each on its own data space)",
-      xLabel: "epoch",
-      yLabel: "validation negative ELBO (nats per image)",
-      series: models.map((m) => ({
-        name: m.name,
-        x: m.log.map((e) => e.epoch),
-        y: m.log.map(valLoss),
+    chartPanels({
+      title: "-ELBO per epoch of each likelihood, each on its own data space and axis",
+      cols: 2,
+      panels: models.map((m) => ({
+        title: `${m.name}: ${_short(String(m.metrics.data_space ?? "binary pixels"))}`,
+        xLabel: "epoch",
+        yLabel: "-ELBO (nats per image)",
+        series: [
+          { name: "train", x: m.log.map((e) => e.epoch), y: m.log.map(trainLoss) },
+          { name: "validation", x: m.log.map((e) => e.epoch), y: m.log.map(valLoss) },
+        ],
       })),
     }),
   );
@@ -167,10 +177,12 @@ runTask(async () => {
       },
       {
         file: out("compare.svg"),
-        caption: "Validation -ELBO per epoch of each model, each in nats of its own data space.",
+        caption: "Training (epoch mean) and validation -ELBO per epoch of each model, one panel " +
+          "each: the nats are of different data (binary pixels, grey-level bins, dequantized " +
+          "grey levels), so compare the shapes of the curves, not their heights.",
       },
     ],
-    tables: [{ file: out("compare.json"), caption: COMPARABILITY }],
+    tables: [{ file: out("compare.json"), caption: COMPARABILITY, columns: COMPARE_COLUMNS }],
     metrics: out("compare.json"),
     adapter: gpu.adapterSummary,
     data: mnist.source,
@@ -181,6 +193,13 @@ runTask(async () => {
     manifest,
   ]);
 });
+
+/** A panel title's few words for a likelihood's data space. */
+function _short(space: string): string {
+  if (/dequantized/.test(space)) return "dequantized grey levels";
+  const bins = /^(\d+) bins/.exec(space);
+  return bins ? `${bins[1]} grey-level bins` : space.replace(/ \{0, 1\}$/, "");
+}
 
 function _exists(path: string): boolean {
   try {

@@ -94,8 +94,8 @@ async function _fixture(): Promise<string> {
     join(cmp, "compare.json"),
     JSON.stringify({
       rows: [
-        { likelihood: "bernoulli", test_neg_elbo: 95.1, test_bpd: null },
-        { likelihood: "gaussian", test_neg_elbo: -2000.5, test_bpd: 1.234567 },
+        { likelihood: "bernoulli", test_neg_elbo: 95.1, test_bpd: null, adapter: "x" },
+        { likelihood: "gaussian", test_neg_elbo: -2000.5, test_bpd: 1.234567, adapter: "x" },
       ],
       comparability: "words",
     }),
@@ -103,8 +103,17 @@ async function _fixture(): Promise<string> {
   await writeManifest(cmp, {
     task: "compare-likelihoods",
     title: "The four likelihoods compared",
-    figures: [{ file: "compare.png", caption: "Reconstructions and samples." }],
-    tables: [{ file: "compare.json", caption: "Which rows compare." }],
+    figures: [{ file: "compare.png", caption: "Reconstructions and samples of `train-<x>`." }],
+    tables: [{
+      file: "compare.json",
+      caption: "Which rows compare.",
+      columns: [
+        { key: "likelihood", label: "likelihood" },
+        { key: "test_neg_elbo", label: "test -ELBO" },
+        { key: "test_bpd", label: "bits/dim" },
+        { key: "not_in_rows", label: "dropped" },
+      ],
+    }],
     metrics: "compare.json",
     adapter: "fixture adapter",
   });
@@ -235,9 +244,17 @@ Deno.test("report: sections in the course's order, tables, quick marks, missing 
     // Metrics: scalars as rows, numbers to five digits, nested data named, not dumped.
     assert.match(html, /<th>test_neg_elbo<\/th><td>95.123<\/td>/);
     assert.match(html, /Also in metrics.json: data\./);
-    // compare.json as a table of rows (null as a dash), not also as metrics.
-    assert.match(html, /<td>gaussian<\/td><td>-2000.5<\/td><td>1.2346<\/td>/);
-    assert.match(html, /<td>bernoulli<\/td><td>95.1<\/td><td>–<\/td>/);
+    // compare.json as a table of rows (null as a dash), not also as metrics: only the
+    // manifest's columns that the rows hold, under its labels, one precision per column.
+    assert.match(html, /<th>likelihood<\/th><th>test -ELBO<\/th><th>bits\/dim<\/th><\/tr>/);
+    assert.match(
+      html,
+      /<td>gaussian<\/td><td class="num">-2000.50<\/td><td class="num">1.235<\/td><\/tr>/,
+    );
+    assert.match(html, /<td>bernoulli<\/td><td class="num">95.10<\/td><td class="num">–<\/td>/);
+    assert.doesNotMatch(html, /<th>adapter<\/th>|dropped/);
+    // Markdown code spans in captions are code, escaped inside.
+    assert.match(html, /samples of <code>train-&#60;x&#62;<\/code>\./);
     assert.doesNotMatch(html, /<th>comparability<\/th>/);
     // bench.json: the union of the entries' columns.
     assert.match(html, /<th>name<\/th><th>ms<\/th><th>gflops<\/th><th>images_per_s<\/th>/);
@@ -254,7 +271,8 @@ Deno.test("report: sections in the course's order, tables, quick marks, missing 
     assert.equal(html.match(/class="badge collapse"/g)?.length, 1);
     // Every course section without a run is listed with its command; a directory without
     // a manifest does not count as a run.
-    const missing = SECTIONS.map((s) => s.task).filter(
+    // The bench is not a course step: never listed as missing.
+    const missing = SECTIONS.filter((s) => s.course !== false).map((s) => s.task).filter(
       (t) => !["train-bernoulli", "compare-likelihoods", "latent-2d", "bench"].includes(t),
     );
     assert.deepEqual(r.missing, missing);

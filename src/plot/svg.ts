@@ -141,6 +141,33 @@ export function lineChart(opts: LineChartOptions): string {
 }
 
 /**
+ * Several line charts side by side in one SVG, `cols` to a row, under one title: small
+ * multiples for series that share no axis (densities of different data spaces), each panel
+ * with its own y range.
+ */
+export function chartPanels(
+  opts: {
+    title: string;
+    panels: LineChartOptions[];
+    cols: number;
+    width?: number;
+    height?: number;
+  },
+): string {
+  const cols = Math.max(1, Math.min(opts.cols, opts.panels.length));
+  const w = opts.width ?? 480, h = opts.height ?? 320, head = 40;
+  const rows = Math.ceil(opts.panels.length / cols);
+  const width = cols * w, height = head + rows * h;
+  const nested = opts.panels.map((p, i) => {
+    const svg = lineChart({ ...p, width: w, height: h });
+    const x = (i % cols) * w, y = head + Math.floor(i / cols) * h;
+    // The panel's own <svg> element, placed by x/y, without the XML prolog of a file.
+    return svg.replace(/^<svg /, `<svg x="${x}" y="${y}" `).trimEnd();
+  });
+  return _svg(width, height, [_title(opts.title, width), ...nested]);
+}
+
+/**
  * Points coloured by class (0..9) as small semi-transparent circles, drawn in the
  * order given, with a legend of all ten classes and an optional wrapped caption.
  */

@@ -6,6 +6,8 @@
  * and Beta model the same 8-bit images and compare in bits per dimension.
  */
 
+import type { TableColumn } from "./manifest.ts";
+
 export interface CompareRow {
   likelihood: string;
   data_space: string;
@@ -17,6 +19,9 @@ export interface CompareRow {
   is_samples: number;
   test_bpd: number | null;
   test_nll_is_bpd: number | null;
+  /** Latent units in use (Var mu > 0.01); null in metrics older than collapse detection. */
+  active_units: number | null;
+  latent: number | null;
   images_per_s: number;
   test_images: number;
   binarize: string;
@@ -31,6 +36,25 @@ export const COMPARABILITY =
   "same 8-bit images: their bits per dimension, (NLL + 784 ln 256) / (784 ln 2), are upper " +
   "bounds on the same discrete NLL and are the one comparison across rows. Continuous NLLs " +
   "can be negative (a density above 1).";
+
+/**
+ * The columns the report shows, labelled, in this order (compare.json keeps every field):
+ * the adapter, data protocol and sample counts are the same for every row and said once in
+ * the caption and the section's facts.
+ */
+export const COMPARE_COLUMNS: readonly TableColumn[] = [
+  { key: "likelihood", label: "likelihood" },
+  { key: "data_space", label: "data space" },
+  { key: "epochs", label: "epochs" },
+  { key: "test_neg_elbo", label: "test -ELBO (nats)" },
+  { key: "test_recon", label: "recon" },
+  { key: "test_kl", label: "KL" },
+  { key: "test_nll_is", label: "IS NLL (nats)" },
+  { key: "test_bpd", label: "bits/dim (-ELBO)" },
+  { key: "test_nll_is_bpd", label: "bits/dim (IS NLL)" },
+  { key: "active_units", label: "active units" },
+  { key: "images_per_s", label: "train images/s" },
+];
 
 /** One table row from a training task's metrics.json. */
 export function compareRow(metrics: Record<string, unknown>): CompareRow {
@@ -49,6 +73,8 @@ export function compareRow(metrics: Record<string, unknown>): CompareRow {
     is_samples: Number(metrics.is_samples),
     test_bpd: num("test_bpd"),
     test_nll_is_bpd: num("test_nll_is_bpd"),
+    active_units: num("active_units"),
+    latent: num("latent"),
     images_per_s: Number(metrics.images_per_s),
     test_images: Number(metrics.test_images),
     binarize: String(metrics.binarize),

@@ -8,10 +8,13 @@
 
 import { Buffer } from "node:buffer";
 import { basename, extname, join, relative } from "node:path";
-import { MANIFEST, type Manifest, MANIFEST_VERSION } from "./manifest.ts";
+import { MANIFEST, type Manifest, MANIFEST_VERSION, type TableColumn } from "./manifest.ts";
 
-/** The course's sections in reading order, with the command that makes each. */
-export const SECTIONS: readonly { task: string; title: string }[] = [
+/**
+ * The report's sections in reading order, with the command that makes each; `course: false`
+ * for a task the course does not run (its absence is not reported).
+ */
+export const SECTIONS: readonly { task: string; title: string; course?: false }[] = [
   { task: "train-bernoulli", title: "Bernoulli conv VAE" },
   { task: "train-gaussian", title: "Gaussian conv VAE" },
   { task: "train-beta", title: "Beta conv VAE" },
@@ -26,7 +29,7 @@ export const SECTIONS: readonly { task: string; title: string }[] = [
   { task: "mlp-figures", title: "Figures of the MLP VAE" },
   { task: "train-notebook", title: "Tutorial preset: notebook" },
   { task: "train-blog", title: "Tutorial preset: blog" },
-  { task: "bench", title: "Benchmark" },
+  { task: "bench", title: "Benchmark", course: false },
 ];
 
 /** The course's record (tasks/course.ts writes ROOT/course/course.json). */
@@ -39,10 +42,10 @@ export interface CourseRecord {
   steps?: { task: string; status: string; seconds?: number | null }[];
 }
 
-/** A table to show: rows of scalar cells. */
+/** A table to show: rows of scalar cells, the columns' keys and headings. */
 export interface Table {
   caption: string;
-  columns: string[];
+  columns: TableColumn[];
   rows: Record<string, unknown>[];
 }
 
@@ -79,7 +82,8 @@ export async function buildReport(
   const { runs, skipped } = await scanRuns(root, outDir);
   const course = await readCourse(root);
   const present = new Set(runs.map((r) => r.manifest.task));
-  const missing = SECTIONS.map((s) => s.task).filter((t) => !present.has(t));
+  const missing = SECTIONS.filter((s) => s.course !== false).map((s) => s.task)
+    .filter((t) => !present.has(t));
   const order = (t: string) => {
     const i = SECTIONS.findIndex((s) => s.task === t);
     return i < 0 ? SECTIONS.length : i;
@@ -205,7 +209,11 @@ async function _readRun(dir: string, manifest: Manifest): Promise<Run> {
   for (const t of manifest.tables ?? []) {
     if (extname(t.file) !== ".json") continue;
     const rows = _rows(await readJson(t.file));
-    if (rows) tables.push({ caption: t.caption, columns: _columns(rows), rows });
+    if (!rows) continue;
+    const columns = Array.isArray(t.columns) && t.columns.length > 0
+      ? t.columns.filter((c) => rows.some((r) => _scalar(r[c.key]) && r[c.key] !== null))
+      : _columns(rows).map((key) => ({ key, label: key }));
+    tables.push({ caption: t.caption, columns, rows });
   }
   return { dir, manifest, metrics, tables, problems };
 }
@@ -301,10 +309,10 @@ function _section(
     if (src === null) {
       return `<figure class="missing"><p>${esc(f.file)} is missing: rerun <code>deno task ${
         esc(m.task)
-      }</code>.</p><figcaption>${esc(f.caption)}</figcaption></figure>`;
+      }</code>.</p><figcaption>${inline(f.caption)}</figcaption></figure>`;
     }
     return `<figure><a href="${esc(src)}"><img src="${esc(src)}" alt="${esc(f.caption)}" ` +
-      `loading="eager"></a><figcaption>${esc(f.caption)}</figcaption></figure>`;
+      `loading="eager"></a><figcaption>${inline(f.caption)}</figcaption></figure>`;
   });
   const heading = `${esc(m.title)}${_extraDir(run)}`;
   return `<section id="${esc(id)}" data-task="${esc(m.task)}">
@@ -312,10 +320,10 @@ function _section(
     _collapseBadge(run)
   }</h2>
 <p class="facts">${facts.join(" · ")}<br>output <code>${esc(run.dir)}</code></p>
-${m.loss ? `<p>Optimizes: ${esc(m.loss)}.</p>` : ""}
+${m.loss ? `<p>Optimizes: ${inline(m.loss)}.</p>` : ""}
 ${
     (m.notes ?? []).length > 0
-      ? `<ul class="notes">${(m.notes ?? []).map((n) => `<li>${esc(n)}</li>`).join("")}</ul>`
+      ? `<ul class="notes">${(m.notes ?? []).map((n) => `<li>${inline(n)}</li>`).join("")}</ul>`
       : ""
   }
 ${run.problems.length > 0 ? `<p class="problem">${run.problems.map(esc).join("; ")}.</p>` : ""}
@@ -335,7 +343,7 @@ function _metrics(metrics: Record<string, unknown>, file: string): string {
   const note = typeof metrics.note === "string" ? metrics.note : null;
   const skipped = Object.entries(metrics).filter(([, v]) => !_scalar(v)).map(([k]) => k);
   return `<table class="metrics"><caption>${esc(file)}${
-    note ? `: ${esc(note)}` : ""
+    note ? `: ${inline(note)}` : ""
   }</caption><tbody>${
     rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(_cell(v))}</td></tr>`).join("")
   }</tbody></table>${
@@ -346,15 +354,33 @@ function _metrics(metrics: Record<string, unknown>, file: string): string {
 }
 
 function _table(t: Table): string {
-  return `<table class="rows"><caption>${esc(t.caption)}</caption><thead><tr>${
-    t.columns.map((c) => `<th>${esc(c)}</th>`).join("")
-  }</tr></thead><tbody>${
-    t.rows.map((r) =>
-      `<tr>${
-        t.columns.map((c) => `<td>${esc(_scalar(r[c]) ? _cell(r[c]) : "")}</td>`).join("")
-      }</tr>`
-    ).join("")
-  }</tbody></table>`;
+  const formats = t.columns.map((c) => _columnFormat(t.rows.map((r) => r[c.key])));
+  const numeric = t.columns.map((c) => t.rows.some((r) => typeof r[c.key] === "number"));
+  return `<div class="scroll"><table class="rows"><caption>${inline(t.caption)}</caption>` +
+    `<thead><tr>${t.columns.map((c) => `<th>${esc(c.label)}</th>`).join("")}</tr></thead>` +
+    `<tbody>${
+      t.rows.map((r) =>
+        `<tr>${
+          t.columns.map((c, i) => {
+            const v = r[c.key];
+            const num = numeric[i] && typeof v !== "string" ? ' class="num"' : "";
+            return `<td${num}>${esc(_scalar(v) ? formats[i](v) : "")}</td>`;
+          }).join("")
+        }</tr>`
+      ).join("")
+    }</tbody></table></div>`;
+}
+
+/**
+ * One precision for a whole column, so its numbers line up: integers whole; otherwise two
+ * decimals where the column reaches 10 (nats), three where it reaches 1 (bits/dim), four below.
+ */
+function _columnFormat(values: unknown[]): (v: unknown) => string {
+  const nums = values.filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  if (nums.every(Number.isInteger)) return _cell;
+  const top = Math.max(...nums.map(Math.abs));
+  const digits = top >= 10 ? 2 : top >= 1 ? 3 : 4;
+  return (v) => typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : _cell(v);
 }
 
 /** Numbers to five significant digits (integers whole); null as a dash. */
@@ -444,6 +470,11 @@ async function _isFile(path: string): Promise<boolean> {
   }
 }
 
+/** Escapes text for HTML, then shows Markdown's `code` spans as code. */
+export function inline(s: string): string {
+  return esc(s).replace(/`([^`]+)`/g, "<code>$1</code>");
+}
+
 /** Escapes text for HTML content and attribute values. */
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -473,6 +504,8 @@ figure img { max-width: 100%; max-height: 720px; border: 1px solid #ddd; backgro
 figure.missing p { color: #a00; border: 1px dashed #a00; padding: 24px; }
 figcaption { font-size: 13px; color: #333; max-width: 560px; }
 table { border-collapse: collapse; margin: 16px 0; font-size: 13px; }
+.scroll { overflow-x: auto; max-width: 100%; }
+td.num { text-align: right; }
 caption { text-align: left; color: #555; padding-bottom: 4px; max-width: 900px; }
 th, td { border: 1px solid #ddd; padding: 2px 8px; text-align: left; }
 table.metrics th { background: #fafafa; font-weight: normal; color: #444; }

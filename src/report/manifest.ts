@@ -20,6 +20,19 @@ export interface ManifestFile {
   caption: string;
 }
 
+/** A column of a JSON table as the report shows it. */
+export interface TableColumn {
+  /** The rows' field. */
+  key: string;
+  /** The column's heading. */
+  label: string;
+}
+
+/** A JSON or Markdown table; `columns` picks and labels what the report shows of its rows. */
+export interface ManifestTable extends ManifestFile {
+  columns?: readonly TableColumn[];
+}
+
 /** What a task passes: the run's facts that only it knows. */
 export interface ManifestInput {
   task: string;
@@ -28,7 +41,7 @@ export interface ManifestInput {
   /** Figures (PNG or SVG), in the order to show them. */
   figures: ManifestFile[];
   /** Markdown or JSON tables to show (e.g. compare.md). */
-  tables?: ManifestFile[];
+  tables?: ManifestTable[];
   /** metrics.json / log.json of a training run, or a task's own results JSON. */
   metrics?: string;
   log?: string;
