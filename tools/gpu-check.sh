@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# The GPU readiness check (issue 9), for a machine with a GPU and no network: unpacks .kit/
+# The GPU readiness check, for a machine with a GPU and no network: unpacks .kit/
 # (built here by tools/gpu-kit.sh), then runs, each under its own time limit,
 #   doctor                       adapter, backend, limits; a reference check; step times
 #   test                         the whole suite (every kernel variant against its f64 reference)
 #   bench --quick --profile      GFLOP/s and images/s with the adapter's name; per-kernel step times
 #   train-bernoulli --epochs 3   a real run: curves, reconstructions, samples, -ELBO, IS NLL
-# and writes at most 8 files to $OUT (default out/gpu-check), as the device tool brings back:
+# and writes at most 8 files to $OUT (default out/gpu-check), few enough to copy back:
 # summary.txt (one line per step: exit code, seconds), doctor.txt, test.txt, bench.txt,
 # train.txt, reconstructions.png, samples.png, and all.tar.gz (bench.json, metrics.json, the
 # training curves, every log in full).
-# With the device tool, from the repository root here:
-#   bash tools/gpu-kit.sh                                  (once; ~45 MB of the 64 MiB a call carries)
-#   run {command: "bash tools/gpu-check.sh", carry: [".kit"], timeout_s: 600}
+# Usage: `bash tools/gpu-kit.sh` on a machine with network (once; ~45 MB in .kit/), copy the
+# checkout with .kit/ to the GPU machine, and there run `bash tools/gpu-check.sh` from its root
+# (docs/gpu.md).
 # The steps' limits add up to 540 s; GPU_CHECK_QUICK=1 trains 1 epoch on 2,048 images instead
 # (for trying the script on a CPU adapter, e.g. under `unshare -n` to be sure it needs no network).
 set -uo pipefail
