@@ -16,10 +16,12 @@ import { courseFile, type CourseRecord } from "../src/course/run.ts";
 import { type Budget, STEPS } from "../src/course/steps.ts";
 import { MANIFEST, type Manifest, MANIFEST_VERSION } from "../src/report/manifest.ts";
 import {
+  type ExtraRuns,
   type FigureEntry,
   LIKELIHOOD_STEPS,
   MAX_FIGURE_BYTES,
   type PytorchEntry,
+  type PytorchRun,
   pytorchRun,
   resultsMarkdown,
   type StepEntry,
@@ -39,7 +41,20 @@ const SPEC = {
     type: "string",
     default: "out/pytorch",
     value: "DIR",
-    help: "where tools/pytorch_reference.py wrote <likelihood>.json",
+    help:
+      "where tools/pytorch_reference.py wrote <likelihood>.json (and <likelihood>-seed<N>.json)",
+  },
+  remedies: {
+    type: "string",
+    default: "out/remedies",
+    value: "DIR",
+    help: "training runs with --kl-warmup or --free-bits, one directory each (if there)",
+  },
+  seeds: {
+    type: "string",
+    default: "out/seeds",
+    value: "DIR",
+    help: "training runs of the course's models with other seeds, one directory each (if there)",
   },
 } as const;
 
@@ -78,11 +93,66 @@ runTask(async () => {
     if (likelihood) entry.pytorch = await _pytorch(f.pytorch, likelihood);
     steps.push(entry);
   }
+  const extras: ExtraRuns[] = [
+    {
+      ...EXTRAS.remedies,
+      dir: f.remedies,
+      runs: await _extraRuns(f.remedies, "remedies", figDir, f.out, written),
+    },
+    {
+      ...EXTRAS.seeds,
+      dir: f.seeds,
+      runs: await _extraRuns(f.seeds, "seeds", figDir, f.out, written),
+    },
+  ];
   const command = shellLine(["deno", "task", "results", ...Deno.args]);
-  await writeFileAtomic(f.out, resultsMarkdown({ root: f.root, course, steps, command }));
+  await writeFileAtomic(f.out, resultsMarkdown({ root: f.root, course, steps, command, extras }));
   await _removeStale(figDir, written);
   printWritten([...written, f.out]);
 });
+
+const EXTRAS = {
+  remedies: {
+    title: "Posterior collapse and its remedies",
+    intro: "What `--kl-warmup EPOCHS` (KL annealing) and `--free-bits NATS` do to the models " +
+      "that collapse, against the same model and budget without them.",
+  },
+  seeds: {
+    title: "Other seeds",
+    intro: "The course's models trained again with other seeds, for the spread of the numbers.",
+  },
+};
+
+/**
+ * The training runs one level under `dir` (none when it is missing), by name; of each only
+ * its reconstructions are copied beside the page, as `<prefix>-<run>_reconstructions.png`.
+ */
+async function _extraRuns(
+  dir: string,
+  prefix: string,
+  figDir: string,
+  page: string,
+  written: string[],
+): Promise<{ name: string; run: StepRun }[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const runs: { name: string; run: StepRun }[] = [];
+  for (const name of names.sort()) {
+    const m = await _manifest(join(dir, name, MANIFEST));
+    if (!m || typeof m === "string" || !m.task.startsWith("train-")) continue;
+    const only = { ...m, figures: m.figures.filter((x) => x?.file === "reconstructions.png") };
+    runs.push({
+      name,
+      run: await _run(join(dir, name), `${prefix}-${name}`, only, figDir, page, written),
+    });
+  }
+  return runs;
+}
 
 /** The root must hold a course: its course.json, or a manifest of one of its steps. */
 async function _checkRoot(root: string, course: CourseRecord | null): Promise<void> {
@@ -204,7 +274,20 @@ async function _pytorch(dir: string, likelihood: string): Promise<PytorchEntry> 
   if (typeof run !== "string" && run.likelihood !== likelihood) {
     run = `it is of the ${run.likelihood} likelihood`;
   }
-  return typeof run === "string" ? { file, run: null, problem: `${file}: ${run}` } : { file, run };
+  if (typeof run === "string") return { file, run: null, problem: `${file}: ${run}` };
+  const seeds: { file: string; run: PytorchRun }[] = [];
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && new RegExp(`^${likelihood}-seed\\d+\\.json$`).test(e.name)) names.push(e.name);
+  }
+  for (const name of names.sort()) {
+    const other = await _json(join(dir, name));
+    const o = other.value === undefined ? null : pytorchRun(other.value);
+    if (o && typeof o !== "string" && o.likelihood === likelihood) {
+      seeds.push({ file: join(dir, name), run: o });
+    }
+  }
+  return { file, run, seeds };
 }
 
 async function _json(path: string): Promise<{ value?: unknown; problem?: string; missing?: true }> {
@@ -220,7 +303,8 @@ async function _json(path: string): Promise<{ value?: unknown; problem?: string;
 async function _removeStale(figDir: string, written: string[]): Promise<void> {
   const keep = new Set(written.map((p) => basename(p)));
   for await (const e of Deno.readDir(figDir)) {
-    const ours = COURSE_STEPS.some((s) => e.name.startsWith(`${s.name}_`)) &&
+    const ours = [...COURSE_STEPS.map((s) => `${s.name}_`), "remedies-", "seeds-"]
+      .some((prefix) => e.name.startsWith(prefix)) &&
       [".png", ".svg"].includes(extname(e.name));
     if (e.isFile && ours && !keep.has(e.name)) {
       await Deno.remove(join(figDir, e.name));

@@ -91,7 +91,11 @@ interface Fixture {
   base: string;
   root: string;
   pytorch: string;
+  remedies: string;
   bernoulli: ReturnType<typeof _metrics>;
+  collapsed: ReturnType<typeof _metrics>;
+  freeBits: ReturnType<typeof _metrics>;
+  seed1: Record<string, unknown>;
   gaussian: ReturnType<typeof _metrics>;
   log: ReturnType<typeof _log>;
   infer: Record<string, unknown>;
@@ -203,7 +207,53 @@ async function _fixture(): Promise<Fixture> {
   });
   await _write(join(pytorch, "bernoulli.json"), torch("bernoulli", 3));
   await _write(join(pytorch, "gaussian.json"), torch("gaussian", 7));
-  return { base, root, pytorch, bernoulli, gaussian, log, infer: inferJson };
+  const seed1 = { ...torch("bernoulli", 3), seed: 1 };
+  await _write(join(pytorch, "bernoulli-seed1.json"), seed1);
+
+  // Remedies: the same Gaussian model collapsed, and with free bits; a study is not listed.
+  const remedies = join(base, "remedies");
+  const collapsed = { ..._metrics("gaussian", 2, true), posterior_collapse: true, active_units: 0 };
+  const freeBits = { ..._metrics("gaussian", 2, true), posterior_collapse: false, free_bits: 0.5 };
+  for (
+    const [name, m, flags] of [
+      ["plain", collapsed, ["--epochs", "2"]],
+      ["free-bits", freeBits, ["--epochs", "2", "--free-bits", "0.5"]],
+    ] as const
+  ) {
+    const dir = join(remedies, name);
+    await Deno.mkdir(dir, { recursive: true });
+    await _write(join(dir, "metrics.json"), m);
+    await writePng(
+      join(dir, "reconstructions.png"),
+      imageGrid(pixels, { h: 28, w: 28, rows: 2, cols: 2 }),
+    );
+    await writeSvg(
+      join(dir, "elbo.svg"),
+      lineChart({ title: "f", xLabel: "e", yLabel: "l", series: [{ name: "v", x: [1], y: [1] }] }),
+    );
+    await _write(
+      join(dir, "manifest.json"),
+      _manifest("train-gaussian", [
+        { file: "elbo.svg", caption: "Curves." },
+        { file: "reconstructions.png", caption: "Reconstructions." },
+      ], { metrics: "metrics.json", args: ["--out", dir, ...flags] }),
+    );
+  }
+  await Deno.mkdir(join(remedies, "study"));
+  await _write(join(remedies, "study", "manifest.json"), _manifest("infer", []));
+  return {
+    base,
+    root,
+    pytorch,
+    remedies,
+    bernoulli,
+    gaussian,
+    log,
+    infer: inferJson,
+    collapsed,
+    freeBits,
+    seed1,
+  };
 }
 
 /** The page's section of step `name`: from its heading to the next experiment's. */
@@ -298,7 +348,18 @@ Deno.test("resultsMarkdown sets PyTorch beside ours only when the epochs match",
 const taskRun = (async () => {
   const fx = await fixture;
   const out = join(fx.base, "docs", "results.md");
-  const r = await _task(["--root", fx.root, "--out", out, "--pytorch", fx.pytorch]);
+  const r = await _task([
+    "--root",
+    fx.root,
+    "--out",
+    out,
+    "--pytorch",
+    fx.pytorch,
+    "--remedies",
+    fx.remedies,
+    "--seeds",
+    join(fx.base, "no-seeds"),
+  ]);
   return { fx, out, ...r, page: r.code === 0 ? await Deno.readTextFile(out) : "" };
 })();
 
@@ -340,11 +401,40 @@ Deno.test("results task copies the figures and writes the page from the run dire
   assert.ok(_section(page, "Fixture train-gaussian").includes("trained 7 epochs, this run 3"));
 });
 
+Deno.test("results task lists the remedy runs with their flags, verdicts and reconstructions", async () => {
+  const { fx, code, stderr, page } = await taskRun;
+  assert.equal(code, 0, stderr);
+  const section = page.slice(page.indexOf("## Posterior collapse and its remedies"));
+  assert.ok(section.length < page.length, "no remedies section");
+  assert.ok(!page.includes("## Other seeds"), "a seeds section without runs");
+  const row = (name: string, m: ReturnType<typeof _metrics>, flags: string, verdict: string) =>
+    `| \`${name}\` | \`train-gaussian ${flags}\` | 2 | ${fmt(m.test_neg_elbo)} | ` +
+    `${fmt(m.test_kl)} | ${fmt(m.test_bpd, 3)} | ${m.active_units} of 16 | ${verdict} |`;
+  assert.ok(section.includes(row("plain", fx.collapsed, "--epochs 2", "**posterior collapse**")));
+  assert.ok(
+    section.includes(row("free-bits", fx.freeBits, "--epochs 2 --free-bits 0.5", "no collapse")),
+  );
+  assert.ok(section.includes("](results/remedies-free-bits_reconstructions.png)"));
+  assert.ok(!section.includes("elbo.svg") && !section.includes("study"));
+  const torch = fx.seed1 as { test_neg_elbo: number };
+  assert.ok(
+    _section(page, "Fixture train-bernoulli").includes(
+      `seed 1 test -ELBO ${fmt(torch.test_neg_elbo)}`,
+    ),
+    "no PyTorch seed 1",
+  );
+});
+
 Deno.test("results task refuses manifest paths that leave the run directory", async () => {
   const { fx, code, stderr, page } = await taskRun;
   assert.equal(code, 0, stderr);
   const copied = [...Deno.readDirSync(join(fx.base, "docs", "results"))].map((e) => e.name).sort();
-  assert.deepEqual(copied, ["train-bernoulli_elbo.svg", "train-bernoulli_reconstructions.png"]);
+  assert.deepEqual(copied, [
+    "remedies-free-bits_reconstructions.png",
+    "remedies-plain_reconstructions.png",
+    "train-bernoulli_elbo.svg",
+    "train-bernoulli_reconstructions.png",
+  ]);
   const b = _section(page, "Fixture train-bernoulli");
   assert.ok(
     b.includes("../../etc/passwd is not shown: refused: the path leaves the run directory"),

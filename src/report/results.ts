@@ -46,6 +46,8 @@ export interface PytorchRun {
 export interface PytorchEntry {
   file: string;
   run: PytorchRun | null;
+  /** Runs of other seeds, `<likelihood>-seed<N>.json` beside `file`. */
+  seeds?: { file: string; run: PytorchRun }[];
   /** Why there is no run to compare: no file, unreadable, another likelihood's. */
   problem?: string;
 }
@@ -85,6 +87,16 @@ export interface StepEntry {
   pytorch?: PytorchEntry;
 }
 
+/** Training runs beside the course's (remedies, other seeds), from one directory of runs. */
+export interface ExtraRuns {
+  /** The directory as given on the command line. */
+  dir: string;
+  title: string;
+  /** What these runs ask, in a sentence or two. */
+  intro: string;
+  runs: { name: string; run: StepRun }[];
+}
+
 export interface ResultsInput {
   /** The root as given on the command line. */
   root: string;
@@ -92,6 +104,7 @@ export interface ResultsInput {
   steps: StepEntry[];
   /** The command that wrote the page. */
   command: string;
+  extras?: ExtraRuns[];
 }
 
 /** The PyTorch reference's fields, checked; a string says what is wrong with it. */
@@ -132,6 +145,7 @@ export function resultsMarkdown(input: ResultsInput): string {
     ..._header(input),
     ..._summary(input),
     ...input.steps.flatMap((s, i) => _step(s, i + 1, input)),
+    ...(input.extras ?? []).filter((e) => e.runs.length > 0).flatMap(_extras),
   ];
   return lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
 }
@@ -440,13 +454,85 @@ function _pytorch(s: StepEntry): string[] {
     row("active units", m.active_units, p.active_units, 0),
     row("training images/s", m.images_per_s, p.images_per_s, 0),
   ].filter((r) => r[1] !== "–" || r[2] !== "–");
+  const seeds = (py.seeds ?? []).filter((x) => x.run.epochs === p.epochs);
   return [
     ..._table(["", "ours (WebGPU)", "PyTorch", "ours - PyTorch"], rows),
     "",
     `PyTorch: ${_md(p.framework)}, ${_int(p.threads)} threads, seed ${_int(p.seed)}, ` +
     `${_int(p.epochs)} epochs (\`${py.file}\`). Lower -ELBO and NLL are better: a negative ` +
     "difference means ours is lower.",
+    ...(seeds.length > 0
+      ? [
+        "",
+        "PyTorch with other seeds, the same budget: " + seeds.map((x) =>
+          `seed ${_int(x.run.seed)} test -ELBO ${fmt(x.run.test_neg_elbo)}, IS NLL ` +
+          `${fmt(x.run.test_nll_is)}` +
+          (x.run.test_bpd === null ? "" : `, ${fmt(x.run.test_bpd, 3)} bits/dim`) +
+          `, ${_int(x.run.active_units)} active units (\`${x.file}\`)`
+        ).join("; ") + ".",
+      ]
+      : []),
   ];
+}
+
+/**
+ * Training runs beside the course's: one row each with the flags that set it apart (its
+ * budget, a remedy, a seed) and what it reached, then each run's reconstructions.
+ */
+function _extras(e: ExtraRuns): string[] {
+  const head = [
+    "run",
+    "task and flags",
+    "epochs",
+    "test -ELBO",
+    "KL",
+    "bits/dim (-ELBO)",
+    "active units",
+    "verdict",
+  ];
+  const rows = e.runs.map(({ name, run }) => {
+    const m = run.metrics ?? {};
+    const flags = _flagsBesideOut(run.manifest.args);
+    return [
+      `\`${_md(name)}\``,
+      `\`${_md([run.manifest.task, ...flags].join(" "))}\``,
+      _int(m.epochs),
+      fmt(m.test_neg_elbo),
+      fmt(m.test_kl),
+      fmt(m.test_bpd, 3),
+      _units(m),
+      m.posterior_collapse === true
+        ? "**posterior collapse**"
+        : m.partial_collapse === true
+        ? "partial collapse"
+        : typeof m.posterior_collapse === "boolean"
+        ? "no collapse"
+        : "–",
+    ];
+  });
+  const figures = e.runs.flatMap(({ name, run }) =>
+    run.figures.flatMap((f) => _figure({ ...f, caption: `${name}: ${f.caption}` }))
+  );
+  return [
+    "",
+    `## ${_md(e.title)}`,
+    "",
+    `${e.intro} The runs under \`${_md(e.dir)}\`, each read from its manifest.json and ` +
+    "metrics.json:",
+    "",
+    ..._table(head, rows),
+    ...figures,
+  ];
+}
+
+/** A run's flags without its --out (the run's directory, named in the row already). */
+function _flagsBesideOut(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--out") i++;
+    else if (!args[i].startsWith("--out=")) out.push(args[i]);
+  }
+  return out;
 }
 
 /** A count (epochs, images, units): whole; a count that is not whole shows its decimals. */
