@@ -3,9 +3,10 @@
  * Only part of each test image is observed (--observe left: columns 0-13, as in the course;
  * top: rows 0-13; quadrant: the top-left 14 x 14, as Pyro's CVAE example): psi = (mu, logvar)
  * is optimized as in `infer`, on the ELBO of the observed pixels only, then z ~ q(z | psi*)
- * and the unobserved pixels ~ p(x_U | z). Writes out/complete/complete.png (rows: original,
- * the observed part with the rest mid-grey, the completion: observed + sampled rest, and
- * observed + the mean of the rest at z = mu*) and out/complete/complete.json: per image the NLL
+ * and the unobserved pixels ~ p(x_U | z). Writes out/complete/complete.png (one column per test
+ * image; labelled rows: original, the observed part with the rest mid-grey, the completion:
+ * observed + sampled rest, and observed + the mean of the rest at z = mu*; 10 images a band)
+ * and out/complete/complete.json: per image the NLL
  * of the true unobserved pixels under p(x_U | z), averaged over z ~ q(z | psi*) and, as the
  * baseline, over z ~ N(0, I).
  */
@@ -13,7 +14,8 @@
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { COLS, PIXELS, ROWS } from "../src/data/mnist.ts";
-import { imageGrid, writePng } from "../src/plot/png.ts";
+import { writePng } from "../src/plot/png.ts";
+import { labelledRows } from "../src/plot/label.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { writeManifest } from "../src/report/manifest.ts";
 import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
@@ -95,7 +97,14 @@ runTask(async () => {
     }
   }
   const png = join(f.out, "complete.png");
-  await writePng(png, imageGrid(grid, { h: 28, w: 28, rows: shown, cols, scale: 3, pad: 3 }));
+  // The four kinds as rows, the images across, so the figure reads at page width (as infer's).
+  const kinds = [
+    "original",
+    `observed\n(${f.observe})`,
+    "completion\n(a draw)",
+    "mean\ncompletion",
+  ];
+  await writePng(png, labelledRows(grid, kinds, { h: 28, w: 28, scale: 3, pad: 3 }));
 
   const seconds = (performance.now() - t0) / 1000;
   const json = join(f.out, "complete.json");
@@ -147,9 +156,9 @@ runTask(async () => {
     title: `Image completion from the ${f.observe} part`,
     figures: [{
       file: png,
-      caption: `${shown} test images: the full image, the observed ${f.observe} part (grey ` +
-        "where hidden), a draw of the hidden pixels from p(x | z) with z ~ q(z | psi*), and " +
-        "their mean probabilities.",
+      caption: `${shown} test images, one a column; rows: the full image, the observed ` +
+        `${f.observe} part (grey where hidden), a draw of the hidden pixels from p(x | z) with ` +
+        "z ~ q(z | psi*), and their mean probabilities at z = mu*.",
     }],
     metrics: json,
     adapter: gpu.adapterSummary,

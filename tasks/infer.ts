@@ -7,16 +7,24 @@
  * Then the -ELBO of each image under q(z | psi*) and under the encoder's q, with the same
  * number of samples; their difference is the amortization gap (Cremer et al. 2018):
  *   gap = -ELBO(encoder's q) - -ELBO(psi*)   (> 0 where the optimized q is the better one).
- * Writes out/infer/infer.png (rows: x, the decoder's mean at mu*, the mean at the encoder's mu)
- * and out/infer/infer.json.
+ * Writes out/infer/infer.png (one column per test image; labelled rows: x, the decoder's mean at
+ * mu*, the mean at the encoder's mu; 10 images a band) and out/infer/infer.json.
  */
 
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
-import { imageGrid, writePng } from "../src/plot/png.ts";
+import { writePng } from "../src/plot/png.ts";
+import { labelledRows } from "../src/plot/label.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { writeManifest } from "../src/report/manifest.ts";
-import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
+import {
+  gapReading,
+  meanSe,
+  openStudy,
+  psiFlagSpec,
+  round,
+  runPsi,
+} from "../src/study/psi_task.ts";
 
 const SPEC = psiFlagSpec("out/infer");
 const USAGE = {
@@ -74,7 +82,10 @@ runTask(async () => {
     }
   }
   const png = join(f.out, "infer.png");
-  await writePng(png, imageGrid(grid, { h: 28, w: 28, rows: shown, cols: 3, scale: 3, pad: 3 }));
+  // The three kinds as rows, the images across: a wide figure reads at page width, where a
+  // tall one of 10 rows would be shrunk to fit the page's height.
+  const kinds = ["test image x", "mean at mu*", "mean at\nencoder's mu"];
+  await writePng(png, labelledRows(grid, kinds, { h: 28, w: 28, scale: 3, pad: 3 }));
 
   const seconds = (performance.now() - t0) / 1000;
   const json = join(f.out, "infer.json");
@@ -91,6 +102,7 @@ runTask(async () => {
     eval_samples: rows.length ? parts[0].psiStar.samples : f.evalSamples,
     seed: f.seed,
     gap_definition: "-ELBO(encoder q) - -ELBO(q(z | psi*)), nats; > 0 where psi* is the better q",
+    gap_reading: "",
     images: rows.length,
     stopped_early: stopped,
     non_finite: nonFinite,
@@ -114,6 +126,7 @@ runTask(async () => {
       gap: round(gaps[i]),
     })),
   };
+  report.gap_reading = gapReading(gap.mean, gap.se, report.mean_steps, f.steps);
   await writeFileAtomic(json, JSON.stringify(report, null, 2) + "\n");
   console.error(
     `-ELBO over ${rows.length} images (${report.eval_samples} samples each): ` +
@@ -124,13 +137,16 @@ runTask(async () => {
     `amortization gap: ${gap.mean.toFixed(2)} +- ${gap.se.toFixed(2)} nats (mean +- s.e., ` +
       `${rows.length} images, ${f.optimizer} lr ${f.lr}, ${seconds.toFixed(1)} s)`,
   );
+  const reading = gapReading(gap.mean, gap.se, report.mean_steps, f.steps);
+  console.log(reading);
   const manifest = await writeManifest(f.out, {
     task: "infer",
     title: "Inference without the encoder",
     figures: [{
       file: png,
-      caption: `${shown} test images (left, statically binarized), the decoder's mean at ` +
-        "mu* of the optimized q(z | psi*) (middle) and at the encoder's mu (right).",
+      caption: `${shown} test images, one a column: x (top row, statically binarized), the ` +
+        "decoder's mean at mu* of the optimized q(z | psi*) (middle row) and at the encoder's " +
+        "mu (bottom row).",
     }],
     metrics: json,
     adapter: gpu.adapterSummary,
@@ -140,6 +156,7 @@ runTask(async () => {
       `${f.steps} steps, patience ${f.patience}, ${f.samples} sample(s) per step) against ` +
       `the frozen decoder of ${f.checkpoint}; gap = -ELBO(encoder) - -ELBO(psi*), ` +
       `${report.eval_samples} samples each.`,
+      report.gap_reading,
     ],
   });
   printWritten([png, json, manifest]);

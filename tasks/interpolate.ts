@@ -4,7 +4,8 @@
  * shows x, then k decoded Bernoulli means for z_lambda = lambda z + (1 - lambda) z'
  * with lambda running over the uniform k-partition of [0, 1] from 1 down to 0
  * (so the row moves from x towards x'), then x'. z and z' are the posterior
- * means. Writes out/interpolate/interpolation.png.
+ * means. Writes out/interpolate/interpolation.png, its columns headed a, the t of each decoded
+ * image (z = (1 - t) z_a + t z_b, t = 1 - lambda) and b, its rows named by their two digits.
  */
 
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { loadMnist } from "../src/data/mnist.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { imageGrid, writePng } from "../src/plot/png.ts";
+import { annotate, cellCentres } from "../src/plot/label.ts";
 import { writeManifest } from "../src/report/manifest.ts";
 import { seededRandom } from "../src/random.ts";
 
@@ -105,8 +107,17 @@ runTask(async () => {
     grid.set(x.subarray((r + 1) * P, (r + 2) * P), (r * cols + cols - 1) * P);
   }
   const path = join(f.out, "interpolation.png");
-  await writePng(path, imageGrid(grid, { h: 28, w: 28, rows, cols, scale: 2, pad: 2 }));
   const labels = picks.map((i) => mnist.test.labels[i]);
+  const xs = cellCentres(cols, 56, 2), ys = cellCentres(rows, 56, 2);
+  const t = (c: number) => String(Number((c / (k - 1)).toFixed(2)));
+  await writePng(
+    path,
+    annotate(imageGrid(grid, { h: 28, w: 28, rows, cols, scale: 2, pad: 2 }), {
+      topTitle: "t, where z = (1 - t) mu_a + t mu_b",
+      top: xs.map((at, c) => ({ at, text: c === 0 ? "a" : c === cols - 1 ? "b" : t(c - 1) })),
+      left: ys.map((at, r) => ({ at, text: `${labels[0]} to ${labels[r + 1]}` })),
+    }),
+  );
   console.error(
     `anchor: test image ${picks[0]} (digit ${labels[0]}); rows end at digits ${
       labels.slice(1).join(", ")
@@ -117,9 +128,10 @@ runTask(async () => {
     title: "Interpolation in the latent space",
     figures: [{
       file: path,
-      caption: `Each row: test image ${picks[0]} (digit ${labels[0]}, left), ${k} decoded means ` +
-        "at z = (1 - t) mu_a + t mu_b for t from 0 to 1, and the row's other test image " +
-        `(right; digits ${labels.slice(1).join(", ")}).`,
+      caption: `Each row, named by its two digits: test image ${picks[0]} (a, digit ` +
+        `${labels[0]}, left), ${k} decoded means at z = (1 - t) mu_a + t mu_b for t from 0 to ` +
+        `1 (the column headers), and the row's other test image (b, right; digits ` +
+        `${labels.slice(1).join(", ")}).`,
     }],
     adapter: gpu.adapterSummary,
     data: mnist.source,

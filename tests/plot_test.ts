@@ -2,7 +2,16 @@ import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:asse
 import { join } from "node:path";
 import { decode } from "fast-png";
 import { schemeTableau10 } from "d3-scale-chromatic";
-import { encodePng, hconcat, imageGrid, vconcat, writePng } from "../src/plot/png.ts";
+import {
+  encodePng,
+  type GrayImage,
+  hconcat,
+  imageGrid,
+  vconcat,
+  writePng,
+} from "../src/plot/png.ts";
+import { annotate, cellCentres, labelledRows, textImage } from "../src/plot/label.ts";
+import { axisTicks, latticeAxes, latticeCoords, normalQuantile } from "../src/plot/lattice.ts";
 import { escapeXml, lineChart, scatterPlot, writeSvg } from "../src/plot/svg.ts";
 
 /** Seeded values in [0, 1); not helpers.ts, whose import opens a GPU these tests never use. */
@@ -118,6 +127,149 @@ Deno.test("writePng writes a PNG that decodes to the same pixels and leaves no t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Pixels darker than mid-grey in the rectangle [x0, x1) x [y0, y1) of `img`. */
+function dark(img: GrayImage, x0: number, y0: number, x1: number, y1: number): number {
+  let n = 0;
+  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) {
+    for (let x = Math.max(0, x0); x < Math.min(img.width, x1); x++) {
+      if (img.data[y * img.width + x] < 128) n++;
+    }
+  }
+  return n;
+}
+
+/** Throws unless `inner` lies pixel for pixel in `outer` with its top-left at (x0, y0). */
+function assertContains(outer: GrayImage, inner: GrayImage, x0: number, y0: number): void {
+  for (let y = 0; y < inner.height; y++) {
+    const a = outer.data.subarray(
+      (y0 + y) * outer.width + x0,
+      (y0 + y) * outer.width + x0 + inner.width,
+    );
+    assertEquals(a, inner.data.subarray(y * inner.width, (y + 1) * inner.width), `row ${y}`);
+  }
+}
+
+Deno.test("textImage keeps one line's size and stacks lines 10 font pixels apart", () => {
+  const x = textImage("x", 2);
+  assertEquals([x.width, x.height], [8, 14]);
+  const two = textImage("mean at\nmu", 3, "right");
+  const [a, b] = [textImage("mean at", 3), textImage("mu", 3)];
+  assertEquals([two.width, two.height], [a.width, (10 + 7) * 3]);
+  // The shorter line is right-aligned: nothing left of it on its rows.
+  assertEquals(dark(two, 0, 30, a.width - b.width, two.height), 0);
+  assert(dark(two, a.width - b.width, 30, a.width, two.height) > 0);
+});
+
+Deno.test("annotate draws a header above each column in a band and copies the image unchanged", () => {
+  const img = imageGrid(new Float32Array(3 * 784).fill(0.5), { h: 28, w: 28, rows: 1, cols: 3 });
+  const xs = cellCentres(3, 28, 2);
+  assertEquals(xs, [14, 44, 74]);
+  const out = annotate(img, { top: xs.map((at, i) => ({ at, text: ["a", "0.5", "b"][i] })) });
+  // A band of 7-pixel text at scale 2, a gap of 6 and a margin of 4 above; 4 around the rest.
+  assertEquals([out.offsetX, out.offsetY], [4, 4 + 14 + 6]);
+  assertEquals([out.width, out.height], [img.width + 8, img.height + 4 + 14 + 6 + 4]);
+  assertContains(out, img, out.offsetX, out.offsetY);
+  for (const at of xs) {
+    const x = out.offsetX + at;
+    assert(dark(out, x - 14, 0, x + 14, out.offsetY) > 0, `no header over column ${at}`);
+  }
+  // Nothing but the headers: white below and beside the image.
+  assertEquals(dark(out, 0, out.offsetY + img.height, out.width, out.height), 0);
+  assertEquals(dark(out, 0, out.offsetY, out.offsetX, out.height), 0);
+});
+
+Deno.test("annotate puts row labels to the left, right-aligned, and axis names outside ticks", () => {
+  const img = imageGrid(new Float32Array(2 * 784), { h: 28, w: 28, rows: 2, cols: 1, scale: 2 });
+  const ys = cellCentres(2, 56, 2);
+  const out = annotate(img, {
+    left: [{ at: ys[0], text: "original" }, { at: ys[1], text: "mean\ncompletion" }],
+  });
+  const labelW = textImage("completion", 2).width;
+  assertEquals(out.offsetX, 4 + labelW + 6);
+  assertEquals([out.width, out.height], [out.offsetX + img.width + 4, img.height + 8]);
+  assertContains(out, img, out.offsetX, out.offsetY);
+  // Each label sits beside its row, none across the gap between rows.
+  const band = (y0: number, y1: number) =>
+    dark(out, 0, out.offsetY + y0, out.offsetX, out.offsetY + y1);
+  assert(band(0, 56) > 0 && band(58, 114) > 0);
+  assertEquals(band(56, 58), 0);
+
+  const axes = annotate(img, {
+    bottom: [{ at: 56, text: "0" }],
+    bottomTitle: "z1",
+    left: [{ at: 57, text: "0" }],
+    leftTitle: "z2",
+    marks: true,
+  });
+  const { offsetX: ox, offsetY: oy } = axes;
+  assertContains(axes, img, ox, oy);
+  // Tick marks: 6 pixels out from the edge, 2 wide, on the tick.
+  assertEquals(dark(axes, ox + 55, oy + img.height, ox + 57, oy + img.height + 6), 12);
+  assertEquals(dark(axes, ox - 6, oy + 56, ox, oy + 58), 12);
+  // The axis names lie outside their ticks' labels: "z1" below "0", "z2" left of "0".
+  const below0 = oy + img.height + 6 + 6, belowTitle = below0 + 14 + 6;
+  assert(dark(axes, 0, below0, axes.width, below0 + 14) > 0);
+  assert(dark(axes, 0, belowTitle, axes.width, belowTitle + 14) > 0);
+  assert(dark(axes, 0, oy, 4 + 14, oy + img.height) > 0, "z2 is drawn, turned, at the left");
+});
+
+Deno.test("axisTicks puts round values where the lattice passes them, quantile or linear", () => {
+  const q = latticeCoords(20, { quantile: true }), centres = cellCentres(20, 56);
+  assertEquals(q[0], Math.fround(normalQuantile(0.5 / 20)));
+  const ticks = axisTicks(q, centres);
+  assertEquals(ticks.map((t) => t.text), ["-2", "-1", "0", "1", "2"]);
+  // On the quantile lattice the pixel of z is about 1120 Phi(z): 0 in the middle exactly.
+  const phi1 = 0.8413447460685429;
+  assert(Math.abs(ticks[2].at - 560) < 1e-3, `${ticks[2].at}`);
+  assert(Math.abs(ticks[3].at - 1120 * phi1) < 3, `${ticks[3].at}`);
+  assert(Math.abs(ticks[1].at - 1120 * (1 - phi1)) < 3, `${ticks[1].at}`);
+  // z2 runs up the rows: the same values, mirrored.
+  const up = axisTicks(q, [...centres].reverse());
+  assertEquals(up.map((t) => Math.round(t.at)), ticks.map((t) => Math.round(1120 - t.at)));
+  // The blog's [0, 1] in 20 steps: 0 and 1 on the end cells' centres.
+  const lin = axisTicks(Array.from({ length: 20 }, (_, i) => i / 19), centres);
+  assertEquals(lin.map((t) => t.text), ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
+  assertEquals([lin[0].at, lin[5].at], [28, 1092]);
+  assert(Math.abs(lin[1].at - (28 + 0.2 * 1064)) < 1e-9);
+  throws(() => axisTicks([0], [0]), RangeError);
+});
+
+Deno.test("latticeAxes ticks z1 below and z2 left of a 20 x 20 lattice and keeps its pixels", () => {
+  const k = 20,
+    grid = imageGrid(values(5, k * k * 784), { h: 28, w: 28, rows: k, cols: k, pad: 0 });
+  const out = latticeAxes(grid, latticeCoords(k, { quantile: true }), { cell: 28 });
+  assertEquals([grid.width, grid.height], [560, 560]);
+  assertContains(out, grid, out.offsetX, out.offsetY);
+  assert(
+    out.width > 560 && out.width < 640 && out.height > 560 && out.height < 640,
+    `${out.width} x ${out.height}`,
+  );
+  const { offsetX: ox, offsetY: oy } = out;
+  // Five ticks below (marks 2 x 6 each) with labels, and a band of labels to the left.
+  assertEquals(dark(out, ox, oy + 560, ox + 560, oy + 566), 5 * 12);
+  assert(dark(out, ox + 270, oy + 566, ox + 290, out.height) > 0, "no label under z1 = 0");
+  assertEquals(dark(out, ox - 6, oy, ox, oy + 560), 5 * 12);
+  assert(dark(out, 0, oy + 270, ox - 6, oy + 290) > 0, "no label beside z2 = 0");
+  throws(() => latticeAxes(grid, latticeCoords(19, { quantile: true }), { cell: 28 }), /19 cells/);
+});
+
+Deno.test("labelledRows shows each kind as a named row and wraps items past perRow", () => {
+  const items = 12, kinds = ["x", "mean"], px = 4;
+  const images = new Float32Array(items * 2 * px);
+  for (let i = 0; i < items; i++) images.fill(i % 2, (i * 2 + 1) * px, (i * 2 + 2) * px);
+  const out = labelledRows(images, kinds, { h: 2, w: 2, scale: 10, pad: 2, perRow: 5 });
+  const labelW = 4 + textImage("mean", 2).width + 6;
+  const bandH = 2 * 20 + 2 + 8, rowW = 5 * 20 + 4 * 2;
+  // Three bands (5, 5, 2 items), 40 pixels apart.
+  assertEquals([out.width, out.height], [labelW + rowW + 4, 3 * bandH + 2 * 40]);
+  const at = (x: number, y: number) => out.data[y * out.width + x];
+  // The second band's "mean" row: items 5 (odd: white) and 6 (even: black).
+  const y = bandH + 40 + 4 + 22 + 10;
+  assertEquals([at(labelW + 10, y), at(labelW + 22 + 10, y)], [255, 0]);
+  assert(dark(out, 0, 0, labelW - 6, bandH) > 0, "the first band names its rows");
+  throws(() => labelledRows(new Float32Array(5), kinds, { h: 2, w: 2 }), RangeError);
 });
 
 Deno.test("lineChart draws every series with a legend entry and no NaN", () => {

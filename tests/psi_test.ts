@@ -5,6 +5,7 @@
  * reference; and psi optimization on a small fixed decoder.
  */
 
+import assert from "node:assert/strict";
 import { convLayout, ConvVae, initConvParams } from "../src/conv/conv_vae.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { bernoulli } from "../src/likelihood/bernoulli.ts";
@@ -16,7 +17,7 @@ import { convDecoderPsi, type Tensors } from "../src/reference/conv_vae.ts";
 import { newTrack, type PsiState, psiStep, type PsiStepShape } from "../src/reference/psi_step.ts";
 import { PsiBatch } from "../src/study/psi.ts";
 import { seededNormals } from "../src/random.ts";
-import { pickImages } from "../src/study/psi_task.ts";
+import { gapReading, pickImages } from "../src/study/psi_task.ts";
 import { assertClose, gpuTest, normal, numericGrad, rng, uniform } from "./helpers.ts";
 
 const L = 3, N = 2;
@@ -311,4 +312,14 @@ Deno.test("pickImages draws distinct indices, seeded", () => {
   if (String(a) !== String(b) || String(a) === String(pickImages(10_000, 1000, 4))) {
     throw new Error("pickImages: the same seed must give the same images, another seed others");
   }
+});
+
+Deno.test("gapReading calls a clearly negative gap the optimizer's shortfall, not a gap", () => {
+  const negative = gapReading(-41.67, 6.1, 204, 500);
+  assert.match(negative, /negative/);
+  assert.match(negative, /optimizer's shortfall/);
+  assert.match(negative, /204 of at most 500 steps/);
+  assert.match(gapReading(3, 1, 300, 500), /amortization gap \(Cremer/);
+  assert.match(gapReading(-1, 1, 300, 500), /within two standard errors/);
+  assert.match(gapReading(NaN, 0, 0, 500), /not finite/);
 });

@@ -2,7 +2,8 @@
  * deno task train-notebook / train-blog: a tutorial preset trained through the same session as
  * every model (progress bars, validation, checkpoints, metrics), then the tutorial's figures:
  *   reconstructions.png       (input, reconstruction) pairs of the first test images
- *   grid.png                  decoder outputs over the tutorial's square of the 2-D latent
+ *   grid.png                  decoder outputs over the tutorial's square of the 2-D latent,
+ *                             z1 ticked along the bottom, z2 up the left
  *   latent_scatter.svg        mu of the first N test images, coloured by digit
  *   latent_scatter_train.svg  the same for the first N training images
  * and manifest.json for the report.
@@ -12,13 +13,13 @@ import { join } from "node:path";
 import { parseFlags, printWritten } from "../cli.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Vae } from "../model/vae.ts";
-import { imageGrid, writePng } from "../plot/png.ts";
+import { imageGrid, vconcat, writePng } from "../plot/png.ts";
+import { latticeAxes } from "../plot/lattice.ts";
 import { scatterPlot, writeSvg } from "../plot/svg.ts";
 import { writeManifest } from "../report/manifest.ts";
 import { captionStrip, decodeAt, encodeMeans } from "../study/latent_figures.ts";
 import { sessionFlagSpec } from "../train/flags.ts";
 import { runSession } from "../train/session.ts";
-import { vconcat } from "../plot/png.ts";
 import { initMlpParams, MlpVae } from "./mlp_vae.ts";
 import { mlpLayout, mlpShapeText } from "./mlp_net.ts";
 import { type Preset, presetGrid } from "./presets.ts";
@@ -83,34 +84,7 @@ export async function trainPresetTask(preset: Preset, args: string[]): Promise<v
     GpuDataset.create(gpu, mnist.test.images.subarray(0, n * P), n),
     GpuDataset.create(gpu, mnist.train.images.subarray(0, n * P), n),
   ]);
-  const figures: { file: string; caption: string }[] = [];
-  const { rows, cols } = preset.pairs;
-  const recon = join(f.out, "reconstructions.png");
-  await writePng(recon, await _pairs(model, test, rows, cols));
-  figures.push({
-    file: recon,
-    caption: `${rows * cols} test images (grey levels), each followed on its right by its ` +
-      "reconstruction: the decoder's output at z = mu of the encoder, as the tutorial shows it.",
-  });
-  if (f.latent === 2) {
-    const { k, words } = preset.grid;
-    const grid = imageGrid(await decodeAt(model, presetGrid(preset)), {
-      h: 28,
-      w: 28,
-      rows: k,
-      cols: k,
-      scale: 2,
-      pad: 0,
-    });
-    const gridPath = join(f.out, "grid.png");
-    const lines = [`decoder outputs; z1 left to right, z2 bottom to top`, words];
-    await writePng(gridPath, vconcat(grid, captionStrip(lines, grid.width), 0));
-    figures.push({
-      file: gridPath,
-      caption: `Decoder outputs over a ${k} x ${k} grid of the latent square (${words}); z1 ` +
-        "increases to the right, z2 upwards.",
-    });
-  }
+  const figures = await presetPngs(model, preset, test, f.out);
   for (
     const [split, data, labels] of [
       ["test", test, mnist.test.labels],
@@ -158,6 +132,50 @@ export async function trainPresetTask(preset: Preset, args: string[]): Promise<v
     notes: preset.quirks,
   });
   printWritten([...written, ...figures.map((x) => x.file), manifest]);
+}
+
+/**
+ * The tutorial's PNG figures of `model` into `out`: reconstructions.png and, for a 2-D
+ * latent, grid.png; their files and captions, for the manifest.
+ */
+export async function presetPngs(
+  model: Vae,
+  preset: Preset,
+  test: GpuDataset,
+  out: string,
+): Promise<{ file: string; caption: string }[]> {
+  const figures: { file: string; caption: string }[] = [];
+  const { rows, cols } = preset.pairs;
+  const recon = join(out, "reconstructions.png");
+  await writePng(recon, await _pairs(model, test, rows, cols));
+  figures.push({
+    file: recon,
+    caption: `The first ${rows * cols} test images (grey levels), ${rows} rows of ${cols}, each ` +
+      "followed on its right by its reconstruction: the decoder's output at z = mu of the " +
+      `encoder, as the tutorial shows it${preset.pairs.note ? ` (${preset.pairs.note})` : ""}.`,
+  });
+  if (model.latent === 2) {
+    const { k, lo, step, words } = preset.grid;
+    const grid = imageGrid(await decodeAt(model, presetGrid(preset)), {
+      h: 28,
+      w: 28,
+      rows: k,
+      cols: k,
+      scale: 2,
+      pad: 0,
+    });
+    const coords = Array.from({ length: k }, (_, i) => lo + step * i);
+    const axes = latticeAxes(grid, coords, { cell: 56 });
+    const gridPath = join(out, "grid.png");
+    const lines = [`decoder outputs; z1 left to right, z2 bottom to top`, words];
+    await writePng(gridPath, vconcat(axes, captionStrip(lines, axes.width), 0));
+    figures.push({
+      file: gridPath,
+      caption: `Decoder outputs over a ${k} x ${k} grid of the latent square (${words}); z1 ` +
+        "increases to the right, z2 upwards, ticked at round values.",
+    });
+  }
+  return figures;
 }
 
 /** rows x cols pairs: each test image, then its reconstruction at z = mu (eval mode). */

@@ -1,4 +1,13 @@
-/** Coordinates for decoded lattices over a 2-D latent space. */
+/** Coordinates for decoded lattices over a 2-D latent space, and their axes in PNG figures. */
+
+import { scaleLinear as d3ScaleLinear } from "d3-scale";
+import { annotate, type Annotated, cellCentres, type Tick } from "./label.ts";
+import type { GrayImage } from "./png.ts";
+
+/** Round tick values over [lo, hi], from d3-scale (whose npm package ships no types). */
+const niceTicks = (lo: number, hi: number, count: number): number[] =>
+  (d3ScaleLinear() as { domain(d: number[]): { ticks(c: number): number[] } })
+    .domain([lo, hi]).ticks(count);
 
 /**
  * Inverse of the standard normal CDF (Acklam's rational approximation,
@@ -65,4 +74,72 @@ export function latticePoints(
     }
   }
   return z;
+}
+
+/**
+ * Ticks at round values (d3-scale's, about `count` of them) along one axis of a lattice whose
+ * cells, at pixel centres `centres`, decode the increasing coordinates `coords`. A value's
+ * pixel is interpolated linearly between the two cells around it (extrapolated half a cell
+ * past the end cells, the image's edge), so on a quantile lattice the ticks are spaced unevenly,
+ * as its z are.
+ */
+export function axisTicks(coords: number[], centres: number[], count = 5): Tick[] {
+  const n = coords.length;
+  if (n < 2 || centres.length !== n) {
+    throw new RangeError(
+      `Cannot place axis ticks: ${n} coordinates for ${centres.length} cells (need 2 or more)`,
+    );
+  }
+  // Index space: cell i at i, the image's edges at -0.5 and n - 0.5.
+  const at = (i: number) => {
+    const j = Math.min(n - 2, Math.max(0, Math.floor(i)));
+    return coords[j] + (i - j) * (coords[j + 1] - coords[j]);
+  };
+  const index = (v: number) => {
+    let j = 0;
+    while (j < n - 2 && coords[j + 1] < v) j++;
+    return j + (v - coords[j]) / (coords[j + 1] - coords[j]);
+  };
+  const px = (i: number) => centres[0] + i * (centres[1] - centres[0]);
+  return niceTicks(at(-0.5), at(n - 0.5), count).map((v) => ({
+    at: px(index(v)),
+    text: String(Number(v.toFixed(6))),
+  }));
+}
+
+/**
+ * An n x n lattice image (cells `cell` pixels with `pad` between, row-major with z1
+ * increasing across and z2 decreasing down the rows, as latticePoints and presetGrid lay
+ * them out) with tick marks and values: z1 along the bottom, z2 up the left. `coords` are the
+ * n lattice coordinates in increasing order, the same on both axes.
+ */
+export function latticeAxes(
+  grid: GrayImage,
+  coords: number[],
+  opts: { cell: number; pad?: number; scale?: number; names?: [string, string] },
+): Annotated {
+  const n = coords.length, pad = opts.pad ?? 0;
+  const centres = cellCentres(n, opts.cell, pad);
+  if (centres[n - 1] + opts.cell / 2 !== grid.width || grid.width !== grid.height) {
+    throw new RangeError(
+      `Cannot draw lattice axes: ${n} cells of ${opts.cell} px (pad ${pad}) do not make the ` +
+        `${grid.width} x ${grid.height} image`,
+    );
+  }
+  const [x, y] = opts.names ?? ["z1", "z2"];
+  return annotate(grid, {
+    bottom: axisTicks(coords, centres),
+    bottomTitle: x,
+    left: axisTicks(coords, [...centres].reverse()),
+    leftTitle: y,
+    marks: true,
+    // Larger text past about 1200 px, a lattice that pages show shrunk.
+    scale: opts.scale ?? Math.max(2, Math.round(grid.width / 480)),
+  });
+}
+
+/** The n lattice coordinates of latticePoints along either axis, in increasing order. */
+export function latticeCoords(n: number, opts: { quantile: boolean; range?: number }): number[] {
+  const z = latticePoints(n, opts);
+  return Array.from({ length: n }, (_, i) => z[2 * i]);
 }

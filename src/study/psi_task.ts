@@ -213,3 +213,25 @@ export function round(v: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 }
+
+/**
+ * What the measured gap means. The amortization gap proper is never negative (psi* could be
+ * the encoder's own q), so a negative mean says the optimizer stopped short of the best psi:
+ * the course's protocol (SGD at lr 1e-3, a one-sample objective, early stopping) does that.
+ */
+export function gapReading(mean: number, se: number, meanSteps: number, maxSteps: number): string {
+  if (!Number.isFinite(mean)) return "The gap is not finite: see non_finite in the results.";
+  if (mean + 2 * se < 0) {
+    return `The gap is negative: the optimized q is worse than the encoder's, so psi* is short ` +
+      `of the best q for each image (mean ${meanSteps.toFixed(0)} of at most ${maxSteps} ` +
+      "steps; early stopping on a one-sample -ELBO stops after a lucky draw). This measures " +
+      "the optimizer's shortfall, not the amortization gap; more steps, --samples S or " +
+      "--optimizer adam get psi* closer.";
+  }
+  if (mean - 2 * se > 0) {
+    return "The gap is positive: a q fitted to each image beats the encoder's amortized q by " +
+      "this much, the amortization gap (Cremer et al. 2018).";
+  }
+  return "The gap is within two standard errors of 0: the encoder's q is about as good as " +
+    "a q fitted to each image.";
+}
