@@ -11,33 +11,52 @@
 
 import { writeFileAtomic } from "./io.ts";
 
-export type DType = "F64" | "F32" | "U32" | "I32" | "U8";
+/** The element types this reader and writer support, by their safetensors names. */
+export type DType = "I64" | "F64" | "F32" | "U32" | "I32" | "U8";
 
-interface ArrayOf {
+/** The typed array that holds each DType's elements. */
+export interface ArrayOf {
+  /** 8-byte signed integers (PyTorch's int64: batch norm's num_batches_tracked). */
+  I64: BigInt64Array;
+  /** 8-byte floats. */
   F64: Float64Array;
+  /** 4-byte floats. */
   F32: Float32Array;
+  /** 4-byte unsigned integers. */
   U32: Uint32Array;
+  /** 4-byte signed integers. */
   I32: Int32Array;
+  /** Bytes. */
   U8: Uint8Array;
 }
+/** The typed array of dtype D. */
 export type TypedArrayOf<D extends DType> = ArrayOf[D];
 
+/** One tensor of a safetensors file. */
 export interface TensorEntry<D extends DType = DType> {
+  /** Its element type. */
   dtype: D;
+  /** Its shape, row-major; [] for a scalar. */
   shape: number[];
+  /** Its elements, as many as the shape's product. */
   data: TypedArrayOf<D>;
 }
 
+/** A whole safetensors file, as loadSafetensors read and validated it. */
 export interface Checkpoint {
   /** Where it was loaded from, for error messages. */
   path: string;
+  /** The tensors by name. */
   tensors: Record<string, TensorEntry>;
+  /** The header's `__metadata__` strings ({} where it has none). */
   metadata: Record<string, string>;
 }
 
 /** A checkpoint that cannot be read or does not fit the model. Message names the file. */
 export class CheckpointError extends Error {
+  /** The file that could not be loaded. */
   readonly path: string;
+  /** `detail` says what is wrong with the file at `path`, and what would fix it. */
   constructor(path: string, detail: string) {
     super(`Cannot load checkpoint ${path}: ${detail}`);
     this.name = "CheckpointError";
@@ -55,6 +74,7 @@ const DTYPES: Record<
   U32: { bytes: 4, rank: 2, ctor: Uint32Array },
   F32: { bytes: 4, rank: 3, ctor: Float32Array },
   F64: { bytes: 8, rank: 4, ctor: Float64Array },
+  I64: { bytes: 8, rank: 5, ctor: BigInt64Array },
 };
 /** The reference implementation refuses larger headers; so do we (a corrupt length field). */
 const MAX_HEADER = 100_000_000;

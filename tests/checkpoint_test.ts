@@ -49,7 +49,7 @@ function values(seed: number, n: number): Float32Array {
   });
 }
 
-/** Twelve tensors of mixed dtypes, odd sizes, an empty one and a scalar. */
+/** Thirteen tensors of mixed dtypes, odd sizes, an empty one and scalars. */
 function sampleTensors(): Record<string, TensorEntry> {
   const t: Record<string, TensorEntry> = {
     params: { dtype: "F32", shape: [257], data: values(1, 257) },
@@ -58,6 +58,7 @@ function sampleTensors(): Record<string, TensorEntry> {
     f64: { dtype: "F64", shape: [3, 1], data: Float64Array.of(Math.PI, -1e-300, 2 ** 60) },
     rng_state: { dtype: "U32", shape: [4], data: Uint32Array.of(0, 1, 0xffffffff, 0x9e3779b9) },
     step: { dtype: "I32", shape: [], data: Int32Array.of(-12345) },
+    tracked: { dtype: "I64", shape: [], data: BigInt64Array.of(-(2n ** 62n) - 3n) },
     labels: { dtype: "U8", shape: [7], data: Uint8Array.of(0, 1, 2, 3, 255, 9, 7) },
     empty: { dtype: "F32", shape: [0, 5], data: new Float32Array(0) },
     ["__proto__"]: { dtype: "I32", shape: [1], data: Int32Array.of(42) },
@@ -123,7 +124,7 @@ Deno.test("encodeSafetensors writes the same bytes as the reference serializer",
     encodeSafetensors({}, { framework: "pt" }),
     handBuilt('{"__metadata__":{"framework":"pt"}}' + " ".repeat(5), []),
   );
-  // Descending dtype, then name: F64 before F32 before U32 before I32 before U8.
+  // Descending dtype, then name: I64 before F64 before F32 before U32 before I32 before U8.
   const mixed = encodeSafetensors({
     a: { dtype: "U8", shape: [1], data: Uint8Array.of(1) },
     b: { dtype: "F32", shape: [1], data: Float32Array.of(1) },
@@ -131,10 +132,11 @@ Deno.test("encodeSafetensors writes the same bytes as the reference serializer",
     d: { dtype: "F64", shape: [1], data: Float64Array.of(1) },
     e: { dtype: "U32", shape: [1], data: Uint32Array.of(1) },
     f: { dtype: "F32", shape: [1], data: Float32Array.of(1) },
+    g: { dtype: "I64", shape: [1], data: BigInt64Array.of(1n) },
   });
   const n = Number(new DataView(mixed.buffer).getBigUint64(0, true));
   const keys = Object.keys(JSON.parse(new TextDecoder().decode(mixed.subarray(8, 8 + n))));
-  assertEquals(keys, ["d", "b", "f", "e", "c", "a"]);
+  assertEquals(keys, ["g", "d", "b", "f", "e", "c", "a"]);
 });
 
 Deno.test("loadSafetensors reads hand-built spec files: unpadded header, any key order", () => {
@@ -184,7 +186,7 @@ Deno.test("decodeSafetensors rejects truncated files with the tensor count and b
   const cut = good.subarray(0, good.length - 100);
   expectCheckpointError(
     () => decodeSafetensors(cut, "x.safetensors"),
-    `Cannot load checkpoint x.safetensors: header names 12 tensors ending at byte ${good.length}, ` +
+    `Cannot load checkpoint x.safetensors: header names 13 tensors ending at byte ${good.length}, ` +
       `file holds ${cut.length} bytes`,
   );
   expectCheckpointError(

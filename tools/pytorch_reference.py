@@ -31,6 +31,7 @@ import os
 import struct
 import sys
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -57,22 +58,25 @@ ACTIVE_THRESHOLD = 0.01
 
 
 class ConvVae(nn.Module):
-    """SPEC.md model 1 (src/bench/torch_bench.py's ConvVae) with W head numbers per pixel."""
+    """SPEC.md model 1 (src/bench/torch_bench.py's ConvVae) with W head numbers per pixel.
+    Its layers are named as src/conv/layout.ts names them (enc.conv1, enc.head, dec.deconv1,
+    dec.bn1, dec.head), so its state_dict is what `deno task export` writes."""
 
     def __init__(self, latent: int = 16, width: int = 1) -> None:
         super().__init__()
         self.latent, self.width = latent, width
-        self.enc = nn.Sequential(
-            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(128 * 3 * 3, 2 * latent),
-        )
-        layers: list[nn.Module] = [nn.Unflatten(1, (latent, 1, 1))]
-        for ci, co in ((latent, 128), (128, 64), (64, 32), (32, 1)):
-            layers += [nn.ConvTranspose2d(ci, co, 5, stride=2, padding=1),
-                       nn.BatchNorm2d(co), nn.ReLU()]
-        self.dec = nn.Sequential(*layers, nn.Flatten(), nn.Linear(31 * 31, PIXELS * width))
+        enc: list[tuple[str, nn.Module]] = []
+        for i, (ci, co, k) in enumerate(((1, 32, 5), (32, 64, 5), (64, 128, 3)), 1):
+            enc += [(f"conv{i}", nn.Conv2d(ci, co, k, padding=k // 2)),
+                    (f"relu{i}", nn.ReLU()), (f"pool{i}", nn.MaxPool2d(2))]
+        enc += [("flatten", nn.Flatten()), ("head", nn.Linear(128 * 3 * 3, 2 * latent))]
+        self.enc = nn.Sequential(OrderedDict(enc))
+        dec: list[tuple[str, nn.Module]] = [("unflatten", nn.Unflatten(1, (latent, 1, 1)))]
+        for i, (ci, co) in enumerate(((latent, 128), (128, 64), (64, 32), (32, 1)), 1):
+            dec += [(f"deconv{i}", nn.ConvTranspose2d(ci, co, 5, stride=2, padding=1)),
+                    (f"bn{i}", nn.BatchNorm2d(co)), (f"relu{i}", nn.ReLU())]
+        dec += [("flatten", nn.Flatten()), ("head", nn.Linear(31 * 31, PIXELS * width))]
+        self.dec = nn.Sequential(OrderedDict(dec))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.dec(z).view(-1, PIXELS, self.width)

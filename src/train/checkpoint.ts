@@ -7,11 +7,13 @@
 
 import type { Gpu } from "../gpu/gpu.ts";
 import { ConvVae } from "../conv/conv_vae.ts";
-import { initConvParams } from "../conv/layout.ts";
+import { type ConvConfig, initConvParams } from "../conv/layout.ts";
 import { likelihoodByName } from "../likelihood/registry.ts";
 import { MlpVae } from "../mlp/mlp_vae.ts";
 import { ENCODER_HEADS, type EncoderHead, type MlpConfig, mlpLayout } from "../mlp/mlp_net.ts";
 import { type ActivationKind, ACTIVATIONS } from "../ops/activation.ts";
+import type { Likelihood } from "../likelihood/likelihood.ts";
+import type { ParamLayout } from "../model/params.ts";
 import type { Vae } from "../model/vae.ts";
 import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from "../safetensors.ts";
 import type { EpochLog } from "./epoch_log.ts";
@@ -19,11 +21,17 @@ import type { DataSource } from "../data/mnist.ts";
 
 export const FORMAT = "webgpu-vae/1";
 
+/** Where a run stands: what a checkpoint stores besides the tensors, and what resume needs. */
 export interface TrainState {
+  /** Epochs completed (1-based number of the last one). */
   epoch: number;
+  /** Adam's step count t, for its bias corrections. */
   adamT: number;
+  /** The run's seed (shuffles, noise, initialisation). */
   seed: number;
+  /** The epoch with the lowest validation loss so far. */
   bestEpoch: number;
+  /** One entry per completed epoch. */
   log: EpochLog[];
   /** The data the model was trained on (absent in checkpoints from before it was recorded). */
   data?: DataSource;
@@ -63,16 +71,34 @@ export async function saveModel(path: string, model: Vae, state: TrainState): Pr
   });
 }
 
+/** A validated checkpoint whose tensors are read into a model on demand (`read`, `restore`). */
 export interface LoadedCheckpoint {
+  /** The file it was loaded from. */
   path: string;
   /** The stored config; checkpoints from before the likelihood seam read as Bernoulli. */
   config: Record<string, unknown>;
+  /** The run's epoch, Adam step, seed and log. */
   state: TrainState;
   /** Flat parameters, Adam moments and (if any) model state, in the model's layouts. */
   read(
-    model: Vae,
+    model: ModelLayouts,
   ): { params: Float32Array; m: Float32Array; v: Float32Array; state: Float32Array | null };
 }
+
+/** What `read` needs of a model: a Vae, or its architecture's layouts without a GPU. */
+export interface ModelLayouts {
+  /** The config a checkpoint must hold (Vae.describe). */
+  describe(): Record<string, unknown>;
+  /** The layout of the parameters and of both Adam moments. */
+  layout: ParamLayout;
+  /** The layout of the non-trained state (batch norm running statistics), or null where none. */
+  state: { layout: ParamLayout } | null;
+}
+
+/** A checkpoint's model as its validated config describes it. */
+export type CheckpointModel =
+  | { model: "conv"; config: ConvConfig; likelihood: Likelihood }
+  | { model: "mlp"; config: MlpConfig; likelihood: Likelihood };
 
 /** The same config whatever the key order. */
 function _canonical(c: Record<string, unknown>): string {
@@ -186,9 +212,30 @@ export async function loadVae<K extends "conv" | "mlp">(
       `it holds a ${c.likelihood} model, this task needs the ${expect.likelihood} likelihood`,
     );
   }
-  let lik;
+  const m = checkpointModel(ckpt);
+  const w = m.likelihood.width;
+  const vae: Vae = m.model === "conv"
+    ? new ConvVae(gpu, m.config, initConvParams(m.config, 0, w), m.likelihood)
+    : new MlpVae(gpu, m.config, new Float32Array(mlpLayout(m.config, w).total), m.likelihood);
+  restore(vae, ckpt);
+  return vae as K extends "conv" ? ConvVae : MlpVae;
+}
+
+/**
+ * The architecture, its config and the likelihood a checkpoint's config names, checked before
+ * any buffer is sized from them; a CheckpointError names what is wrong.
+ */
+export function checkpointModel(ckpt: LoadedCheckpoint): CheckpointModel {
+  const { path, config: c } = ckpt;
+  if (c.model !== "conv" && c.model !== "mlp") {
+    throw new CheckpointError(
+      path,
+      `its config has model ${JSON.stringify(c.model)}, expected "conv" or "mlp"`,
+    );
+  }
+  let likelihood: Likelihood;
   try {
-    lik = likelihoodByName(String(c.likelihood), c);
+    likelihood = likelihoodByName(String(c.likelihood), c);
   } catch (e) {
     throw new CheckpointError(path, (e as Error).message);
   }
@@ -233,24 +280,19 @@ export async function loadVae<K extends "conv" | "mlp">(
       throw new CheckpointError(path, `its config has slope ${JSON.stringify(c.slope)}`);
     }
   }
-  let vae: Vae;
   if (c.model === "conv") {
-    const config = { latent: Number(c.latent) };
-    vae = new ConvVae(gpu, config, initConvParams(config, 0, lik.width), lik);
-  } else {
-    const config: MlpConfig = {
-      pixels: Number(c.pixels),
-      hidden: c.hidden as number | number[],
-      latent: Number(c.latent),
-      activation: c.activation as ActivationKind,
-      ...(c.decoderActivation ? { decoderActivation: c.decoderActivation as ActivationKind } : {}),
-      ...(c.slope !== undefined ? { slope: Number(c.slope) } : {}),
-      ...(c.head ? { head: c.head as EncoderHead } : {}),
-    };
-    vae = new MlpVae(gpu, config, new Float32Array(mlpLayout(config, lik.width).total), lik);
+    return { model: "conv", config: { latent: Number(c.latent) }, likelihood };
   }
-  restore(vae, ckpt);
-  return vae as K extends "conv" ? ConvVae : MlpVae;
+  const config: MlpConfig = {
+    pixels: Number(c.pixels),
+    hidden: c.hidden as number | number[],
+    latent: Number(c.latent),
+    activation: c.activation as ActivationKind,
+    ...(c.decoderActivation ? { decoderActivation: c.decoderActivation as ActivationKind } : {}),
+    ...(c.slope !== undefined ? { slope: Number(c.slope) } : {}),
+    ...(c.head ? { head: c.head as EncoderHead } : {}),
+  };
+  return { model: "mlp", config, likelihood };
 }
 
 /**

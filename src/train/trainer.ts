@@ -15,6 +15,7 @@ import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
+import { exportTorch } from "./export.ts";
 import type { DataSource } from "../data/mnist.ts";
 import { curvePoints, type EpochLog, valLoss } from "./epoch_log.ts";
 import {
@@ -29,30 +30,42 @@ import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
 export class TrainingError extends Error {
+  /** `message` names the step, the layer and the value that stopped training. */
   constructor(message: string) {
     super(message);
     this.name = "TrainingError";
   }
 }
 
+/** Everything one training run needs; the optional fields have the course's defaults. */
 export interface TrainOptions {
+  /** The model to train in place (its params, grads and Adam moments). */
   model: Vae;
+  /** The training split. */
   train: GpuDataset;
+  /** The validation split: early stopping and the best checkpoint follow its loss. */
   val: GpuDataset;
+  /** Draws the reparameterization noise and the gather's noise. */
   rng: Rng;
+  /** The most epochs to run (counting those of a resumed run). */
   epochs: number;
+  /** Images per step; the last partial batch of an epoch is dropped. */
   batch: number;
+  /** Adam's learning rate. */
   lr: number;
+  /** Seeds the shuffles and the noise, so a run repeats. */
   seed: number;
   /** Where the training data came from; checkpoints record it. */
   data?: DataSource;
   /** Bernoulli data only: static or dynamic binarization ("none" for other likelihoods). */
   binarize: Binarize;
+  /** Epochs without a better validation loss before training stops early. */
   patience: number;
   /** Validation images per epoch (the first N of the split); default all. */
   valImages?: number;
   /** Where model.safetensors (best) and last.safetensors (latest) go. */
   bestPath: string;
+  /** Where the latest epoch's checkpoint (last.safetensors) goes; resume from it. */
   lastPath: string;
   /** State to resume from (epoch, Adam t, log); null for a fresh run. */
   resume: TrainState | null;
@@ -71,11 +84,17 @@ export interface TrainOptions {
   freeBits?: number;
 }
 
+/** How a training run went. */
 export interface TrainResult {
+  /** One entry per epoch, a resumed run's earlier ones included. */
   log: EpochLog[];
+  /** The epoch with the lowest validation loss (the one saved at bestPath). */
   bestEpoch: number;
+  /** That validation loss, nats per image. */
   bestVal: number;
+  /** Training throughput over the run's epochs. */
   imagesPerSec: number;
+  /** Whether `patience` ended the run before `epochs`. */
   stoppedEarly: boolean;
 }
 
@@ -237,6 +256,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       best = { epoch, val: valValue };
       sinceBest = 0;
       await saveModel(o.bestPath, model, { ...state, bestEpoch: epoch });
+      // And its weights as a PyTorch state_dict (model.torch.safetensors): a few ms.
+      await exportTorch(o.bestPath);
     } else {
       sinceBest++;
     }
