@@ -13,11 +13,17 @@ import { type ConvConfig, initConvParams } from "./layout.ts";
 
 export { type ConvConfig, convLayout, initConvParams } from "./layout.ts";
 
+/** The course's conv VAE on the GPU: a Vae whose networks are the conv encoder and decoder. */
 export class ConvVae extends Vae {
+  /** The configuration it was built from. */
   readonly config: ConvConfig;
   /** The conv VAE always has state: its batch norm running statistics. */
   declare readonly state: { layout: ParamLayout; buffer: GPUBuffer };
 
+  /**
+   * Uploads `initial` (the layouts of convLayout(config, likelihood.width), e.g. from
+   * initConvParams); the likelihood defaults to Bernoulli. `ConvVae.init` does both.
+   */
   constructor(
     gpu: Gpu,
     config: ConvConfig,

@@ -6,7 +6,9 @@
 import { initUniform, ParamLayout } from "../model/params.ts";
 import { seededRandom } from "../random.ts";
 
+/** The conv VAE's one free choice; its layers are fixed (ENC, DEC). */
 export interface ConvConfig {
+  /** L, the latent dimension. */
   latent: number;
 }
 

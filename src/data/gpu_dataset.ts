@@ -36,6 +36,10 @@ const SHAPE_CACHE = 16;
 /** Mirror of `struct Shape` in gather_batch.wgsl. */
 export const GatherShape = struct({ n: "u32", k: "u32" });
 
+/**
+ * Images resident on the GPU, packed 4 pixels per u32, and the gather that turns a batch of
+ * them into the (n, 784) f32 input of a model (scaled, binarized or dequantized on the way).
+ */
 export class GpuDataset {
   /** Number of images. */
   readonly count: number;

@@ -14,15 +14,20 @@ export const IDX_LABELS_MAGIC = 0x00000801;
 
 /** A missing, unreadable, corrupt, truncated or inconsistent data file. */
 export class DataError extends Error {
+  /** `message` names the file, what was wrong with it, and what was expected. */
   constructor(message: string) {
     super(message);
     this.name = "DataError";
   }
 }
 
+/** The images of one IDX file, as the header announced them. */
 export interface IdxImages {
+  /** Number of images. */
   count: number;
+  /** Pixel rows per image (28 for MNIST). */
   rows: number;
+  /** Pixel columns per image (28 for MNIST). */
   cols: number;
   /** (count, rows, cols) row-major, one byte per pixel, 0 = background. */
   pixels: Uint8Array;

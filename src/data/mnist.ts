@@ -27,17 +27,23 @@ export const IDX_FILES = {
   testLabels: "t10k-labels-idx1-ubyte",
 } as const;
 
+/** One split of the data: images and their labels, in the files' order. */
 export interface Split {
   /** (count, 28, 28) row-major bytes. */
   images: Uint8Array;
   /** (count) class numbers 0..9. */
   labels: Uint8Array;
+  /** Number of images. */
   count: number;
 }
 
+/** The three splits of a data directory, and where they came from. */
 export interface Mnist {
+  /** The first 50,000 training images. */
   train: Split;
+  /** The last VAL_COUNT (10,000) training images, held out for early stopping. */
   val: Split;
+  /** The 10,000 test images. */
   test: Split;
   /** The directory the four files were read from. */
   dir: string;
@@ -45,7 +51,9 @@ export interface Mnist {
   source: DataSource;
 }
 
+/** Which data a run used: recorded in metrics and checkpoints, checked on resume. */
 export interface DataSource {
+  /** The directory the four IDX files were read from. */
   dir: string;
   /** SHA-256 of the four files' contents (decompressed), so that a copy elsewhere matches. */
   sha256: string;

@@ -7,6 +7,7 @@
  * installed) and GL; DENO_WEBGPU_BACKEND restricts it to a comma list of them.
  */
 
+/** The wgpu backend Deno picked ("unknown" where neither the environment nor the adapter tells). */
 export type Backend = "vulkan" | "gl" | "unknown";
 
 export interface BackendGuess {

@@ -8,6 +8,7 @@ import { adapterBackend, type Backend, isMesaAdapter, mesaVersion } from "./back
 
 /** Thrown when `navigator.gpu` has no adapter to give. */
 export class NoAdapterError extends Error {
+  /** `env`: the variables that can hide an adapter (default: read from the environment). */
   constructor(env: Record<string, string | undefined> = _adapterEnv()) {
     const set = Object.entries(env).filter(([, v]) => v !== undefined);
     const backend = env.DENO_WEBGPU_BACKEND;

@@ -16,6 +16,7 @@ const BIND_GROUP_CACHE = 4096;
 
 /** A compile or validation error in a kernel, with file, line:column and source line. */
 export class KernelError extends Error {
+  /** `message` names the kernel file and says what failed (see `_describe`). */
   constructor(message: string) {
     super(message);
     this.name = "KernelError";
@@ -24,6 +25,7 @@ export class KernelError extends Error {
 
 /** A bad setting in the environment (VAE_VARIANTS): the task exits 2 with the message. */
 export class EnvError extends Error {
+  /** `message` names the variable, the values it may take, and the value it had. */
   constructor(message: string) {
     super(message);
     this.name = "EnvError";
@@ -36,8 +38,10 @@ export class EnvError extends Error {
  * kernels) or a CPU adapter's (register blocks, 8-lane subgroup kernels, GEMM paths).
  */
 export const VARIANT_TARGETS = ["hardware", "software"] as const;
+/** One of VARIANT_TARGETS: whose kernel variants (a GPU's or a CPU adapter's) to pick. */
 export type VariantTarget = typeof VARIANT_TARGETS[number];
 
+/** Options of `Gpu.create`. */
 export interface GpuOptions {
   /**
    * The variants to pick. Default: $VAE_VARIANTS when set, else the adapter's own kind.
@@ -61,6 +65,7 @@ function _variantsWanted(opts: GpuOptions): VariantTarget | undefined {
   return env as VariantTarget;
 }
 
+/** WGSL `override` constants by name (workgroup sizes, tile sizes, modes), all numbers. */
 export type Constants = Record<string, number>;
 
 /**
@@ -72,8 +77,11 @@ export type Tensor = GPUBuffer | GPUBufferBinding;
 
 /** A compiled compute pipeline and the override constants it was built with. */
 export interface Kernel {
+  /** The kernel's file in kernels/ without .wgsl (or the file name given to kernelFromSource). */
   readonly name: string;
+  /** The pipeline; its bind group layout 0 is what `Gpu.bind` builds groups for. */
   readonly pipeline: GPUComputePipeline;
+  /** The override constants it was compiled with (`WG` sizes `dispatchItems`). */
   readonly constants: Readonly<Constants>;
 }
 
@@ -96,14 +104,22 @@ export function requireKernelSubgroups(gpu: Gpu, who: string): void {
   );
 }
 
+/**
+ * One WebGPU device and everything the ops share on it: the kernel cache, buffer helpers,
+ * bind groups, the recorder of a step's dispatches, and readback. Create it with `Gpu.create`.
+ */
 export class Gpu {
+  /** The underlying WebGPU device, for what the helpers below do not cover. */
   readonly device: GPUDevice;
   /** The adapter's description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   readonly adapterName: string;
+  /** True for a CPU adapter (lavapipe, llvmpipe, SwiftShader): it gets the "software" variants. */
   readonly isSoftware: boolean;
+  /** Whether the device has the timestamp-query feature (needed for per-dispatch profiles). */
   readonly hasTimestamps: boolean;
   /** The wgpu backend ("vulkan", "gl" or "unknown") and how that is known. */
   readonly backend: Backend;
+  /** How `backend` is known: "DENO_WEBGPU_BACKEND", or "inferred from ..." with the evidence. */
   readonly backendHow: string;
   /** The driver's release, e.g. "Mesa 25.0.7", or null where the system does not say. */
   readonly driver: string | null;
@@ -115,7 +131,10 @@ export class Gpu {
   readonly variants: VariantTarget;
   /** Whether `variants` was asked for (GpuOptions, VAE_VARIANTS) against the adapter's kind. */
   readonly variantsForced: boolean;
-  /** While set, every recorded dispatch is timed (the bench's --profile). */
+  /**
+   * While set, every recorded dispatch is timed (the bench's --profile).
+   * @internal
+   */
   profile: DispatchProfile | null = null;
   readonly #kernels = new Map<string, Kernel>();
   readonly #sources = new Map<string, string>();
@@ -148,11 +167,16 @@ export class Gpu {
       (this.variantsForced ? `; ${this.variants} variants` : "");
   }
 
+  /**
+   * Requests an adapter and a device with the limits the kernels need.
+   * Throws NoAdapterError where there is no adapter, EnvError on a bad $VAE_VARIANTS.
+   */
   static async create(opts: GpuOptions = {}): Promise<Gpu> {
     const variants = _variantsWanted(opts);
     return new Gpu(await requestDevice(), variants);
   }
 
+  /** The device's limits (raised above WebGPU's defaults where the adapter allows). */
   get limits(): GPUSupportedLimits {
     return this.device.limits;
   }
@@ -285,11 +309,12 @@ export class Gpu {
     return buffer;
   }
 
+  /** Rewrites a buffer made by `uniform` (queued before the next submit). */
   setUniform<L extends StructLayout>(
     buffer: GPUBuffer,
     def: UniformStruct<L>,
     values: StructValues<L>,
-  ) {
+  ): void {
     this.device.queue.writeBuffer(buffer, 0, def.bytes(values));
   }
 
@@ -362,6 +387,7 @@ export class Gpu {
     return out;
   }
 
+  /** `read` of `length` f32s (default: to the end) from f32 index `offset`. */
   async readF32(buffer: GPUBuffer, offset = 0, length?: number): Promise<Float32Array> {
     const bytes = await this.read(
       buffer,
@@ -371,6 +397,7 @@ export class Gpu {
     return new Float32Array(bytes);
   }
 
+  /** `read` of `length` u32s (default: to the end) from u32 index `offset`. */
   async readU32(buffer: GPUBuffer, offset = 0, length?: number): Promise<Uint32Array> {
     const bytes = await this.read(
       buffer,
@@ -385,6 +412,7 @@ export class Gpu {
     return this.device.queue.onSubmittedWorkDone();
   }
 
+  /** Destroys the device and with it every buffer; the Gpu is unusable afterwards. */
   destroy(): void {
     this.device.destroy();
   }
@@ -392,6 +420,7 @@ export class Gpu {
 
 /** Thrown when a buffer would exceed what the device allows. */
 export class BufferTooLargeError extends RangeError {
+  /** `what` names the buffer, `bytes` its size, `limit` the maxStorageBufferBindingSize. */
   constructor(what: string, bytes: number, limit: number) {
     super(
       `Cannot allocate ${what}: it needs ${bytes} bytes, the device allows ${limit} per ` +
@@ -407,6 +436,7 @@ export class Recorder {
   readonly #encoder: GPUCommandEncoder;
   #pass: GPUComputePassEncoder | null;
 
+  /** Opens a command encoder and a compute pass labelled `label`; `Gpu.record` calls this. */
   constructor(gpu: Gpu, label: string) {
     this.#gpu = gpu;
     this.#encoder = gpu.device.createCommandEncoder({ label });
@@ -448,6 +478,7 @@ export class Recorder {
     return this;
   }
 
+  /** Zeroes `size` bytes (default: to the end) of `buffer` from `offset`, between dispatches. */
   clear(buffer: GPUBuffer, offset = 0, size?: number): this {
     this.#endPass();
     this.#encoder.clearBuffer(buffer, offset, size);

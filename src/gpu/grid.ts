@@ -7,6 +7,7 @@
 
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
+/** Workgroup counts (x, y, z) for `dispatchWorkgroups`, each at most MAX_WORKGROUPS_PER_DIM. */
 export type Grid = [number, number, number];
 
 /** Workgroups needed to cover `count` items, `perWorkgroup` items per workgroup. */

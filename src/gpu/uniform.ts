@@ -6,13 +6,20 @@
  * (4-byte scalars, size rounded up to 16).
  */
 
+/** The WGSL scalar type of one uniform field (all 4 bytes). */
 export type ScalarType = "u32" | "i32" | "f32";
+/** A uniform struct's fields in WGSL declaration order, each with its scalar type. */
 export type StructLayout = Record<string, ScalarType>;
+/** One number per field of layout L: the values to write. */
 export type StructValues<L extends StructLayout> = { [K in keyof L]: number };
 
+/** The TS mirror of one WGSL uniform struct, made by `struct`. */
 export interface UniformStruct<L extends StructLayout> {
+  /** The fields, in declaration order. */
   readonly layout: L;
+  /** Bytes of the packed struct: 4 per field, rounded up to 16 (at least 16). */
   readonly byteSize: number;
+  /** Packs `values` in layout order; throws on a non-finite value or one outside its type. */
   bytes(values: StructValues<L>): ArrayBuffer;
 }
 

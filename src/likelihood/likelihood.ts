@@ -21,7 +21,12 @@ export type LikelihoodName = "bernoulli" | "gaussian" | "beta" | "categorical";
  */
 export type DataMode = "binary" | "dequantized" | "bins" | "grey";
 
+/**
+ * A decoder's output distribution p(x | z): its name and constants, the decoder head's width,
+ * the kernels that score and sample it, the data it models, and its f64 reference.
+ */
 export interface Likelihood {
+  /** The name tasks, checkpoints and likelihoodByName use. */
   readonly name: LikelihoodName | "mse";
   /** Head numbers per pixel (W): the decoder's last layer has 784 W outputs. */
   readonly width: number;
@@ -31,6 +36,7 @@ export interface Likelihood {
   readonly constants: Record<string, number>;
   /** Kernel file prefix: kernels/<kernel>_kl_forward.wgsl and so on. */
   readonly kernel: string;
+  /** What the gather makes of the pixels for this likelihood (see DataMode). */
   readonly data: DataMode;
   /** The data space in words, for tables ("binary pixels", "8-bit grey levels ..."). */
   readonly dataSpace: string;

@@ -7,6 +7,7 @@ import { gaussian } from "./gaussian.ts";
 import { mse } from "./mse.ts";
 import type { Likelihood, LikelihoodName } from "./likelihood.ts";
 
+/** The conv VAE's four likelihoods by name, in the course's order ("mse" is the blog's extra). */
 export const LIKELIHOODS: readonly LikelihoodName[] = [
   "bernoulli",
   "gaussian",

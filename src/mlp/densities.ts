@@ -12,12 +12,21 @@ import type { ActivationKind } from "../ops/activation.ts";
 import { activationForward } from "../reference/activation.ts";
 import { linearForward } from "../reference/linear.ts";
 
+/** The MLP VAE's tensors by name ("enc.fc1.weight", ...), as `MlpVae.parameters()` gives them. */
 export type Params = Record<string, Float64Array>;
 
+/**
+ * The one-hidden-layer MLP these densities implement (the course's model 2): the fields of an
+ * MlpConfig whose `hidden` is a single width.
+ */
 export interface MlpShape {
+  /** Pixels per image (784). */
   pixels: number;
+  /** Width of the one hidden layer of encoder and decoder. */
   hidden: number;
+  /** L, the latent dimension. */
   latent: number;
+  /** The hidden layers' activation. */
   activation: ActivationKind;
 }
 

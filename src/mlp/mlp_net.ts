@@ -17,19 +17,27 @@ import { ParamLayout } from "../model/params.ts";
 
 /** How the encoder's last layer parameterizes q(z | x). */
 export const ENCODER_HEADS = ["logvar", "sigmoid"] as const;
+/**
+ * One of ENCODER_HEADS: "logvar" takes the last layer's 2L numbers as [mu | logvar]; "sigmoid"
+ * as [a | b] with mu = sigmoid(a), sigma = sigmoid(b).
+ */
 export type EncoderHead = typeof ENCODER_HEADS[number];
 
+/** An MLP VAE's architecture: widths, activations and encoder head. */
 export interface MlpConfig {
+  /** Pixels per image (784). */
   pixels: number;
   /** Hidden widths from the input side: 500, or [400, 400]; the decoder mirrors them. */
   hidden: number | number[];
+  /** L, the latent dimension. */
   latent: number;
   /** The encoder's hidden activation, and the decoder's unless `decoderActivation` is set. */
   activation: ActivationKind;
+  /** The decoder's hidden activation; default `activation`. */
   decoderActivation?: ActivationKind;
   /** LeakyReLU's negative slope (default 0.01, PyTorch's). */
   slope?: number;
-  /** Default "logvar". */
+  /** How the encoder's last layer parameterizes q(z | x); default "logvar". */
   head?: EncoderHead;
 }
 

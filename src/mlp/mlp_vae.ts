@@ -13,6 +13,7 @@ import { mlpArchitecture, type MlpConfig } from "./mlp_net.ts";
 
 export { type MlpConfig, mlpLayout } from "./mlp_net.ts";
 
+/** Kingma & Welling's MNIST MLP (SPEC.md model 2): 784 -> 500 tanh -> 2 latent, and back. */
 export const KINGMA_WELLING: MlpConfig = {
   pixels: 784,
   hidden: 500,
@@ -33,9 +34,15 @@ export function initMlpParams(layout: ParamLayout, seed: number): Float32Array {
   return layout.join(t);
 }
 
+/** An MLP VAE on the GPU: a Vae whose networks are built from an MlpConfig. */
 export class MlpVae extends Vae {
+  /** The architecture it was built from. */
   readonly config: MlpConfig;
 
+  /**
+   * Uploads `initial` (mlpLayout(config, likelihood.width).total floats, e.g. from
+   * initMlpParams) as the parameters; the likelihood defaults to Bernoulli.
+   */
   constructor(
     gpu: Gpu,
     config: MlpConfig,

@@ -13,11 +13,15 @@ export type Mode = "train" | "eval";
 
 /** Named views of the model's flat buffers: parameters, gradients, non-trained state. */
 export interface ParamAccess {
+  /** The range of the parameter buffer holding tensor `name`. */
   p(name: string): Tensor;
+  /** The range of the gradient buffer holding tensor `name`'s gradient. */
   g(name: string): Tensor;
+  /** The range of the non-trained state buffer holding `name` (batch norm running statistics). */
   s(name: string): Tensor;
 }
 
+/** The encoder of one architecture at one batch size N: x (N, 784) to [mu | logvar] (N, 2L). */
 export interface Encoder {
   /** h (N, 2L) rows [mu | logvar] = encoder(x (N, 784)). */
   forward(rec: Recorder, h: Tensor, x: Tensor, mode: Mode): void;
@@ -27,6 +31,10 @@ export interface Encoder {
   activations(): [string, GPUBuffer][];
 }
 
+/**
+ * The decoder of one architecture at one batch size N: z (N, L) to the likelihood's W
+ * parameters per pixel, (N, 784 W).
+ */
 export interface Decoder {
   /** out (N, 784 W) = decoder(z (N, L)). */
   forward(rec: Recorder, out: Tensor, z: Tensor, mode: Mode): void;
@@ -37,18 +45,23 @@ export interface Decoder {
    * kernel makes them on the way to its input gradient).
    */
   backward(rec: Recorder, dZ: Tensor, dOut: Tensor, z: Tensor, o: { weights: boolean }): void;
+  /** Named forward buffers in forward order, for finding where a NaN first appears. */
   activations(): [string, GPUBuffer][];
 }
 
 /** What a model kind contributes: its layouts, its config, and its networks per batch size. */
 export interface Architecture {
+  /** The model kind ("mlp", "conv"), as checkpoints record it. */
   readonly kind: string;
+  /** L, the latent dimension. */
   readonly latent: number;
+  /** Where each trained tensor lives in the flat parameter (and gradient, Adam) buffers. */
   readonly params: ParamLayout;
   /** Non-trained state saved with checkpoints (batch norm running statistics), or null. */
   readonly state: ParamLayout | null;
   /** The architecture's part of the config stored in checkpoints. */
   describe(): Record<string, unknown>;
+  /** Builds the encoder and decoder for batches of `batch` images over the buffers of `access`. */
   networks(
     gpu: Gpu,
     batch: number,

@@ -10,14 +10,22 @@ import type { Gpu } from "../gpu/gpu.ts";
 
 const ALIGN = 64;
 
+/** Where one named tensor lives in a flat buffer. */
 export interface TensorSpec {
+  /** The tensor's name, e.g. "enc.fc1.weight". */
   name: string;
+  /** Its shape, e.g. (out, in) for a linear weight. */
   shape: number[];
   /** Element offset in the flat buffer. */
   offset: number;
+  /** Number of elements: the product of `shape`. */
   size: number;
 }
 
+/**
+ * The layout of a flat f32 buffer of named tensors, each at an offset aligned to 64 floats
+ * (256 bytes), so that any tensor binds as a range of the buffer.
+ */
 export class ParamLayout {
   readonly #specs = new Map<string, TensorSpec>();
   #total = 0;
@@ -32,6 +40,7 @@ export class ParamLayout {
     return spec;
   }
 
+  /** The spec of tensor `name`; throws naming the tensors there are. */
   get(name: string): TensorSpec {
     const spec = this.#specs.get(name);
     if (!spec) {
@@ -45,6 +54,7 @@ export class ParamLayout {
     return this.#total;
   }
 
+  /** Every tensor's spec, in the order they were added. */
   get specs(): TensorSpec[] {
     return [...this.#specs.values()];
   }

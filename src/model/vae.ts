@@ -10,19 +10,36 @@ import type { Architecture, ParamAccess } from "./network.ts";
 import type { ParamLayout } from "./params.ts";
 import { VaeGraph } from "./vae_graph.ts";
 
+/**
+ * A VAE's buffers on one device: parameters, gradients and Adam moments in one layout, and the
+ * non-trained state. MlpVae and ConvVae are Vaes with their architecture filled in.
+ */
 export class Vae implements ParamAccess {
+  /** The device all buffers live on. */
   readonly gpu: Gpu;
+  /** The networks' kind, layouts and builder. */
   readonly arch: Architecture;
+  /** The decoder's output distribution p(x | z). */
   readonly likelihood: Likelihood;
+  /** The layout of `params`, `grads`, `m` and `v` (the architecture's `params`). */
   readonly layout: ParamLayout;
   /** Parameters, gradients, Adam's first and second moments: one layout each. */
   readonly params: GPUBuffer;
+  /** Gradients of the loss with respect to `params` (same layout). */
   readonly grads: GPUBuffer;
+  /** Adam's first moment (same layout). */
   readonly m: GPUBuffer;
+  /** Adam's second moment (same layout). */
   readonly v: GPUBuffer;
+  /** Non-trained state (batch norm running statistics) and its layout, or null where none. */
   readonly state: { layout: ParamLayout; buffer: GPUBuffer } | null;
   readonly #graphs = new Map<number, Promise<VaeGraph>>();
 
+  /**
+   * Uploads `initial.params` (arch.params.total floats) and `initial.state` (arch.state's
+   * total, or null) and allocates zeroed gradients and moments. Throws a RangeError on a size
+   * mismatch.
+   */
   constructor(
     gpu: Gpu,
     arch: Architecture,
@@ -49,10 +66,12 @@ export class Vae implements ParamAccess {
       : null;
   }
 
+  /** The architecture's kind ("mlp", "conv"). */
   get kind(): string {
     return this.arch.kind;
   }
 
+  /** L, the latent dimension. */
   get latent(): number {
     return this.arch.latent;
   }
@@ -66,14 +85,17 @@ export class Vae implements ParamAccess {
     };
   }
 
+  /** The range of `params` holding tensor `name`. */
   p(name: string): Tensor {
     return this.layout.binding(this.params, name);
   }
 
+  /** The range of `grads` holding tensor `name`'s gradient. */
   g(name: string): Tensor {
     return this.layout.binding(this.grads, name);
   }
 
+  /** The range of the state buffer holding `name`; throws where the model has no state. */
   s(name: string): Tensor {
     if (!this.state) throw new Error(`Cannot bind state ${name}: the ${this.kind} VAE has none`);
     return this.state.layout.binding(this.state.buffer, name);

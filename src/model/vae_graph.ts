@@ -16,14 +16,23 @@ import { Rng } from "../ops/rng.ts";
 import type { Decoder, Encoder, Mode } from "./network.ts";
 import type { Vae } from "./vae.ts";
 
+/**
+ * The buffers and ops of one VAE at one batch size N (made by `Vae.graph`): the training step
+ * (forwardLoss, backward) and the decoder-only path (decode, decodeMeans, decodeSamples,
+ * decoderBackward).
+ */
 export class VaeGraph {
+  /** The model whose parameters this graph reads and whose gradients it writes. */
   readonly vae: Vae;
+  /** N, the images per batch every buffer here is sized for. */
   readonly batch: number;
   /** Input batch (N, 784): the likelihood's data, gathered here by the trainer. */
   readonly x: GPUBuffer;
   /** Encoder output (N, 2L): [mu | logvar]. */
   readonly h: GPUBuffer;
+  /** Standard normal noise (N, L), written by sampleEps. */
   readonly eps: GPUBuffer;
+  /** Latent codes (N, L): mu + exp(logvar / 2) eps after reparameterize. */
   readonly z: GPUBuffer;
   /** Decoder head (N, 784, W), pixel-major. */
   readonly head: GPUBuffer;
@@ -72,6 +81,7 @@ export class VaeGraph {
     this.#dZ = f("d_z", N * L);
   }
 
+  /** Builds the networks and the likelihood's ops for batches of `batch`; see `Vae.graph`. */
   static async create(vae: Vae, batch: number): Promise<VaeGraph> {
     if (!Number.isInteger(batch) || batch < 1) {
       throw new RangeError(`Cannot build a VAE graph for a batch of ${batch}: need >= 1 image`);

@@ -7,15 +7,20 @@ import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { vec4Tensor } from "../gpu/tensor.ts";
 import { struct } from "../gpu/uniform.ts";
 
+/** The activations the kernels implement, by the names configs and checkpoints use. */
 export const ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid"] as const;
+/** One of ACTIVATIONS. */
 export type ActivationKind = typeof ACTIVATIONS[number];
 const ACT_CODE: Record<ActivationKind, number> = { tanh: 0, relu: 1, leaky_relu: 2, sigmoid: 3 };
 
 /** Mirror of `struct Shape` in activation_{forward,backward}.wgsl. */
 export const ActivationShape = struct({ n: "u32", slope: "f32" });
 
+/** One elementwise activation over n elements: y = f(x) forward, dX = f'(x) dY backward. */
 export class Activation {
+  /** Which function f is. */
   readonly kind: ActivationKind;
+  /** Elements per call (the whole tensor, e.g. N * features). */
   readonly n: number;
   readonly #gpu: Gpu;
   readonly #fwd: Kernel;

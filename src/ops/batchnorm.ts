@@ -32,10 +32,15 @@ export const BatchNormShape = struct({
 const WG = 64;
 const ITEMS = 64;
 
+/** The shape of a BatchNorm2d's input x (N, C, H, W), and its PyTorch-style constants. */
 export interface BatchNorm2dOptions {
+  /** N, images per batch. */
   batch: number;
+  /** C, channels (one mean, variance, scale and shift each). */
   channels: number;
+  /** H, rows per image. */
   height: number;
+  /** W, columns per image. */
   width: number;
   /** Weight of the batch statistic in the running average (PyTorch's default 0.1). */
   momentum?: number;
@@ -59,12 +64,22 @@ interface Kernels {
   backwardEval: Kernel;
 }
 
+/**
+ * Batch normalization over (N, H, W) per channel of x (N, C, H, W), as PyTorch's BatchNorm2d:
+ * batch statistics (and running averages of them) in train mode, the running ones in eval mode.
+ */
 export class BatchNorm2d {
+  /** N, images per batch. */
   readonly batch: number;
+  /** C, channels. */
   readonly channels: number;
+  /** H, rows per image. */
   readonly height: number;
+  /** W, columns per image. */
   readonly width: number;
+  /** Weight of the batch statistic in the running average. */
   readonly momentum: number;
+  /** Added to the variance before the square root. */
   readonly eps: number;
   /** Elements per channel, N * H * W. */
   readonly count: number;
@@ -113,6 +128,7 @@ export class BatchNorm2d {
     this.#partials = gpu.storage("batchnorm backward partials", C * this.chunks * 2 * 4);
   }
 
+  /** Compiles the kernels and allocates the statistics for these shapes; RangeError if bad. */
   static async create(gpu: Gpu, opts: BatchNorm2dOptions): Promise<BatchNorm2d> {
     const o = { momentum: 0.1, eps: 1e-5, relu: false, ...opts };
     for (const key of ["batch", "channels", "height", "width"] as const) {

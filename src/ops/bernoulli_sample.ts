@@ -7,7 +7,9 @@ import type { Rng } from "./rng.ts";
 /** Mirror of `struct Shape` in bernoulli_sample.wgsl. */
 export const BernoulliSampleShape = struct({ n: "u32" });
 
+/** Draws x ~ Bernoulli(p) elementwise over n elements (the Bernoulli decoder's samples). */
 export class BernoulliSample {
+  /** Elements per call. */
   readonly n: number;
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
@@ -22,6 +24,7 @@ export class BernoulliSample {
     this.#noise = gpu.storage("bernoulli_sample.noise", n * 4);
   }
 
+  /** Compiles the kernel and allocates the noise buffer for `n` elements. */
   static async create(gpu: Gpu, n: number): Promise<BernoulliSample> {
     return new BernoulliSample(gpu, await gpu.kernel("bernoulli_sample", { WG: 256 }), n);
   }

@@ -31,11 +31,17 @@ import {
 import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
 
+/** The shapes of a Conv2d: x (N, IC, H, W), w (OC, IC, K, K), y (N, OC, OH, OW). */
 export interface Conv2dOptions {
+  /** N, images per batch. */
   batch: number;
+  /** IC, input channels. */
   inChannels: number;
+  /** OC, output channels. */
   outChannels: number;
+  /** H, input rows. */
   height: number;
+  /** W, input columns. */
   width: number;
   /** Kernel height and width. */
   kernel: number;
@@ -53,6 +59,7 @@ export interface Conv2dOptions {
  * the same row of the next image.
  */
 export const CONV2D_PAIRS = ["none", "rows", "images"] as const;
+/** One of CONV2D_PAIRS. */
 export type Conv2dPair = typeof CONV2D_PAIRS[number];
 
 /** Register-block shapes of the conv2d kernels (all variants compute the same sums). */
@@ -290,17 +297,32 @@ const CHANNEL_BLOCK = 16;
  */
 const WEIGHT_GRAD_INVOCATIONS = 4096;
 
+/**
+ * A 2-D convolution layer's kernels for fixed shapes: y = conv(x, w) + b forward, and the
+ * gradients to x, w and b. x (N, IC, H, W), w (OC, IC, K, K), b (OC), y (N, OC, OH, OW).
+ */
 export class Conv2d {
+  /** N, images per batch. */
   readonly batch: number;
+  /** IC, input channels. */
   readonly inChannels: number;
+  /** OC, output channels. */
   readonly outChannels: number;
+  /** H, input rows. */
   readonly height: number;
+  /** W, input columns. */
   readonly width: number;
+  /** K, the kernel's height and width. */
   readonly kernel: number;
+  /** Stride in both directions. */
   readonly stride: number;
+  /** Zero padding on each side. */
   readonly pad: number;
+  /** The register-block shapes in use (given, or picked by conv2dVariantFor). */
   readonly variant: Readonly<Conv2dVariant>;
+  /** OH = floor((H + 2 pad - K) / stride) + 1. */
   readonly outHeight: number;
+  /** OW = floor((W + 2 pad - K) / stride) + 1. */
   readonly outWidth: number;
   /** Image chunks of the weight-gradient sum (partials in a scratch buffer). */
   readonly weightGradChunks: number;

@@ -24,14 +24,26 @@ import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
 import { Linear } from "./linear.ts";
 import { Transpose } from "./transpose.ts";
 
+/**
+ * The shapes of a ConvTranspose2d: x (N, IC, H, W), w (IC, OC, K, K) as PyTorch stores it,
+ * y (N, OC, OH, OW) with OH = (H - 1) stride - 2 pad + K.
+ */
 export interface ConvTranspose2dOptions {
+  /** N, images per batch. */
   batch: number;
+  /** IC, input channels. */
   inChannels: number;
+  /** OC, output channels. */
   outChannels: number;
+  /** H, input rows. */
   height: number;
+  /** W, input columns. */
   width: number;
+  /** K, the kernel's height and width. */
   kernel: number;
+  /** Stride in both directions (the upsampling factor). */
   stride: number;
+  /** Rows and columns cropped from each side of the full output. */
   pad: number;
 }
 
@@ -283,10 +295,18 @@ interface Gemm extends Omit<GemmKernels, "col2im" | "im2col"> {
   dwt: GPUBuffer;
 }
 
+/**
+ * A transposed 2-D convolution layer's kernels for fixed shapes (the conv decoder's
+ * upsampling): y = conv_transpose(x, w) + b forward, and the gradients to x, w and b.
+ */
 export class ConvTranspose2d {
+  /** The shapes it was created for. */
   readonly opts: Readonly<ConvTranspose2dOptions>;
+  /** The block sizes in use (given, or picked by convTransposeVariantFor). */
   readonly variant: Readonly<ConvTransposeVariant>;
+  /** OH = (H - 1) stride - 2 pad + K. */
   readonly outHeight: number;
+  /** OW = (W - 1) stride - 2 pad + K. */
   readonly outWidth: number;
   readonly #gpu: Gpu;
   readonly #pack: Dispatch;

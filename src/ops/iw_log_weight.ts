@@ -6,8 +6,14 @@ import { struct } from "../gpu/uniform.ts";
 /** Mirror of `struct Shape` in iw_log_weight.wgsl. */
 export const IwShape = struct({ batch: "u32", latent: "u32", offset: "u32" });
 
+/**
+ * log p(x, z) - log q(z | x) per image from the loss's per-image terms and the sampled z: the
+ * importance log-weights of the IWAE NLL estimate (importanceNll).
+ */
 export class IwLogWeight {
+  /** Images per call (N). */
   readonly batch: number;
+  /** L, the latent dimension. */
   readonly latent: number;
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
@@ -22,6 +28,7 @@ export class IwLogWeight {
     this.latent = latent;
   }
 
+  /** Compiles the kernel for batches of `opts.batch` and a latent of `opts.latent`. */
   static async create(gpu: Gpu, opts: { batch: number; latent: number }): Promise<IwLogWeight> {
     return new IwLogWeight(
       gpu,

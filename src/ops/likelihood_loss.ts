@@ -54,19 +54,25 @@ const FORWARD_WG = 128;
 // Bounds the per-call uniforms kept: an epoch uses one slot per step, and slots repeat.
 const UNIFORM_CACHE = 4096;
 
+/** The shapes and kernel of one LikelihoodLoss. */
 export interface LossOptions {
   /** Kernel file prefix: "bernoulli" for kernels/bernoulli_kl_forward.wgsl. */
   kernel: string;
-  /** Images per batch (N), pixels per image (D), latent size (L). */
+  /** Images per batch (N). */
   n: number;
+  /** Pixels per image (D). */
   d: number;
+  /** Latent size (L). */
   latent: number;
-  /** Head numbers per pixel (W) and the likelihood's integer constant (bins k; 0 if none). */
+  /** Head numbers per pixel (W). */
   width: number;
+  /** The likelihood's integer constant (bins k; 0 if none). */
   k: number;
 }
 
+/** Options of the loss's backward (LikelihoodLoss.backward, VaeGraph.backward). */
 export interface BackwardOptions {
+  /** (D) of 0/1: pixels with 0 add nothing to the recon term's gradient (image completion). */
   mask?: Tensor;
   /** (N) per-image weights (e.g. 0 for images whose optimization has stopped). */
   weights?: Tensor;
@@ -83,12 +89,22 @@ export interface BackwardOptions {
   freeBits?: number;
 }
 
+/**
+ * The fused negative ELBO of one likelihood at one batch size: recon NLL plus KL per image,
+ * their batch sums, and the gradients with respect to the decoder head and (mu, logvar).
+ */
 export class LikelihoodLoss {
+  /** Kernel file prefix (LossOptions.kernel). */
   readonly kernel: string;
+  /** Images per batch (N). */
   readonly n: number;
+  /** Pixels per image (D). */
   readonly d: number;
+  /** Latent size (L). */
   readonly latent: number;
+  /** Head numbers per pixel (W). */
   readonly width: number;
+  /** The likelihood's integer constant (bins k; 0 if none). */
   readonly k: number;
   readonly #gpu: Gpu;
   readonly #perImage: Kernel;
@@ -110,6 +126,7 @@ export class LikelihoodLoss {
     this.#unused = gpu.storage(`${o.kernel}_kl unused`, 16);
   }
 
+  /** Compiles the forward (two stages) and backward kernels; RangeError on a bad shape. */
   static async create(gpu: Gpu, o: LossOptions): Promise<LikelihoodLoss> {
     for (const name of ["n", "d", "latent", "width"] as const) {
       const v = o[name];

@@ -17,20 +17,30 @@ import type { Rng } from "./rng.ts";
 /** Mirror of `struct Shape` in every <name>_output.wgsl. */
 export const OutputShape = struct({ n: "u32", d: "u32", k: "u32" });
 
+/** The shapes, kernel and noise needs of one LikelihoodOutput. */
 export interface OutputOptions {
   /** Kernel file prefix: "gaussian" for kernels/gaussian_output.wgsl. */
   kernel: string;
+  /** Images per call (N). */
   n: number;
+  /** Pixels per image (D). */
   d: number;
   /** The likelihood's integer constant (bins k; 0 if none). */
   k: number;
-  /** Random numbers one sample reads per pixel. */
+  /** Standard normals one sample reads per pixel (NN). */
   normals: number;
+  /** U(0, 1) numbers one sample reads per pixel (NU). */
   uniforms: number;
 }
 
+/**
+ * A likelihood's decoder head (N, D, W) as images (N, D) in [0, 1]: the mean of p(x | head)
+ * per pixel, or one draw from it.
+ */
 export class LikelihoodOutput {
+  /** Images per call (N). */
   readonly n: number;
+  /** Pixels per image (D). */
   readonly d: number;
   readonly #gpu: Gpu;
   readonly #o: OutputOptions;
@@ -57,6 +67,7 @@ export class LikelihoodOutput {
       : null;
   }
 
+  /** Compiles the kernel's mean and sample modes and allocates the noise buffers. */
   static async create(gpu: Gpu, o: OutputOptions): Promise<LikelihoodOutput> {
     const [mean, sample] = await Promise.all([
       gpu.kernel(`${o.kernel}_output`, { WG: 256, MODE: 0 }),

@@ -31,8 +31,13 @@ import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
 import { Transpose } from "./transpose.ts";
 
+/**
+ * The matrix-product kernels: 8-lane subgroup broadcasts (lavapipe on AVX2), register blocks
+ * without barriers (other CPU adapters), or shared-memory tiles (GPUs); see linearVariantFor.
+ */
 export type LinearVariant = "subgroup" | "blocked" | "tiled";
 
+/** Every LinearVariant, for tests and benches that cover them all. */
 export const LINEAR_VARIANTS: readonly LinearVariant[] = ["subgroup", "blocked", "tiled"];
 
 /** Mirror of `struct Shape` in linear_forward{,_tiled,_subgroup}.wgsl. */
@@ -127,19 +132,30 @@ export function linearVariantFor(gpu: Gpu): LinearVariant {
   return gpu.subgroupSize === LINEAR_SUBGROUP_LANES ? "subgroup" : "blocked";
 }
 
+/** The shapes of a Linear: x (N, K), w (M, K), b (M), y (N, M). */
 export interface LinearOptions {
+  /** N, rows per batch. */
   batch: number;
+  /** K, input features. */
   inFeatures: number;
+  /** M, output features. */
   outFeatures: number;
   /** Kernel variant; `linearVariantFor(gpu)` when left out. */
   variant?: LinearVariant;
 }
 
+/**
+ * A fully connected layer's kernels for fixed shapes: y = x w^T + b forward, and the gradients
+ * to x, w and b. x (N, K), w (M, K) as PyTorch stores it, b (M), y (N, M).
+ */
 export class Linear {
   /** N, K and M of the layout comments: x is (N, K), w is (M, K), y is (N, M). */
   readonly batch: number;
+  /** K, input features. */
   readonly inFeatures: number;
+  /** M, output features. */
   readonly outFeatures: number;
+  /** The kernels in use (given, or picked by linearVariantFor). */
   readonly variant: LinearVariant;
   readonly #gpu: Gpu;
   readonly #fwd: Kernel;
@@ -181,6 +197,7 @@ export class Linear {
     this.#dbScratch = gpu.storage("linear unwanted dB", m * 4);
   }
 
+  /** Compiles the variant's kernels for these shapes; RangeError on a bad shape. */
   static async create(gpu: Gpu, opts: LinearOptions): Promise<Linear> {
     for (const key of ["batch", "inFeatures", "outFeatures"] as const) {
       const v = opts[key];

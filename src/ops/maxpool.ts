@@ -17,10 +17,15 @@ export const MaxPoolShape = struct({
   out_width: "u32",
 });
 
+/** The shape of a MaxPool2d's input x (N, C, H, W). */
 export interface MaxPool2dOptions {
+  /** N, images per batch. */
   batch: number;
+  /** C, channels. */
   channels: number;
+  /** H, input rows. */
   height: number;
+  /** W, input columns. */
   width: number;
   /**
    * Pool relu(x) instead of x, and pass the gradient back through both (default false): the
@@ -30,13 +35,24 @@ export interface MaxPool2dOptions {
   relu?: boolean;
 }
 
+/**
+ * 2 x 2 max pooling with stride 2 of x (N, C, H, W) to y (N, C, floor(H / 2), floor(W / 2)),
+ * remembering each window's winner for the backward pass.
+ */
 export class MaxPool2d {
+  /** N, images per batch. */
   readonly batch: number;
+  /** C, channels. */
   readonly channels: number;
+  /** H, input rows. */
   readonly height: number;
+  /** W, input columns. */
   readonly width: number;
+  /** floor(H / 2). */
   readonly outHeight: number;
+  /** floor(W / 2). */
   readonly outWidth: number;
+  /** Whether it pools relu(x) (MaxPool2dOptions.relu). */
   readonly relu: boolean;
   /**
    * (N, C, OH, OW) u32: each window's winner as its place 0..3, row-major (0 top left,
@@ -75,6 +91,7 @@ export class MaxPool2d {
     this.argmax = gpu.storage("maxpool argmax", this.#outCount * 4);
   }
 
+  /** Compiles the kernels and allocates `argmax` for these shapes; RangeError on a bad one. */
   static async create(gpu: Gpu, opts: MaxPool2dOptions): Promise<MaxPool2d> {
     for (const key of ["batch", "channels", "height", "width"] as const) {
       if (!Number.isInteger(opts[key]) || opts[key] < 1) {

@@ -29,10 +29,15 @@ export const SgdHyper = struct({ n: "u32", lr: "f32" });
 /** Mirror of `struct Shape` in zero_grad.wgsl. */
 export const ZeroGradShape = struct({ n: "u32" });
 
+/** Adam's hyperparameters (PyTorch's names and defaults). */
 export interface AdamOptions {
+  /** Learning rate (step size), > 0. */
   lr: number;
+  /** Decay of the first moment, in [0, 1); default 0.9. */
   beta1?: number;
+  /** Decay of the second moment, in [0, 1); default 0.999. */
   beta2?: number;
+  /** Added to sqrt(v hat) in the denominator, > 0; default 1e-8. */
   eps?: number;
 }
 
@@ -47,9 +52,13 @@ export interface AdamOptions {
  * dropped unsubmitted leaves `t` one step ahead of the buffers.
  */
 export class Adam {
+  /** Parameters per step (the length of params, grads, m and v). */
   readonly n: number;
+  /** Decay of the first moment. */
   readonly beta1: number;
+  /** Decay of the second moment. */
   readonly beta2: number;
+  /** Added to sqrt(v hat) in the denominator. */
   readonly eps: number;
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
@@ -99,6 +108,7 @@ export class Adam {
     this.#t = value;
   }
 
+  /** The learning rate the next step() uses. */
   get lr(): number {
     return this.#lr;
   }
@@ -142,6 +152,7 @@ export class Adam {
 
 /** Plain SGD, p -= lr * g, over `n` parameters. */
 export class Sgd {
+  /** Parameters per step (the length of params and grads). */
   readonly n: number;
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
@@ -156,12 +167,14 @@ export class Sgd {
     this.#hyper = gpu.uniform(SgdHyper, { n, lr });
   }
 
+  /** SGD over `n` parameters with learning rate `lr` (> 0). */
   static async create(gpu: Gpu, n: number, { lr }: { lr: number }): Promise<Sgd> {
     _checkCount("Sgd", n);
     _checkLr("Sgd", lr);
     return new Sgd(gpu, await gpu.kernel("sgd", { WG: 256 }), n, lr);
   }
 
+  /** The learning rate the next step() uses. */
   get lr(): number {
     return this.#lr;
   }
@@ -186,6 +199,7 @@ export class Sgd {
 
 /** Zero-fills `n` elements, e.g. the flat gradient buffer, inside the step's compute pass. */
 export class ZeroGrad {
+  /** Elements zeroed per call. */
   readonly n: number;
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
@@ -198,6 +212,7 @@ export class ZeroGrad {
     this.#shape = gpu.uniform(ZeroGradShape, { n });
   }
 
+  /** Compiles the kernel for `n` elements. */
   static async create(gpu: Gpu, n: number): Promise<ZeroGrad> {
     _checkCount("ZeroGrad", n);
     return new ZeroGrad(gpu, await gpu.kernel("zero_grad", { WG: 256 }), n);

@@ -31,20 +31,30 @@ const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
 /** Words per image in the track buffer (`struct Track` in psi_step.wgsl). */
 export const TRACK_WORDS = 6;
 
+/** The sizes and optimizer of one PsiStep. */
 export interface PsiStepOptions {
-  /** Images (N), samples per image (S), numbers per psi (2L). */
+  /** Images (N). */
   n: number;
+  /** Samples per image (S): rows of h per psi. */
   samples: number;
+  /** Numbers per psi (2L: mu then logvar). */
   dims: number;
   /** Updates an image may take; its loss is looked at once more after the last. */
   maxSteps: number;
   /** Steps without a better loss before an image stops. */
   patience: number;
+  /** Plain SGD, or Adam with PyTorch's defaults (beta1 0.9, beta2 0.999, eps 1e-8). */
   optimizer: "sgd" | "adam";
+  /** Learning rate, > 0. */
   lr: number;
 }
 
+/**
+ * One optimizer step of every image's own psi = (mu, logvar) at once, with per-image best
+ * tracking and early stopping on the GPU (kernels/psi_step.wgsl).
+ */
 export class PsiStep {
+  /** The sizes and optimizer it was created with. */
   readonly options: Readonly<PsiStepOptions>;
   readonly #gpu: Gpu;
   readonly #kernel: Kernel;
@@ -78,6 +88,7 @@ export class PsiStep {
     this.#bias = gpu.storage("psi.bias", bias);
   }
 
+  /** Compiles the kernel and the Adam bias-correction table; RangeError on a bad option. */
   static async create(gpu: Gpu, o: PsiStepOptions): Promise<PsiStep> {
     for (const k of ["n", "samples", "dims", "patience"] as const) {
       if (!Number.isInteger(o[k]) || o[k] < 1) {
@@ -143,6 +154,7 @@ export class PsiStep {
     rec.dispatchItems(this.#kernel, group, this.options.n);
   }
 
+  /** Frees the uniform and the bias-correction table; the op is unusable afterwards. */
   destroy(): void {
     this.#shape.destroy();
     this.#bias.destroy();

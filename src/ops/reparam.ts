@@ -10,8 +10,14 @@ import { struct } from "../gpu/uniform.ts";
 /** Mirror of `struct Shape` in reparam_{forward,backward}.wgsl. */
 export const ReparamShape = struct({ rows: "u32", latent: "u32" });
 
+/**
+ * z (rows, L) = mu + exp(logvar / 2) eps from h (rows, 2L) = [mu | logvar] and eps (rows, L),
+ * and the gradient back to h through z.
+ */
 export class Reparam {
+  /** Rows per call (images, or images times samples). */
   readonly rows: number;
+  /** L, the latent dimension. */
   readonly latent: number;
   readonly #gpu: Gpu;
   readonly #fwd: Kernel;

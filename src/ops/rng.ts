@@ -37,6 +37,10 @@ export function splitU64(what: string, value: number): [number, number] {
   return [value >>> 0, Math.floor(value / 2 ** 32)];
 }
 
+/**
+ * Uniform, standard normal and raw-bit draws from Philox4x32-10 on the GPU, element i a pure
+ * function of (seed, counter, i): bit-identical to src/reference/rng.ts on any adapter.
+ */
 export class Rng {
   readonly #gpu: Gpu;
   readonly #uniform: Kernel;
@@ -51,6 +55,7 @@ export class Rng {
     this.#bits = bits;
   }
 
+  /** Compiles the three distributions' kernels. */
   static async create(gpu: Gpu): Promise<Rng> {
     const [uniform, normal, bits] = await Promise.all(
       [0, 1, 2].map((dist) => gpu.kernel("rng", { WG: 256, DIST: dist })),

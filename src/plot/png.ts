@@ -8,16 +8,23 @@ import { writeFileAtomic } from "../io.ts";
 
 /** An 8-bit grayscale image, row-major: `data[y * width + x]`. */
 export interface GrayImage {
+  /** Columns, in pixels. */
   width: number;
+  /** Rows, in pixels. */
   height: number;
+  /** width * height grey levels, 0 black to 255 white. */
   data: Uint8Array;
 }
 
+/** The layout of an imageGrid: the input images' size, the cells, and the spacing. */
 export interface GridOptions {
-  /** Height and width of one image in the input, in pixels. */
+  /** Height of one image in the input, in pixels. */
   h: number;
+  /** Width of one image in the input, in pixels. */
   w: number;
+  /** Rows of cells. */
   rows: number;
+  /** Columns of cells. */
   cols: number;
   /** Nearest-neighbour upscale factor per input pixel (integer >= 1). Default 1. */
   scale?: number;

@@ -49,6 +49,7 @@ export function uniformFromBits(word: number): number {
   return Math.max(word >>> 8, 0.5) * 2 ** -24;
 }
 
+/** `n` U(0, 1) numbers of stream (seed, counter): the same values as the GPU's Rng.uniform. */
 export function rngUniform(n: number, seed: number, counter: number): Float64Array {
   return Float64Array.from(rngBits(n, seed, counter), uniformFromBits);
 }

@@ -8,7 +8,17 @@
 
 import { Buffer } from "node:buffer";
 import { basename, extname, join, relative } from "node:path";
-import { MANIFEST, type Manifest, MANIFEST_VERSION, type TableColumn } from "./manifest.ts";
+import {
+  MANIFEST,
+  type Manifest,
+  MANIFEST_VERSION,
+  manifestProblem,
+  resolveInRun,
+  type TableColumn,
+} from "./manifest.ts";
+
+/** The only files a report shows or links as figures. */
+const IMAGE_TYPES = [".png", ".svg"];
 
 /**
  * The report's sections in reading order, with the command that makes each; `course: false`
@@ -57,6 +67,8 @@ export interface Run {
   tables: Table[];
   /** Files the manifest names that are not there, or could not be read. */
   problems: string[];
+  /** Each figure's real path inside the run directory; null where it is missing or refused. */
+  figurePaths: (string | null)[];
 }
 
 export interface ReportResult {
@@ -99,9 +111,8 @@ export async function buildReport(
   const body: string[] = [];
   for (const run of runs) {
     const srcs: (string | null)[] = [];
-    for (const f of run.manifest.figures) {
-      const path = join(run.dir, f.file);
-      if (!(await _isFile(path))) {
+    for (const path of run.figurePaths) {
+      if (path === null) {
         srcs.push(null);
         continue;
       }
@@ -167,6 +178,11 @@ export async function scanRuns(
       skipped.push(`${path}: not valid JSON (${(err as Error).message})`);
       continue;
     }
+    const shape = manifestProblem(manifest);
+    if (shape) {
+      skipped.push(`${path}: ${shape}; rerun the task that wrote it`);
+      continue;
+    }
     if (manifest.version !== MANIFEST_VERSION) {
       skipped.push(
         `${path}: manifest version ${manifest.version}, this report reads version ` +
@@ -187,19 +203,25 @@ export async function scanRuns(
 async function _readRun(dir: string, manifest: Manifest): Promise<Run> {
   const problems: string[] = [];
   const readJson = async (file: string): Promise<unknown> => {
+    const at = await resolveInRun(dir, file);
+    if (typeof at !== "string") {
+      problems.push(`${file}: ${at.refused}`);
+      return null;
+    }
     try {
-      return JSON.parse(await Deno.readTextFile(join(dir, file)));
+      return JSON.parse(await Deno.readTextFile(at));
     } catch (e) {
-      problems.push(
-        e instanceof Deno.errors.NotFound
-          ? `${file} is missing`
-          : `${file} cannot be read: ${(e as Error).message}`,
-      );
+      problems.push(`${file} cannot be read: ${(e as Error).message}`);
       return null;
     }
   };
+  const figurePaths: (string | null)[] = [];
   for (const f of manifest.figures) {
-    if (!(await _isFile(join(dir, f.file)))) problems.push(`${f.file} is missing`);
+    const at = await resolveInRun(dir, f.file);
+    const image = IMAGE_TYPES.includes(extname(f.file).toLowerCase());
+    if (typeof at !== "string") problems.push(`${f.file}: ${at.refused}`);
+    else if (!image) problems.push(`${f.file}: refused: not a PNG or SVG image`);
+    figurePaths.push(typeof at === "string" && image ? at : null);
   }
   const m = manifest.metrics ? await readJson(manifest.metrics) : null;
   const metrics = m && typeof m === "object" && !Array.isArray(m)
@@ -215,7 +237,7 @@ async function _readRun(dir: string, manifest: Manifest): Promise<Run> {
       : _columns(rows).map((key) => ({ key, label: key }));
     tables.push({ caption: t.caption, columns, rows });
   }
-  return { dir, manifest, metrics, tables, problems };
+  return { dir, manifest, metrics, tables, problems, figurePaths };
 }
 
 async function readCourse(root: string): Promise<CourseRecord | null> {

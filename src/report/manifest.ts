@@ -5,7 +5,7 @@
  * instead of guessing from file names.
  */
 
-import { basename, join, relative } from "node:path";
+import { basename, isAbsolute, join, normalize, relative } from "node:path";
 import type { DataSource } from "../data/mnist.ts";
 import { writeFileAtomic } from "../io.ts";
 
@@ -87,6 +87,74 @@ export async function writeManifest(dir: string, m: ManifestInput): Promise<stri
 function _within(dir: string, p: string): string {
   const r = relative(dir, p);
   return r.startsWith("..") ? basename(p) : r;
+}
+
+/**
+ * The real path of `file` in the run directory `dir`, or why it is refused: an absolute path,
+ * one through `..`, or a symlink that leads out of the directory would copy files the run
+ * did not write (a manifest naming ../../etc/passwd must not publish it). `report` and
+ * `results` read every path a manifest names through this.
+ */
+export async function resolveInRun(
+  dir: string,
+  file: string,
+): Promise<string | { refused: string }> {
+  const n = normalize(file);
+  if (isAbsolute(file) || n === ".." || n.startsWith("../")) {
+    return { refused: "refused: the path leaves the run directory" };
+  }
+  try {
+    const [real, realDir] = await Promise.all([Deno.realPath(join(dir, n)), Deno.realPath(dir)]);
+    const rel = relative(realDir, real);
+    if (rel.startsWith("..") || isAbsolute(rel)) {
+      return { refused: "refused: a link that leads out of the run directory" };
+    }
+    if (!(await Deno.stat(real)).isFile) return { refused: "not a file" };
+    return real;
+  } catch (e) {
+    return { refused: e instanceof Deno.errors.NotFound ? "missing" : (e as Error).message };
+  }
+}
+
+/**
+ * What makes `m` unusable as a manifest, in words, or null: the fields the report and the
+ * course read must have their types (a hand-edited or truncated manifest must not crash them).
+ */
+export function manifestProblem(m: unknown): string | null {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return "not a JSON object";
+  const o = m as Record<string, unknown>;
+  if (typeof o.task !== "string") return "no task name";
+  if (!Array.isArray(o.figures)) return "no figures list";
+  const bad = o.figures.findIndex((f) =>
+    typeof f !== "object" || f === null || typeof f.file !== "string" ||
+    typeof f.caption !== "string"
+  );
+  if (bad >= 0) return `figure ${bad + 1} has no file name or caption`;
+  if (o.tables !== undefined) {
+    if (!Array.isArray(o.tables)) return "tables is not a list";
+    const t = o.tables.findIndex((x) =>
+      typeof x !== "object" || x === null || typeof x.file !== "string"
+    );
+    if (t >= 0) return `table ${t + 1} has no file name`;
+  }
+  for (const k of ["title", "adapter", "created"] as const) {
+    if (typeof o[k] !== "string") return `no ${k}`;
+  }
+  for (const k of ["metrics", "log", "loss", "commit"] as const) {
+    if (o[k] !== undefined && o[k] !== null && typeof o[k] !== "string") {
+      return `its ${k} is not a string`;
+    }
+  }
+  if (
+    o.notes !== undefined &&
+    !(Array.isArray(o.notes) && o.notes.every((n) => typeof n === "string"))
+  ) {
+    return "its notes are not a list of strings";
+  }
+  if (!Array.isArray(o.args) || !o.args.every((a) => typeof a === "string")) {
+    return "no args list (the command line)";
+  }
+  return null;
 }
 
 let _commit: Promise<string | null> | null = null;

@@ -21,12 +21,15 @@ import { seededNormals } from "../random.ts";
 /** Graph rows (images x samples) of one batch: the conv decoder's activations stay < 64 MiB. */
 export const MAX_ROWS = 1024;
 
+/** How PsiBatch.optimize runs: the optimizer, its budget and early stopping, and the seed. */
 export interface OptimizeOptions {
   /** Most updates per image. */
   steps: number;
+  /** Learning rate, > 0. */
   lr: number;
   /** Steps without a better -ELBO before an image stops. */
   patience: number;
+  /** Plain SGD, or Adam with PyTorch's defaults. */
   optimizer: "sgd" | "adam";
   /** Seed of the initial psi ~ N(0, I) and of the reparameterization noise. */
   seed: number;
@@ -36,27 +39,40 @@ export interface OptimizeOptions {
   onCheck?: (tracks: PsiTrack[], step: number) => void;
 }
 
+/** What PsiBatch.optimize found, for the loaded images. */
 export interface OptimizeResult {
   /** (N, 2L): each image's psi at its best -ELBO. */
   psi: Float32Array;
+  /** Each image's final track: best -ELBO, its step, steps taken, why it stopped. */
   tracks: PsiTrack[];
   /** Dispatched steps (the slowest image's updates + 1). */
   dispatched: number;
 }
 
+/** PsiBatch.estimate's per-image means over the draws of z, in nats, for the loaded images. */
 export interface Estimate {
   /** Per image: mean recon NLL (of the masked pixels), KL, and their sum, over `samples`. */
   recon: Float64Array;
+  /** Per image: KL(q(z | psi) || N(0, I)). */
   kl: Float64Array;
+  /** Per image: recon + kl, the -ELBO. */
   negElbo: Float64Array;
+  /** Draws of z averaged over (the requested number rounded up to a multiple of S). */
   samples: number;
 }
 
+/**
+ * Inference without the encoder for a batch of N images, S samples each: optimizes each
+ * image's own q(z | psi) against the frozen decoder, then estimates or decodes the result.
+ */
 export class PsiBatch {
+  /** The model whose decoder is held fixed. */
   readonly vae: Vae;
   /** Images per batch (N) and samples per image (S). */
   readonly images: number;
+  /** S, samples of z per image in one decoder pass. */
   readonly samples: number;
+  /** The model's graph for N S rows, image n in rows n S .. n S + S - 1. */
   readonly graph: VaeGraph;
   readonly #data: GpuDataset;
   readonly #mask: GPUBuffer | undefined;
@@ -280,6 +296,7 @@ export class PsiBatch {
     return out;
   }
 
+  /** Frees the batch's own buffers (the graph stays with the model). */
   destroy(): void {
     this.#sums.destroy();
     this.#mask?.destroy();

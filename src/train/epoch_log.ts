@@ -8,14 +8,23 @@ import { lineChart } from "../plot/svg.ts";
  * a loss an ELBO that is not one. recon and KL are the per-image means of the two terms.
  */
 export interface EpochLog {
+  /** The epoch's number, from 1. */
   epoch: number;
+  /** Mean training -ELBO per image (nats), when the run minimizes it. */
   train_neg_elbo?: number;
+  /** Mean training loss per image, when the run minimizes another objective. */
   train_loss?: number;
+  /** Mean training recon term, -log p(x | z), nats per image. */
   train_recon: number;
+  /** Mean training KL term, nats per image. */
   train_kl: number;
+  /** Validation -ELBO per image (nats), when the run minimizes it. */
   val_neg_elbo?: number;
+  /** Validation loss per image, when the run minimizes another objective. */
   val_loss?: number;
+  /** Validation recon term, nats per image. */
   val_recon: number;
+  /** Validation KL term, nats per image. */
   val_kl: number;
   /** A tutorial preset's training loss as its tutorial printed it (its quirks included). */
   train_printed?: number;
@@ -27,16 +36,21 @@ export interface EpochLog {
   steps?: number;
   /** The training loss over windows of a few steps, so even one epoch draws a curve. */
   train_curve?: CurvePoint[];
+  /** Wall-clock seconds of the epoch, validation included. */
   seconds: number;
+  /** Training images per second (validation excluded). */
   images_per_s: number;
 }
 
 /** One window of training steps: its last step (1-based, counted over all epochs) and means. */
 export interface CurvePoint {
+  /** The window's last step, 1-based, counted over all epochs. */
   step: number;
   /** The run's loss (the negative ELBO for the course's models), per image. */
   loss: number;
+  /** The window's mean recon term, nats per image. */
   recon: number;
+  /** The window's mean KL term, nats per image. */
   kl: number;
 }
 

@@ -13,12 +13,21 @@ import type { VaeGraph } from "../model/vae_graph.ts";
 import { Progress } from "../progress.ts";
 import { type LatentStats, latentStats } from "./collapse.ts";
 
+/**
+ * How Bernoulli models see the grey levels: thresholded once ("static"), resampled per use
+ * ("dynamic"), or as they are ("none", also what the other likelihoods pass).
+ */
 export type Binarize = "static" | "dynamic" | "none";
 
+/** Means over the evaluated images, in nats per image. */
 export interface EvalResult {
+  /** The negative ELBO with one sampled z per image: recon + kl. */
   negElbo: number;
+  /** -log p(x | z), the reconstruction term. */
   recon: number;
+  /** KL(q(z | x) || N(0, I)), analytic. */
   kl: number;
+  /** Images evaluated. */
   count: number;
   /** The encoder's mu and KL per latent dimension over the same images (collapse.ts). */
   latent: LatentStats;
@@ -31,10 +40,15 @@ export function paddedIndices(count: number, batch: number): Uint32Array {
   return idx;
 }
 
+/** What an evaluation runs on: the model's graph at its batch size, a split, and noise. */
 export interface EvalContext {
+  /** The device of graph and data. */
   gpu: Gpu;
+  /** The model's graph; its batch size is the evaluation batch. */
   graph: VaeGraph;
+  /** The split to evaluate (its first `count` images). */
   data: GpuDataset;
+  /** Draws eps and the gather's noise. */
   rng: Rng;
   /** Bernoulli data only; the other likelihoods' data follow from the likelihood. */
   binarize: Binarize;

@@ -5,6 +5,7 @@
  * tutorial presets reproduce their tutorials' losses, which are not all ELBOs, and say so.
  */
 
+/** A training loss a recon + b KL, and how logs and figures name it. */
 export interface Objective {
   /** What the run minimizes, in words (metrics.json `loss`). */
   description: string;
@@ -12,11 +13,13 @@ export interface Objective {
   axis: string;
   /** The negative ELBO: logs and metrics then say neg_elbo and the IS NLL is estimated. */
   elbo: boolean;
-  /** a and b above. */
+  /** a, the recon term's weight. */
   reconScale: number;
+  /** b, the KL term's weight. */
   klScale: number;
 }
 
+/** The course's objective and train's default: the negative ELBO, recon + KL (a = b = 1). */
 export const NEG_ELBO: Objective = {
   description: "negative ELBO: recon (-log p(x | z), one sampled z) + KL, nats per image",
   axis: "negative ELBO (nats per image)",
