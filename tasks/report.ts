@@ -6,11 +6,11 @@
  * or embedded with --inline so the page can be mailed alone.
  */
 
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { InputError, parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { buildReport } from "../src/report/html.ts";
-import { writeManifest } from "../src/report/manifest.ts";
+import { MANIFEST, writeManifest } from "../src/report/manifest.ts";
 
 const SPEC = {
   in: { type: "string", default: "out", value: "DIR", help: "the output root the tasks wrote to" },
@@ -37,6 +37,7 @@ runTask(async () => {
     );
   }
   const out = f.out ?? join(f.in, "report");
+  await _refuseRunDirectory(out);
   await prepareOutDir(out);
   const r = await buildReport(f.in, out, { inline: f.inline });
   if (r.runs.length === 0) {
@@ -61,3 +62,26 @@ runTask(async () => {
   });
   printWritten([page, manifest]);
 });
+
+/**
+ * The page and its manifest.json must not land in a task's run directory (or below one): its
+ * manifest would be overwritten and the run lost to the report and the course.
+ */
+async function _refuseRunDirectory(out: string): Promise<void> {
+  for (let dir = resolve(out);; dir = dirname(dir)) {
+    let task: unknown = null;
+    try {
+      task = JSON.parse(await Deno.readTextFile(join(dir, MANIFEST)))?.task;
+    } catch {
+      // No manifest here (or not one we can read): not a run directory.
+    }
+    if (typeof task === "string" && task !== "report") {
+      throw new InputError(
+        `Cannot write the report into ${out}: ${dir} holds the ${task} run's ${MANIFEST}, ` +
+          "which the report's own would replace; pass --out a directory of its own " +
+          "(default <in>/report)",
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}

@@ -8,13 +8,13 @@
  * directory is refused, never followed.
  */
 
-import { basename, dirname, extname, isAbsolute, join, normalize, relative } from "node:path";
+import { basename, dirname, extname, join, relative } from "node:path";
 import { InputError, parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { shellLine } from "../src/course/plan.ts";
 import { courseFile, type CourseRecord } from "../src/course/run.ts";
 import { type Budget, STEPS } from "../src/course/steps.ts";
-import { MANIFEST, type Manifest, MANIFEST_VERSION } from "../src/report/manifest.ts";
+import { MANIFEST, type Manifest, MANIFEST_VERSION, resolveInRun } from "../src/report/manifest.ts";
 import {
   type ExtraRuns,
   type FigureEntry,
@@ -203,7 +203,7 @@ async function _run(
   const problems: string[] = [];
   const read = async (file: string | undefined) => {
     if (!file) return null;
-    const at = await _inside(dir, file);
+    const at = await resolveInRun(dir, file);
     const r = typeof at === "string" ? await _json(at) : { problem: at.refused };
     if (r.problem) problems.push(`${file}: ${r.problem}`);
     return r.value ?? null;
@@ -213,7 +213,7 @@ async function _run(
   const figures: FigureEntry[] = [];
   for (const fig of m.figures.filter((x) => typeof x === "object" && x !== null)) {
     const entry: FigureEntry = { file: String(fig.file), caption: String(fig.caption), href: null };
-    const at = await _inside(dir, entry.file);
+    const at = await resolveInRun(dir, entry.file);
     const size = typeof at === "string" ? (await Deno.stat(at)).size : 0;
     if (typeof at !== "string") entry.skipped = at.refused;
     else if (![".png", ".svg"].includes(extname(at).toLowerCase())) {
@@ -239,29 +239,6 @@ async function _run(
     figures,
     problems,
   };
-}
-
-/**
- * The real path of `file` in the run directory `dir`, or why it is refused: an absolute path,
- * one through `..`, or a symlink that leads out of the directory would copy files the run
- * did not write (a manifest naming ../../etc/passwd must not publish it).
- */
-async function _inside(dir: string, file: string): Promise<string | { refused: string }> {
-  const n = normalize(file);
-  if (isAbsolute(file) || n === ".." || n.startsWith("../")) {
-    return { refused: "refused: the path leaves the run directory" };
-  }
-  try {
-    const [real, realDir] = await Promise.all([Deno.realPath(join(dir, n)), Deno.realPath(dir)]);
-    const rel = relative(realDir, real);
-    if (rel.startsWith("..") || isAbsolute(rel)) {
-      return { refused: "refused: a link that leads out of the run directory" };
-    }
-    if (!(await Deno.stat(real)).isFile) return { refused: "not a file" };
-    return real;
-  } catch (e) {
-    return { refused: e instanceof Deno.errors.NotFound ? "missing" : (e as Error).message };
-  }
 }
 
 async function _pytorch(dir: string, likelihood: string): Promise<PytorchEntry> {
