@@ -23,7 +23,9 @@ import {
   type PytorchEntry,
   type PytorchRun,
   pytorchRun,
+  readmeSummary,
   resultsMarkdown,
+  spliceReadme,
   type StepEntry,
   type StepRun,
 } from "../src/report/results.ts";
@@ -43,6 +45,12 @@ const SPEC = {
     value: "DIR",
     help:
       "where tools/pytorch_reference.py wrote <likelihood>.json (and <likelihood>-seed<N>.json)",
+  },
+  readme: {
+    type: "string",
+    default: "README.md",
+    value: "FILE",
+    help: "rewrite the summary between its <!-- results:begin/end --> markers (if it has them)",
   },
   remedies: {
     type: "string",
@@ -106,7 +114,16 @@ runTask(async () => {
     },
   ];
   const command = shellLine(["deno", "task", "results", ...Deno.args]);
-  await writeFileAtomic(f.out, resultsMarkdown({ root: f.root, course, steps, command, extras }));
+  const input = { root: f.root, course, steps, command, extras };
+  await writeFileAtomic(f.out, resultsMarkdown(input));
+  const readme = await Deno.readTextFile(f.readme).catch(() => null);
+  const spliced = readme === null ? null : spliceReadme(readme, readmeSummary(input));
+  if (spliced !== null) {
+    await writeFileAtomic(f.readme, spliced);
+    // The README is under deno fmt, whose tables are aligned: keep `deno fmt --check` clean.
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", f.readme] }).output();
+    written.push(f.readme);
+  }
   await _removeStale(figDir, written);
   printWritten([...written, f.out]);
 });

@@ -92,6 +92,7 @@ interface Fixture {
   root: string;
   pytorch: string;
   remedies: string;
+  readme: string;
   bernoulli: ReturnType<typeof _metrics>;
   collapsed: ReturnType<typeof _metrics>;
   freeBits: ReturnType<typeof _metrics>;
@@ -239,6 +240,11 @@ async function _fixture(): Promise<Fixture> {
       ], { metrics: "metrics.json", args: ["--out", dir, ...flags] }),
     );
   }
+  const readme = join(base, "README.md");
+  await Deno.writeTextFile(
+    readme,
+    "# Fixture\n\nBefore.\n\n<!-- results:begin -->\nold table\n<!-- results:end -->\n\nAfter.\n",
+  );
   await Deno.mkdir(join(remedies, "study"));
   await _write(join(remedies, "study", "manifest.json"), _manifest("infer", []));
   return {
@@ -246,6 +252,7 @@ async function _fixture(): Promise<Fixture> {
     root,
     pytorch,
     remedies,
+    readme,
     bernoulli,
     gaussian,
     log,
@@ -359,6 +366,8 @@ const taskRun = (async () => {
     fx.remedies,
     "--seeds",
     join(fx.base, "no-seeds"),
+    "--readme",
+    fx.readme,
   ]);
   return { fx, out, ...r, page: r.code === 0 ? await Deno.readTextFile(out) : "" };
 })();
@@ -423,6 +432,27 @@ Deno.test("results task lists the remedy runs with their flags, verdicts and rec
     ),
     "no PyTorch seed 1",
   );
+});
+
+Deno.test("results task rewrites only the README's block between its markers", async () => {
+  const { fx, code, stderr } = await taskRun;
+  assert.equal(code, 0, stderr);
+  // Formatted by deno fmt after the rewrite: compare with the table's padding squeezed.
+  const text = (await Deno.readTextFile(fx.readme)).replace(/ {2,}/g, " ");
+  assert.ok(text.startsWith("# Fixture\n\nBefore.\n\n<!-- results:begin -->\n\n| model |"));
+  assert.ok(text.endsWith("<!-- results:end -->\n\nAfter.\n"));
+  assert.ok(!text.includes("old table"));
+  const torch = JSON.parse(await Deno.readTextFile(join(fx.pytorch, "bernoulli.json")));
+  assert.ok(
+    text.includes(
+      `| Fixture train-bernoulli | 3 | ${fmt(fx.bernoulli.test_neg_elbo)} | ` +
+        `${fmt(fx.bernoulli.test_nll_is)} | – | ${fx.bernoulli.active_units} of 16 | ` +
+        `${fmt(torch.test_neg_elbo)} / ${fmt(torch.test_nll_is)} |`,
+    ),
+    text,
+  );
+  assert.ok(text.includes("Fixture train-gaussian | 3 |"));
+  assert.ok(text.includes("Bernoulli data binarized static"));
 });
 
 Deno.test("results task refuses manifest paths that leave the run directory", async () => {
