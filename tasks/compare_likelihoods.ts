@@ -61,7 +61,8 @@ runTask(async () => {
     throw new CheckpointError(
       missing.map((d) => join(d.dir, "model.safetensors")).join(", "),
       "missing; " + missing.map((d) => `run \`deno task train-${d.name}\``).join(", ") +
-        ` first (or pass --in DIR holding train-<likelihood>/)`,
+        ` first (or pass --in DIR holding train-<likelihood>/` +
+        (f.in === "out" ? _courseRoots().map((r) => `, e.g. --in ${r}`).join("") : "") + ")",
     );
   }
   const gpu = await Gpu.create();
@@ -199,6 +200,13 @@ function _short(space: string): string {
   if (/dequantized/.test(space)) return "dequantized grey levels";
   const bins = /^(\d+) bins/.exec(space);
   return bins ? `${bins[1]} grey-level bins` : space.replace(/ \{0, 1\}$/, "");
+}
+
+/** The budgeted courses' roots that hold all four trained models. */
+function _courseRoots(): string[] {
+  return ["out/quick", "out/standard"].filter((r) =>
+    LIKELIHOODS.every((n) => _exists(join(r, `train-${n}`, "model.safetensors")))
+  );
 }
 
 function _exists(path: string): boolean {

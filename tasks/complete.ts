@@ -1,5 +1,5 @@
 /**
- * deno task complete: image completion with the frozen Bernoulli conv VAE (SPEC.md, task 4).
+ * deno task complete: image completion with the frozen Bernoulli conv VAE.
  * Only part of each test image is observed (--observe left: columns 0-13, as in the course;
  * top: rows 0-13; quadrant: the top-left 14 x 14, as Pyro's CVAE example): psi = (mu, logvar)
  * is optimized as in `infer`, on the ELBO of the observed pixels only, then z ~ q(z | psi*)

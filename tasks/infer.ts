@@ -1,5 +1,5 @@
 /**
- * deno task infer: inference without the encoder (SPEC.md, task 4). The Bernoulli conv VAE's
+ * deno task infer: inference without the encoder. The Bernoulli conv VAE's
  * decoder is frozen (eval mode); for each of --images random test images (seeded) psi =
  * (mu, logvar) starts from N(0, I) and follows SGD (lr 1e-3; or Adam) on the one-sample
  * reparameterized -ELBO for up to 500 steps, each image stopping on its own after 50 steps

@@ -1,5 +1,5 @@
 /**
- * deno task train-bernoulli: the course's conv VAE (SPEC.md model 1) with the bernoulli likelihood;
+ * deno task train-bernoulli: the course's conv VAE with the bernoulli likelihood;
  * flags, outputs and metrics as described in src/conv/train_task.ts (`--help` lists them).
  */
 

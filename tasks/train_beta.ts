@@ -1,5 +1,5 @@
 /**
- * deno task train-beta: the course's conv VAE (SPEC.md model 1) with the beta likelihood;
+ * deno task train-beta: the course's conv VAE with the beta likelihood;
  * flags, outputs and metrics as described in src/conv/train_task.ts (`--help` lists them).
  */
 

@@ -1,5 +1,5 @@
 /**
- * deno task train-blog: the "blog" tutorial preset (SPEC.md model 3); see src/mlp/presets.ts
+ * deno task train-blog: the "blog" tutorial preset; see src/mlp/presets.ts
  * for its architecture, loss and quirks, and src/mlp/preset_task.ts for what it writes to
  * out/train-blog/.
  */

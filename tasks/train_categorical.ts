@@ -1,5 +1,5 @@
 /**
- * deno task train-categorical: the course's conv VAE (SPEC.md model 1) with the categorical likelihood;
+ * deno task train-categorical: the course's conv VAE with the categorical likelihood;
  * flags, outputs and metrics as described in src/conv/train_task.ts (`--help` lists them).
  */
 

@@ -1,5 +1,5 @@
 /**
- * deno task train-gaussian: the course's conv VAE (SPEC.md model 1) with the gaussian likelihood;
+ * deno task train-gaussian: the course's conv VAE with the gaussian likelihood;
  * flags, outputs and metrics as described in src/conv/train_task.ts (`--help` lists them).
  */
 

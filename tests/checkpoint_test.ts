@@ -11,6 +11,7 @@ import {
   type TensorEntry,
 } from "../src/safetensors.ts";
 import { writeFileAtomic } from "../src/io.ts";
+import { courseAlternatives } from "../src/train/checkpoint.ts";
 
 const enc = new TextEncoder();
 
@@ -322,6 +323,26 @@ Deno.test("writeFileAtomic replaces the file whole and leaves no temp file, even
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assertEquals(left, ["a", "blocker"]);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("courseAlternatives points a missing default at the budgeted courses' copies", async () => {
+  const dir = await Deno.makeTempDir(), here = Deno.cwd();
+  try {
+    Deno.chdir(dir);
+    await Deno.mkdir("out/quick/train-mlp", { recursive: true });
+    await Deno.writeTextFile("out/quick/train-mlp/model.safetensors", "x");
+    assertEquals(courseAlternatives("out/train-mlp/model.safetensors"), [
+      "out/quick/train-mlp/model.safetensors",
+    ]);
+    assertEquals(courseAlternatives("out/train-bernoulli/model.safetensors"), []);
+    assertEquals(courseAlternatives("elsewhere/train-mlp/model.safetensors"), []);
+    await Deno.mkdir("out/train-mlp");
+    await Deno.writeTextFile("out/train-mlp/model.safetensors", "x");
+    assertEquals(courseAlternatives("out/train-mlp/model.safetensors"), [], "it is there");
+  } finally {
+    Deno.chdir(here);
     await Deno.remove(dir, { recursive: true });
   }
 });

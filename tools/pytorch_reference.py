@@ -7,7 +7,7 @@ pyenv's, call /usr/bin/python3):
       --out out/pytorch/bernoulli.json
 
 So "ours vs PyTorch at the same budget" can be rerun with the same flags on both sides. Mirrors:
-- the model of src/conv/conv_net.ts (SPEC.md model 1, src/bench/torch_bench.py's ConvVae) with a
+- the model of src/conv/conv_net.ts (the README's conv VAE; src/bench/torch_bench.py's ConvVae) with a
   head of 784 W numbers per pixel, pixel-major, and the very initial parameters of
   src/conv/layout.ts (PyTorch's default init drawn from the project's mulberry32, src/random.ts);
 - the likelihoods of src/likelihood/*.ts and kernels/<name>_kl_forward.wgsl, on the data
@@ -58,7 +58,7 @@ ACTIVE_THRESHOLD = 0.01
 
 
 class ConvVae(nn.Module):
-    """SPEC.md model 1 (src/bench/torch_bench.py's ConvVae) with W head numbers per pixel.
+    """The course's conv VAE (src/bench/torch_bench.py's ConvVae) with W head numbers per pixel.
     Its layers are named as src/conv/layout.ts names them (enc.conv1, enc.head, dec.deconv1,
     dec.bn1, dec.head), so its state_dict is what `deno task export` writes."""
 

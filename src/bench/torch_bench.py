@@ -4,7 +4,7 @@ Times, on this machine and with --threads threads, what src/bench/ times on the 
   matmul  F.linear 1024x1024 @ 1024x1024^T + bias, fp32, in GFLOP/s (2 N K M FLOPs);
   mlp     one MLP VAE training step (784-500-2 tanh, Kingma & Welling; Bernoulli decoder
           from logits, analytic KL, batch 200, Adam 1e-3), in images/s;
-  conv    one conv VAE training step (SPEC.md model 1: convs 1->32 5x5, 32->64 5x5,
+  conv    one conv VAE training step (the README's conv VAE: convs 1->32 5x5, 32->64 5x5,
           64->128 3x3 with ReLU and max pool 2; head 1152 -> 2 x 16; transposed convs 5x5
           stride 2 pad 1 16->128->64->32->1, each with batch norm (train mode) and ReLU;
           head 961 -> 784 logits; Bernoulli; batch 256, Adam 1e-3), in images/s.
@@ -93,7 +93,7 @@ class MlpVae(nn.Module):
 
 
 class ConvVae(nn.Module):
-    """SPEC.md model 1 at latent 16."""
+    """The course's conv VAE at latent 16."""
 
     def __init__(self, latent: int = 16) -> None:
         super().__init__()

@@ -1,5 +1,5 @@
 /**
- * The course's conv VAE networks (SPEC.md model 1) for the generic graph.
+ * The course's conv VAE networks for the generic graph.
  * Encoder: conv 1->32 5x5 pad 2, ReLU, maxpool 2; conv 32->64 5x5 pad 2, ReLU, maxpool 2;
  * conv 64->128 3x3 pad 1, ReLU, maxpool 2 (7x7 -> 3x3), each ReLU in its pool's pass
  * (MaxPool2d relu); flatten 1152; one linear head

@@ -1,5 +1,5 @@
 /**
- * The course's conv VAE (SPEC.md model 1) under any likelihood: the generic model with the
+ * The course's conv VAE under any likelihood: the generic model with the
  * conv networks of src/conv/conv_net.ts.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The conv VAE's shape (SPEC.md model 1): layer list, parameter and batch norm
+ * The conv VAE's shape: layer list, parameter and batch norm
  * state layouts with PyTorch-style names, and PyTorch's default initialisation.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The four `train-<likelihood>` tasks (SPEC.md tasks 1 and 2): the course's conv VAE under one
+ * The four `train-<likelihood>` tasks: the course's conv VAE under one
  * likelihood, batch 256, Adam 1e-3, up to 50 epochs with early stopping on validation -ELBO.
  * Writes to out/train-<likelihood>/: metrics.json, log.json, elbo.svg, reconstructions.png
  * (the first 32 test images beside their reconstructions), samples.png (64 prior samples as

@@ -1,6 +1,6 @@
 /**
  * MNIST (or any dataset in its four IDX files, such as Fashion-MNIST), split as
- * SPEC.md says: the first 50,000 training images train, the last 10,000
+ * The course's split: the first 50,000 training images train, the last 10,000
  * validate, the 10,000 test images test. Pixels stay bytes (0..255); the GPU
  * dataset scales or binarizes them when it gathers a batch.
  */

@@ -1,6 +1,6 @@
 /**
  * The MLP VAE's densities in f64 on the CPU, as the course writes them
- * (Kingma & Welling, model 2 of SPEC.md). They take the same parameters the GPU
+ * (Kingma & Welling). They take the same parameters the GPU
  * trains (see `MlpVae.parameters()`), so a trained model can be probed with
  * them one batch at a time, and they are the reference the GPU pipeline is
  * tested against. Every density and sample here is our own code.

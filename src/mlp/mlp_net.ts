@@ -1,6 +1,6 @@
 /**
- * The MLP builder behind SPEC.md models 2 and 3 (Kingma & Welling, and the two tutorial
- * presets), as networks for the generic graph: encoder pixels -> hidden widths (each a linear
+ * The MLP builder behind the MLP VAE (Kingma & Welling) and the two tutorial presets, as
+ * networks for the generic graph: encoder pixels -> hidden widths (each a linear
  * layer and an activation) -> one linear layer of 2 L numbers, which the head turns into rows
  * [mu | logvar] ("logvar": as they are; "sigmoid": mu = sigmoid(a), logvar = 2 log sigmoid(b),
  * the blog's sigma = sigmoid(b)); decoder latent -> the widths reversed -> pixels W, the

@@ -1,5 +1,5 @@
 /**
- * The MLP VAE (SPEC.md model 2, Kingma & Welling): the generic model with the MLP networks of
+ * The MLP VAE (Kingma & Welling): the generic model with the MLP networks of
  * src/mlp/mlp_net.ts, Bernoulli likelihood by default.
  */
 
@@ -13,7 +13,7 @@ import { mlpArchitecture, type MlpConfig } from "./mlp_net.ts";
 
 export { type MlpConfig, mlpLayout } from "./mlp_net.ts";
 
-/** Kingma & Welling's MNIST MLP (SPEC.md model 2): 784 -> 500 tanh -> 2 latent, and back. */
+/** Kingma & Welling's MNIST MLP: 784 -> 500 tanh -> 2 latent, and back. */
 export const KINGMA_WELLING: MlpConfig = {
   pixels: 784,
   hidden: 500,

@@ -1,5 +1,5 @@
 /**
- * The two tutorial presets of SPEC.md model 3 as data for the MLP builder: architecture,
+ * The two tutorial presets as data for the MLP builder: architecture,
  * likelihood term, objective, training defaults, the figures' latent squares, and each
  * tutorial's quirks in words (printed by --help and written to metrics.json).
  */

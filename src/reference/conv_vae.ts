@@ -1,5 +1,5 @@
 /**
- * The whole conv VAE training step (SPEC.md model 1, any likelihood) in f64 on the
+ * The whole conv VAE training step (any likelihood) in f64 on the
  * CPU, composed from the per-op references: forward with batch norm in train mode (batch
  * statistics, running statistics moved by momentum 0.1 toward the batch mean and unbiased
  * variance), the batch-mean loss (the likelihood's NLL + analytic KL), and the backward

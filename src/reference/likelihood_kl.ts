@@ -14,7 +14,7 @@ export interface PixelReference {
   nll(head: ArrayLike<number>, x: number, k: number): number;
   /** d nll / d head, W numbers. */
   grad(head: ArrayLike<number>, x: number, k: number): number[];
-  /** The mean image value of p(. | head) (SPEC.md's "mean image"). */
+  /** The mean image value of p(. | head) (the README's "mean image"). */
   mean(head: ArrayLike<number>, k: number): number;
   /** A draw from p(. | head) given the pixel's normals and uniforms, as the kernel reads them. */
   sample(

@@ -1,5 +1,5 @@
 /**
- * Inference without the encoder (SPEC.md tasks `infer` and `complete`): for a batch of
+ * Inference without the encoder (the tasks `infer` and `complete`): for a batch of
  * images, each with its own diagonal Gaussian q(z | psi), psi = (mu, logvar), optimize psi
  * against the frozen decoder (eval mode: batch norm's running statistics) on the
  * reparameterized S-sample -ELBO, optionally of some pixels only (a mask), with per-image

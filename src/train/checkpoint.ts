@@ -5,6 +5,7 @@
  * the metadata. Written atomically by saveSafetensors.
  */
 
+import { join, normalize } from "node:path";
 import type { Gpu } from "../gpu/gpu.ts";
 import { ConvVae } from "../conv/conv_vae.ts";
 import { type ConvConfig, initConvParams } from "../conv/layout.ts";
@@ -105,8 +106,29 @@ function _canonical(c: Record<string, unknown>): string {
   return JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k]]));
 }
 
+/**
+ * The same file under the roots the budgeted courses write (out/quick/, out/standard/) when
+ * `path` is a default under out/ that is not there: after `course --quick` a task's default
+ * checkpoint is missing, and the error should point at the one the course made.
+ */
+export function courseAlternatives(path: string): string[] {
+  const n = normalize(path);
+  if (!n.startsWith("out/") || _exists(n)) return [];
+  return ["quick", "standard"].map((b) => join("out", b, n.slice(4))).filter(_exists);
+}
+
+function _exists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads and validates a checkpoint; `hint` says which command makes one. */
 export async function loadCheckpoint(path: string, hint: string): Promise<LoadedCheckpoint> {
+  const alt = courseAlternatives(path);
+  if (alt.length > 0) hint += `, or pass --checkpoint ${alt.join(" or ")} (a course's)`;
   const ckpt = await loadSafetensors(path, { hint });
   const meta = ckpt.metadata;
   const fail = (what: string) => new CheckpointError(path, what);

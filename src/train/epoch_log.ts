@@ -3,8 +3,8 @@
 import { lineChart } from "../plot/svg.ts";
 
 /**
- * A run that minimizes the negative ELBO logs train_neg_elbo and val_neg_elbo (SPEC.md's
- * contract); one with another objective logs train_loss and val_loss instead, so no file calls
+ * A run that minimizes the negative ELBO logs train_neg_elbo and val_neg_elbo (the
+ * output contract); one with another objective logs train_loss and val_loss instead, so no file calls
  * a loss an ELBO that is not one. recon and KL are the per-image means of the two terms.
  */
 export interface EpochLog {
