@@ -93,6 +93,61 @@ export async function prepareOutDir(dir: string): Promise<void> {
     const m = entry.isFile ? TEMP_NAME.exec(entry.name) : null;
     if (m && !_alive(Number(m[1]))) await Deno.remove(join(dir, entry.name)).catch(() => {});
   }
+  await _lock(dir);
+}
+
+/** The lock file a run holds in its output directory: its pid and command line. */
+export const LOCK = ".lock";
+const _held = new Set<string>();
+
+/**
+ * Claims `dir` for this process until it exits, so that two runs cannot write one directory
+ * at once (two trainings into one --out would interleave checkpoints). A lock whose process is
+ * gone (killed) is stale and taken over.
+ */
+async function _lock(dir: string): Promise<void> {
+  const path = join(dir, LOCK);
+  if (_held.has(path)) return;
+  const claim = `${Deno.pid} ${["deno", ...Deno.args].join(" ")}\n`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await Deno.writeTextFile(path, claim, { createNew: true });
+      _held.add(path);
+      if (_held.size === 1) globalThis.addEventListener("unload", _release);
+      return;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) {
+        throw new OutputError(dir, `cannot write its lock file ${LOCK} (${_reason(e)})`);
+      }
+    }
+    const holder = (await Deno.readTextFile(path).catch(() => "")).trim();
+    const pid = Number(holder.split(" ")[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && _alive(pid)) {
+      throw new OutputError(
+        dir,
+        `another run is writing there (pid ${pid}: ${holder.slice(String(pid).length + 1)}); ` +
+          `wait for it to finish or pass another --out (a stale ${LOCK} of a process that is ` +
+          "gone is cleared by itself)",
+      );
+    }
+    await Deno.remove(path).catch(() => {}); // stale: its process is gone
+  }
+  throw new OutputError(dir, `cannot take over its stale lock file ${LOCK}`);
+}
+
+/** Removes this process's locks; also called on exit. */
+export function releaseLocks(): void {
+  _release();
+}
+
+function _release(): void {
+  for (const path of _held) {
+    try {
+      const pid = Number(Deno.readTextFileSync(path).split(" ")[0]);
+      if (pid === Deno.pid) Deno.removeSync(path);
+    } catch { /* gone already */ }
+  }
+  _held.clear();
 }
 
 /** Whether a process with this id runs (Linux: /proc/<pid>); unknown elsewhere counts as alive. */

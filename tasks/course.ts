@@ -6,9 +6,10 @@
  * ROOT/course/course.json (what ran, how long, quick or not) for the report.
  */
 
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseFlags, runTask, UsageError, usageText } from "../src/cli.ts";
+import { prepareOutDir } from "../src/io.ts";
 import { type Budget, defaultRoot, STEPS } from "../src/course/steps.ts";
 import { observeManifests, planCourse, type PlannedStep, shellLine } from "../src/course/plan.ts";
 import {
@@ -116,6 +117,8 @@ runTask(async () => {
   console.log(_planText(planned, root, budget, f.dryRun, estimate));
   if (f.dryRun) return;
 
+  // The root must be writable, and one course at a time: the lock sits in ROOT/course/.
+  await prepareOutDir(join(root, "course"));
   const resume = shellLine([
     "deno",
     "task",
@@ -142,7 +145,7 @@ runTask(async () => {
   if (result.failure) {
     console.error(`\nerror: ${result.failure.message}`);
     Deno.exitCode = 1;
-  }
+  } else if (missing.length > 0) Deno.exitCode = 1;
 });
 
 /** The plan: a count line, then each step's decision, reason and (dry run) command. */

@@ -370,3 +370,38 @@ Deno.test("under the default root out/ the steps pass no location flags, so runs
     "elsewhere/infer",
   ]);
 });
+
+Deno.test("a step interrupted after --force is not up to date: its old manifest goes first", async () => {
+  await _withTemp(async (root) => {
+    await _run(await _plan(CHAIN, root), root);
+    const forced = await _plan(CHAIN, root, { force: true, only: new Set(["a"]) });
+    const r = await _run(forced, root, _fakeRunner(["a"]));
+    assert.equal(r.failure?.step, "a");
+    const planned = await _plan(CHAIN, root);
+    assert.deepEqual(decisions(planned), { a: "run", b: "run", c: "run" });
+    assert.match(planned[0].reason, /no manifest.json yet/);
+  });
+});
+
+Deno.test("a step whose recorded outputs are gone or changed is not up to date", async () => {
+  await _withTemp(async (root) => {
+    await _run(await _plan(CHAIN, root), root);
+    const dir = join(root, "b"), manifest = join(dir, "manifest.json");
+    await Deno.writeTextFile(join(dir, "model.safetensors"), "12345");
+    await Deno.writeTextFile(join(dir, "samples.png"), "123");
+    const m = JSON.parse(await Deno.readTextFile(manifest));
+    await Deno.writeTextFile(
+      manifest,
+      JSON.stringify({ ...m, files: { "model.safetensors": 5, "samples.png": 3 } }),
+    );
+    assert.equal(decisions(await _plan(CHAIN, root)).b, "skip");
+    await Deno.remove(join(dir, "samples.png"));
+    await Deno.writeTextFile(join(dir, "model.safetensors"), "1234");
+    const planned = await _plan(CHAIN, root);
+    assert.deepEqual(decisions(planned), { a: "skip", b: "run", c: "run" });
+    assert.match(
+      planned[1].reason,
+      /outputs changed since its manifest: model.safetensors changed size, samples.png is gone/,
+    );
+  });
+});

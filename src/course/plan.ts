@@ -21,6 +21,8 @@ export interface ManifestState {
   args: string[] | null;
   /** Why a manifest that is there cannot be used (bad JSON, no args array). */
   problem?: string;
+  /** Files the manifest recorded that are gone or changed size since (its `files`). */
+  changed?: string[];
 }
 
 /** run: stale or absent; skip: up to date or left out by --only; missing: no such deno task. */
@@ -83,16 +85,22 @@ export async function observeManifests(
     const mtime = info.mtime?.getTime() ?? 0;
     try {
       const m = JSON.parse(await Deno.readTextFile(path));
-      const ok = Array.isArray(m?.args) && m.args.every((a: unknown) => typeof a === "string");
-      out.set(
-        s.name,
-        ok ? { path, mtime, args: m.args } : {
-          path,
-          mtime,
-          args: null,
-          problem: "it has no args array of strings",
-        },
-      );
+      // The course needs only the flags (and the sizes, where recorded); the report checks more.
+      const problem = Array.isArray(m?.args) && m.args.every((a: unknown) => typeof a === "string")
+        ? null
+        : "it has no args array of strings";
+      if (problem) {
+        out.set(s.name, { path, mtime, args: null, problem });
+        continue;
+      }
+      const changed: string[] = [];
+      const files = typeof m.files === "object" && m.files !== null ? m.files : {};
+      for (const [name, size] of Object.entries(files)) {
+        const now = await Deno.stat(join(outDir(s, root), name)).catch(() => null);
+        if (!now?.isFile) changed.push(`${name} is gone`);
+        else if (now.size !== size) changed.push(`${name} changed size`);
+      }
+      out.set(s.name, { path, mtime, args: m.args, ...(changed.length ? { changed } : {}) });
     } catch (e) {
       out.set(s.name, { path, mtime, args: null, problem: (e as Error).message });
     }
@@ -152,6 +160,8 @@ export function planCourse(
     else if (own.args === null) decide("run", `its manifest.json is unreadable (${own.problem})`);
     else if (!_sameArgs(own.args, args)) {
       decide("run", `made with other flags (was: ${own.args.join(" ") || "none"})`);
+    } else if (own.changed?.length) {
+      decide("run", `outputs changed since its manifest: ${own.changed.join(", ")}`);
     } else if (runningDep) decide("run", `${runningDep.name} runs first`);
     else if (newerDep) decide("run", `older than ${newerDep.name}'s output`);
     else decide("skip", "up to date");

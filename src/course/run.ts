@@ -107,6 +107,9 @@ export async function runCourse(planned: PlannedStep[], o: RunOptions): Promise<
     }
     print(`${tag}: running (${p.reason}), output in ${p.out}${_eta(planned, p, o.estimate)}`);
     print(`$ ${r.command}`);
+    // The step's old manifest goes first: a run interrupted half way must not leave the
+    // directory looking up to date (the task writes a new one last, when it is done).
+    await Deno.remove(join(p.out, MANIFEST)).catch(() => {});
     const t0 = performance.now();
     const code = await o.run(p);
     r.seconds = Math.round((performance.now() - t0) / 100) / 10;

@@ -61,6 +61,11 @@ export interface Manifest extends ManifestInput {
   commit: string | null;
   /** The task's command-line flags. */
   args: string[];
+  /**
+   * The size in bytes of every file in the directory when the manifest was written (not the
+   * manifest, not hidden files): the course redoes a step whose outputs were deleted or changed.
+   */
+  files?: Record<string, number>;
 }
 
 /** Writes `dir`/manifest.json for the files a task wrote; paths may be absolute or relative. */
@@ -76,6 +81,7 @@ export async function writeManifest(dir: string, m: ManifestInput): Promise<stri
     created: new Date().toISOString(),
     commit: await gitCommit(),
     args: [...Deno.args],
+    files: await outputSizes(dir),
   };
   const path = join(dir, MANIFEST);
   await writeFileAtomic(path, JSON.stringify(manifest, null, 2) + "\n");
@@ -114,6 +120,17 @@ export async function resolveInRun(
   } catch (e) {
     return { refused: e instanceof Deno.errors.NotFound ? "missing" : (e as Error).message };
   }
+}
+
+/** Sizes of the regular files directly in `dir`, but the manifest and hidden (temp, lock) files. */
+export async function outputSizes(dir: string): Promise<Record<string, number>> {
+  const sizes: Record<string, number> = {};
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile && e.name !== MANIFEST && !e.name.startsWith(".")) names.push(e.name);
+  }
+  for (const name of names.sort()) sizes[name] = (await Deno.stat(join(dir, name))).size;
+  return sizes;
 }
 
 /**
