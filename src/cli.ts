@@ -20,6 +20,7 @@
  * flags to parse to their literal union rather than `string`.
  */
 
+import { debugEnabled } from "./debug.ts";
 import { parseArgs } from "node:util";
 import { isAbsolute, relative } from "node:path";
 
@@ -265,11 +266,16 @@ function _number(
   if (f.integer && !Number.isInteger(v)) {
     throw new UsageError(`--${name} must be an integer; got ${s}`, text);
   }
+  // Integer flags (counts, seeds) reach the GPU as u32 or i32: a larger value would wrap.
+  if (f.integer && f.max === undefined) f = { ...f, max: INTEGER_MAX };
   if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) {
     throw new UsageError(`--${name} must be ${_rangeText(f)}; got ${s}`, text);
   }
   return v;
 }
+
+/** The largest value an integer flag takes unless its spec says less: 2^31 - 1. */
+export const INTEGER_MAX = 2 ** 31 - 1;
 
 function _rangeText(f: { min?: number; max?: number }): string {
   if (f.min !== undefined && f.max !== undefined) return `${f.min} to ${f.max}`;
@@ -349,9 +355,5 @@ function _camel(name: string): string {
 }
 
 function _debug(): boolean {
-  try {
-    return !!Deno.env.get("DEBUG");
-  } catch {
-    return false; // no --allow-env: behave as without DEBUG
-  }
+  return debugEnabled();
 }

@@ -32,6 +32,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
+    // A full disk or a read-only mount is the user's to fix: name the file, keep the old one.
+    const m = /No space left on device|Read-only file system|Disk quota exceeded/i
+      .exec((e as Error).message);
+    if (m) {
+      throw new OutputError(
+        path,
+        `${m[0].toLowerCase()}; the previous ${basename(path)} (if any) is kept. Free space ` +
+          "(or pick another --out) and rerun",
+      );
+    }
     throw e;
   }
 }

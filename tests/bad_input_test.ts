@@ -103,6 +103,8 @@ interface Fixtures {
   emptyTest: string;
   small: string;
   huge: string;
+  badEpoch: string;
+  badLog: string;
   badAct: string;
   run: string;
 }
@@ -137,11 +139,36 @@ async function _fixtures(gpu: Gpu): Promise<Fixtures> {
   };
   const huge = await withConfig("huge.safetensors", { hidden: 1e8 });
   const badAct = await withConfig("bad_act.safetensors", { activation: "swish" });
+  // Checkpoints whose resume metadata is not what a run writes.
+  const withMeta = async (name: string, change: Record<string, string>) => {
+    const c = await loadSafetensors(mlp);
+    const path = join(dir, name);
+    await saveSafetensors(path, c.tensors, { ...c.metadata, ...change });
+    return path;
+  };
+  const badEpoch = await withMeta("bad_epoch.safetensors", { epoch: "abc" });
+  const badLog = await withMeta("bad_log.safetensors", { log: JSON.stringify({ epoch: 1 }) });
   // A finished 1-epoch MLP run, for --resume.
   const run = join(dir, "run");
   const r = await _task("train-mlp", [...RUN_ARGS, "--epochs", "1", "--out", run]);
   if (r.code !== 0) throw new Error(`fixture run failed: ${r.stderr}`);
-  return { dir, file, mlp, nan, conv, conv16, gauss, garbage, emptyTest, small, huge, badAct, run };
+  return {
+    dir,
+    file,
+    mlp,
+    nan,
+    conv,
+    conv16,
+    gauss,
+    garbage,
+    emptyTest,
+    small,
+    huge,
+    badAct,
+    badEpoch,
+    badLog,
+    run,
+  };
 }
 
 /** [task, args, exit code, what the message must say]. */
@@ -226,6 +253,24 @@ function _cases(x: Fixtures): Case[] {
       ["--resume", "--epochs", "1", "--hidden", "20", "--out", x.run],
       2,
       /Nothing to train: .*epoch 1 and --epochs is 1/,
+    ],
+    [
+      "mlp-figures",
+      ["--checkpoint", x.badEpoch],
+      2,
+      /bad_epoch\.safetensors: its metadata epoch is "abc", not a whole number/,
+    ],
+    [
+      "mlp-figures",
+      ["--checkpoint", x.badLog],
+      2,
+      /bad_log\.safetensors: its log metadata is not a list of epochs/,
+    ],
+    [
+      "infer",
+      ["--seed", "4294967296"],
+      2,
+      /--seed must be 0 to 2147483647; got 4294967296/,
     ],
     [
       "course",

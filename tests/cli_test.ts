@@ -10,6 +10,7 @@ import {
   UsageError,
 } from "../src/cli.ts";
 import { CheckpointError } from "../src/safetensors.ts";
+import { debugEnabled } from "../src/debug.ts";
 import { Progress, type ProgressSink } from "../src/progress.ts";
 
 const SPEC = {
@@ -105,6 +106,9 @@ Deno.test("parseFlags rejects unknown flags, bad numbers, out-of-range values an
     [["--epochs", "--resume"], "--epochs needs a value"],
     [["--resume=yes"], "--resume is a switch and takes no value"],
     [["extra"], "unexpected argument 'extra'"],
+    // An integer flag without a max stops where a u32/i32 on the GPU would wrap.
+    [["--train-limit", "4294967296"], "--train-limit must be 1 to 2147483647; got 4294967296"],
+    [["--train-limit", "1e300"], "--train-limit must be 1 to 2147483647; got 1e300"],
   ];
   for (const [argv, message] of cases) {
     throws(() => parseFlags(argv, SPEC, USAGE), usageError(message));
@@ -246,4 +250,23 @@ Deno.test("Progress prints plain lines every ~10 s when stderr is not a terminal
   assert(f.chunks.every((c) => !c.includes("\r") && !c.includes("\x1b")));
   assertEquals(f.chunks[2], "epoch 1/2 done\n");
   throws(() => new Progress({ total: 0, label: "x", sink: f.sink }), RangeError);
+});
+
+Deno.test("debugEnabled: DEBUG=0, false, no, off or empty is off; anything else is on", () => {
+  const was = Deno.env.get("DEBUG");
+  try {
+    for (const v of ["0", "false", "no", "off", "", " OFF "]) {
+      Deno.env.set("DEBUG", v);
+      assert(!debugEnabled(), `DEBUG=${JSON.stringify(v)} counts as set`);
+    }
+    for (const v of ["1", "yes", "true", "kernels"]) {
+      Deno.env.set("DEBUG", v);
+      assert(debugEnabled(), `DEBUG=${v} counts as unset`);
+    }
+    Deno.env.delete("DEBUG");
+    assert(!debugEnabled());
+  } finally {
+    if (was === undefined) Deno.env.delete("DEBUG");
+    else Deno.env.set("DEBUG", was);
+  }
 });

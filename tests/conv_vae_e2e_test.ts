@@ -19,6 +19,7 @@ import {
 } from "../src/reference/conv_vae.ts";
 import { type AdamState, adamStep } from "../src/reference/mlp_vae.ts";
 import { rngNormal } from "../src/reference/rng.ts";
+import { debugEnabled } from "../src/debug.ts";
 import {
   assertClose,
   gpuTest,
@@ -30,7 +31,7 @@ import {
 } from "./helpers.ts";
 
 const CONFIG = { latent: 16 };
-const DEBUG = Deno.env.get("DEBUG") !== undefined;
+const DEBUG = debugEnabled();
 
 /** A flat f32 host array's tensors as f64. */
 function f64Tensors(layout: ParamLayout, flat: Float32Array): Tensors {

@@ -4,6 +4,7 @@
  * whole step's dispatches into one compute pass and one submit, and readback.
  */
 
+import { debugEnabled } from "../debug.ts";
 import { type DeviceInfo, requestDevice } from "./device.ts";
 import { adapterSummary, type Backend } from "./backend.ts";
 import { type Grid, grid1d, workgroupsFor } from "./grid.ts";
@@ -11,7 +12,7 @@ import type { StructLayout, StructValues, UniformStruct } from "./uniform.ts";
 import type { DispatchProfile } from "./profile.ts";
 
 const KERNEL_DIR = new URL("../../kernels/", import.meta.url);
-export const DEBUG = !!Deno.env.get("DEBUG");
+export const DEBUG = debugEnabled();
 const BIND_GROUP_CACHE = 4096;
 
 /** A compile or validation error in a kernel, with file, line:column and source line. */

@@ -144,11 +144,23 @@ export async function loadCheckpoint(path: string, hint: string): Promise<Loaded
   if (typeof config !== "object" || config === null) throw fail("its config is not an object");
   // Every checkpoint written before the likelihood seam was Bernoulli.
   config = { likelihood: "bernoulli", ...config };
+  // Counts that --resume continues from: a hand-edited or foreign file must not turn them into
+  // NaN (which would restart the run under the old one's name).
+  const count = (key: string) => {
+    const v = meta[key] === undefined ? 0 : Number(meta[key]);
+    if (!Number.isInteger(v) || v < 0) {
+      throw fail(`its metadata ${key} is ${JSON.stringify(meta[key])}, not a whole number`);
+    }
+    return v;
+  };
+  if (!Array.isArray(log) || !log.every((e) => typeof e?.epoch === "number")) {
+    throw fail("its log metadata is not a list of epochs (each with an epoch number)");
+  }
   const state: TrainState = {
-    epoch: Number(meta.epoch),
-    adamT: Number(meta.adam_t),
-    seed: Number(meta.seed),
-    bestEpoch: Number(meta.best_epoch),
+    epoch: count("epoch"),
+    adamT: count("adam_t"),
+    seed: count("seed"),
+    bestEpoch: count("best_epoch"),
     log,
     ...(data ? { data } : {}),
   };
