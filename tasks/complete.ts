@@ -18,7 +18,15 @@ import { writePng } from "../src/plot/png.ts";
 import { labelledRows } from "../src/plot/label.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { writeManifest } from "../src/report/manifest.ts";
-import { meanSe, openStudy, psiFlagSpec, round, runPsi } from "../src/study/psi_task.ts";
+import {
+  countNonFinite,
+  finite,
+  meanSe,
+  openStudy,
+  psiFlagSpec,
+  round,
+  runPsi,
+} from "../src/study/psi_task.ts";
 
 const SPEC = {
   ...psiFlagSpec("out/complete"),
@@ -77,9 +85,13 @@ runTask(async () => {
   const q = parts.flatMap((p) => Array.from(p.q.recon));
   const prior = parts.flatMap((p) => Array.from(p.prior.recon));
   const tracks = parts.flatMap((p) => p.tracks);
-  const qm = meanSe(q), pm = meanSe(prior);
+  // An image whose -ELBO went non-finite while optimizing (--lr too large) diverged: counted,
+  // and when every one did, exit 1; the means leave out estimates that are not finite.
+  const nonFinite = countNonFinite(tracks.map((t) => t.loss), f.lr, "optimization");
+  const keep = q.map(Number.isFinite);
+  const qm = meanSe(finite(q)), pm = meanSe(prior.filter((_, i) => keep[i]));
   const better = q.filter((v, i) => v < prior[i]).length;
-  const diff = meanSe(q.map((v, i) => prior[i] - v));
+  const diff = meanSe(finite(q.map((v, i) => prior[i] - v)));
 
   const P = PIXELS, shown = Math.min(f.rows, picks.length), cols = 4;
   const grid = new Float32Array(shown * cols * P);
@@ -125,6 +137,7 @@ runTask(async () => {
     nll_definition: "-log p(x_unobserved | z) in nats, averaged over z ~ q(z | psi*) " +
       "(nll_q) or z ~ N(0, I) (nll_prior)",
     images: q.length,
+    non_finite: nonFinite,
     mean_nll_q: qm.mean,
     nll_q_se: qm.se,
     mean_nll_prior: pm.mean,

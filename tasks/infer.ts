@@ -18,6 +18,8 @@ import { labelledRows } from "../src/plot/label.ts";
 import { prepareOutDir, writeFileAtomic } from "../src/io.ts";
 import { writeManifest } from "../src/report/manifest.ts";
 import {
+  countNonFinite,
+  finite,
   gapReading,
   meanSe,
   openStudy,
@@ -65,11 +67,14 @@ runTask(async () => {
       encKl: p.enc.kl[i],
     }))
   );
+  // An image whose -ELBO went non-finite while optimizing (--lr too large) diverged: counted,
+  // and when every one did, exit 1; the means leave out estimates that are not finite.
+  const nonFinite = countNonFinite(rows.map((r) => r.tr.loss), f.lr, "optimization");
+  const ok = rows.filter((r) => Number.isFinite(r.psi));
   const gaps = rows.map((r) => r.enc - r.psi);
-  const gap = meanSe(gaps), psiMean = meanSe(rows.map((r) => r.psi));
-  const encMean = meanSe(rows.map((r) => r.enc));
+  const gap = meanSe(finite(gaps)), psiMean = meanSe(ok.map((r) => r.psi));
+  const encMean = meanSe(ok.map((r) => r.enc));
   const stopped = rows.filter((r) => r.tr.steps < f.steps).length;
-  const nonFinite = rows.filter((r) => !Number.isFinite(r.tr.loss)).length;
 
   const P = 784, shown = Math.min(f.rows, picks.length);
   const grid = new Float32Array(shown * 3 * P);

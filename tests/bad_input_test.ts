@@ -268,6 +268,23 @@ function _cases(x: Fixtures): Case[] {
     ],
     [
       "infer",
+      [
+        "--checkpoint",
+        x.conv,
+        "--lr",
+        "10",
+        "--images",
+        "3",
+        "--steps",
+        "30",
+        "--out",
+        x.dir + "/i",
+      ],
+      1,
+      /every one of the 3 images diverged in optimization .* at --lr 10; lower it/,
+    ],
+    [
+      "infer",
       ["--seed", "4294967296"],
       2,
       /--seed must be 0 to 2147483647; got 4294967296/,

@@ -4,6 +4,7 @@
  * batches as fit (one for up to 1,024 images x samples).
  */
 
+import { TrainingError } from "../train/trainer.ts";
 import { InputError } from "../cli.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
@@ -234,4 +235,32 @@ export function gapReading(mean: number, se: number, meanSteps: number, maxSteps
   }
   return "The gap is within two standard errors of 0: the encoder's q is about as good as " +
     "a q fitted to each image.";
+}
+
+/**
+ * How many images' -ELBO went NaN or infinite (a learning rate too large for the frozen
+ * decoder): such an image stops there, keeping the best psi before it. Said on the console;
+ * when every image diverged the numbers mean nothing, so the task stops with a TrainingError
+ * (exit 1) that says what to change.
+ */
+export function countNonFinite(losses: readonly number[], lr: number, what: string): number {
+  const bad = losses.filter((v) => !Number.isFinite(v)).length;
+  if (bad > 0 && bad === losses.length) {
+    throw new TrainingError(
+      `every one of the ${bad} images diverged in ${what} (its -ELBO went NaN or infinite) ` +
+        `at --lr ${lr}; lower it (the course uses 1e-3) and rerun`,
+    );
+  }
+  if (bad > 0) {
+    console.warn(
+      `warning: ${bad} of ${losses.length} images diverged in ${what} (-ELBO NaN or ` +
+        `infinite; --lr ${lr} may be too large): each keeps the best psi before it`,
+    );
+  }
+  return bad;
+}
+
+/** The finite values alone, for means that a diverged image must not poison. */
+export function finite(values: readonly number[]): number[] {
+  return values.filter(Number.isFinite);
 }
