@@ -75,3 +75,39 @@ gpuTest("train-mlp killed mid-epoch with SIGKILL resumes and finishes every epoc
     await Deno.remove(out, { recursive: true });
   }
 });
+
+gpuTest(
+  "a run stopped in its final evaluation: --resume finishes it instead of refusing",
+  async () => {
+    const out = await Deno.makeTempDir({ prefix: "eval_resume" });
+    try {
+      const first = await _trainMlp(["--out", out, "--epochs", "1"]).output();
+      if (!first.success) throw new Error(new TextDecoder().decode(first.stderr));
+      // What a Ctrl-C during the test evaluation leaves: every epoch, no metrics.json.
+      const metrics = join(out, "metrics.json");
+      const want = JSON.parse(await Deno.readTextFile(metrics));
+      await Deno.remove(metrics);
+      const resumed = await _trainMlp(["--out", out, "--epochs", "1", "--resume"]).output();
+      const stderr = new TextDecoder().decode(resumed.stderr);
+      if (!resumed.success) throw new Error(`resume failed: ${stderr}`);
+      if (
+        !/has all 1 epochs but no metrics.json after it: finishing the test evaluation/.test(stderr)
+      ) {
+        throw new Error(`no word of finishing the evaluation: ${stderr}`);
+      }
+      const got = JSON.parse(await Deno.readTextFile(metrics));
+      for (const k of ["epochs", "best_epoch", "test_neg_elbo", "images_per_s"]) {
+        if (got[k] !== want[k]) {
+          throw new Error(
+            `${k}: ${got[k]} after the resume, ${want[k]} before`,
+          );
+        }
+      }
+      // Now it is done: a second --resume has nothing to do.
+      const again = await _trainMlp(["--out", out, "--epochs", "1", "--resume"]).output();
+      if (again.code !== 2) throw new Error(`second resume exit ${again.code}, want 2`);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);

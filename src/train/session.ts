@@ -80,7 +80,15 @@ export async function runSession(
   const bestPath = join(f.out, "model.safetensors"), lastPath = join(f.out, "last.safetensors");
   const hint = `run \`deno task ${task}\` first`;
   const last = f.resume ? await loadCheckpoint(lastPath, hint) : null;
-  if (last && last.state.epoch >= f.epochs) {
+  // A run stopped during its final evaluation (Ctrl-C) has every epoch but no metrics.json
+  // newer than its last checkpoint: --resume then finishes the evaluation instead of refusing.
+  const evaluated = last !== null && await _newer(join(f.out, "metrics.json"), lastPath);
+  if (last && last.state.epoch >= f.epochs && !evaluated) {
+    console.error(
+      `${lastPath} has all ${last.state.epoch} epochs but no metrics.json after it: ` +
+        "finishing the test evaluation",
+    );
+  } else if (last && last.state.epoch >= f.epochs) {
     throw new NothingToTrainError(
       `Nothing to train: ${lastPath} is at epoch ${last.state.epoch} and --epochs is ` +
         `${f.epochs}; raise --epochs to train on (no file was changed)`,
@@ -93,6 +101,12 @@ export async function runSession(
     );
   }
   await prepareOutDir(f.out);
+  if (!f.resume && await Deno.stat(bestPath).then((x) => x.isFile, () => false)) {
+    console.error(
+      `note: ${f.out} holds a trained model (${bestPath}); this run replaces it as it goes ` +
+        "(stop now to keep it, or rerun with --resume to continue it instead)",
+    );
+  }
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterSummary}`);
   const mnist = await loadMnist({ dir: f.data });
@@ -192,7 +206,10 @@ export async function runSession(
     backend: gpu.backend,
     driver: gpu.driver,
     data: mnist.source,
-    images_per_s: Math.round(result.imagesPerSec),
+    // A resume that only evaluated trained nothing: the speed is the epochs' own.
+    images_per_s: Math.round(
+      result.imagesPerSec || (result.log[result.log.length - 1]?.images_per_s ?? 0),
+    ),
     train_images: trainData.count,
     train_limit: f.trainLimit > 0 ? f.trainLimit : null,
     batch: f.batch,
@@ -253,4 +270,10 @@ export function binarizeWords(b: Binarize): string {
     : b === "dynamic"
     ? "dynamic binarization"
     : "grey levels";
+}
+
+/** Whether `path` exists and was modified no earlier than `than`. */
+async function _newer(path: string, than: string): Promise<boolean> {
+  const [a, b] = await Promise.all([Deno.stat(path).catch(() => null), Deno.stat(than)]);
+  return a !== null && (a.mtime?.getTime() ?? 0) >= (b.mtime?.getTime() ?? 0);
 }
