@@ -15,6 +15,14 @@ const KERNEL_DIR = new URL("../../kernels/", import.meta.url);
 export const DEBUG = debugEnabled();
 const BIND_GROUP_CACHE = 4096;
 
+/**
+ * Said once per run on the GL backend: its shader compiler takes minutes over our kernels and
+ * then they run ~100x slower than through Vulkan (~3 conv images/s on a 2-core CPU).
+ */
+export const GL_WARNING = "warning: WebGPU runs on the GL backend here (DENO_WEBGPU_BACKEND or " +
+  "no Vulkan driver): the first run compiles for minutes and trains ~100x slower than Vulkan; " +
+  "unset DENO_WEBGPU_BACKEND (or install mesa-vulkan-drivers) to use Vulkan";
+
 /** A compile or validation error in a kernel, with file, line:column and source line. */
 export class KernelError extends Error {
   /** `message` names the kernel file and says what failed (see `_describe`). */
@@ -157,6 +165,7 @@ export class Gpu {
     const own: VariantTarget = info.isSoftware ? "software" : "hardware";
     this.variants = variants ?? own;
     this.variantsForced = this.variants !== own;
+    if (this.backend === "gl") console.warn(GL_WARNING);
   }
 
   /**
@@ -422,10 +431,10 @@ export class Gpu {
 /** Thrown when a buffer would exceed what the device allows. */
 export class BufferTooLargeError extends RangeError {
   /** `what` names the buffer, `bytes` its size, `limit` the maxStorageBufferBindingSize. */
-  constructor(what: string, bytes: number, limit: number) {
+  constructor(what: string, bytes: number, limit: number, remedy?: string) {
     super(
       `Cannot allocate ${what}: it needs ${bytes} bytes, the device allows ${limit} per ` +
-        `storage binding. Use a smaller batch or --train-limit.`,
+        `storage binding. ${remedy ?? "Use a smaller batch or --train-limit."}`,
     );
     this.name = "BufferTooLargeError";
   }

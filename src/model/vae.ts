@@ -4,7 +4,7 @@
  * ops and activations of one batch size (src/model/vae_graph.ts), built once per size.
  */
 
-import type { Gpu, Tensor } from "../gpu/gpu.ts";
+import { BufferTooLargeError, type Gpu, type Tensor } from "../gpu/gpu.ts";
 import type { Likelihood } from "../likelihood/likelihood.ts";
 import type { Architecture, ParamAccess } from "./network.ts";
 import type { ParamLayout } from "./params.ts";
@@ -57,6 +57,23 @@ export class Vae implements ParamAccess {
     this.arch = arch;
     this.likelihood = likelihood;
     this.layout = arch.params;
+    const bytes = arch.params.total * 4, limit = gpu.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      // The batch has nothing to do with it: the model itself is too large for one buffer.
+      const [big] = [...arch.params.specs].sort((a, b) => b.size - a.size);
+      throw new BufferTooLargeError(
+        `${arch.kind}.params`,
+        bytes,
+        limit,
+        `The model's parameters are too large for one buffer (the largest, ${big.name}, holds ` +
+          `${big.size} numbers${likelihood.k > 1 ? `, ${likelihood.k} per pixel output` : ""}): ` +
+          (likelihood.name === "categorical"
+            ? `use fewer --bins (at most about ${
+              Math.floor(likelihood.k * limit / bytes) - 1
+            } fit this device)`
+            : "make the model smaller"),
+      );
+    }
     this.params = gpu.storage(`${arch.kind}.params`, initial.params);
     this.grads = arch.params.allocate(gpu, `${arch.kind}.grads`);
     this.m = arch.params.allocate(gpu, `${arch.kind}.adam_m`);
