@@ -405,3 +405,44 @@ Deno.test("a step whose recorded outputs are gone or changed is not up to date",
     );
   });
 });
+
+Deno.test("SIGINT during a course step: exit non-zero, the step failed and not up to date", async () => {
+  await _withTemp(async (root) => {
+    // A finished step first, so that there is an old manifest the interrupted run must not keep.
+    const done = await _course(["--quick", "--only", "train-mlp", "--root", root]);
+    assert.equal(done.code, 0, done.stderr);
+    const manifest = join(root, "train-mlp", "manifest.json");
+    assert.ok(await Deno.stat(manifest));
+
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "tasks/course.ts",
+        "--quick",
+        "--only",
+        "train-mlp",
+        "--force",
+        "--root",
+        root,
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Interrupt once the step has started (its old manifest is gone), before it finishes.
+    const t0 = performance.now();
+    while (await Deno.stat(manifest).then(() => true, () => false)) {
+      assert.ok(performance.now() - t0 < 60_000, "the step never started");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGINT");
+    const r = await child.output();
+    assert.notEqual(r.code, 0);
+    const record: CourseRecord = JSON.parse(await Deno.readTextFile(courseFile(root)));
+    assert.equal(record.steps.find((s) => s.task === "train-mlp")?.status, "failed");
+    assert.equal(await Deno.stat(manifest).catch(() => null), null, "a manifest after SIGINT");
+    const plan = await _course(["--quick", "--only", "train-mlp", "--root", root, "--dry-run"]);
+    assert.match(plan.stdout, /train-mlp +run +no manifest.json yet/);
+  });
+});
