@@ -446,3 +446,20 @@ Deno.test("SIGINT during a course step: exit non-zero, the step failed and not u
     assert.match(plan.stdout, /train-mlp +run +no manifest.json yet/);
   });
 });
+
+Deno.test("course.json keeps, for steps up to date, the time an earlier course took", async () => {
+  await _withTemp(async (root) => {
+    const first = await _run(await _plan(CHAIN, root), root);
+    const took = first.record.steps.map((s) => s.seconds);
+    assert.ok(took.every((t) => typeof t === "number"));
+    const again = await _run(await _plan(CHAIN, root), root);
+    assert.deepEqual(again.record.steps.map((s) => s.earlier_seconds), took);
+    assert.deepEqual(again.record.steps.map((s) => s.seconds), [null, null, null]);
+    // And on through a third run; a step that runs again has its own time, none carried.
+    const third = await _run(await _plan(CHAIN, root, { force: true, only: new Set(["c"]) }), root);
+    assert.deepEqual(third.record.steps.map((s) => s.earlier_seconds), [
+      ...took.slice(0, 2),
+      undefined,
+    ]);
+  });
+});

@@ -31,6 +31,11 @@ export interface CourseStepRecord {
   reason: string;
   /** The exit code of a failed step. */
   exit_code?: number;
+  /**
+   * A step skipped as up to date: how long its outputs took when an earlier course made them
+   * (carried from the previous course.json), so the record keeps the whole course's time.
+   */
+  earlier_seconds?: number;
 }
 
 export interface CourseRecord {
@@ -89,6 +94,14 @@ export async function runCourse(planned: PlannedStep[], o: RunOptions): Promise<
       reason: p.reason,
     })),
   };
+  // Skipped steps (up to date, or left out by --only) keep the time an earlier course took.
+  const before = await _previous(courseFile(o.root));
+  for (const r of record.steps) {
+    const was = before.get(r.task);
+    if (r.status !== "skipped" || !was) continue;
+    const t = was.status === "ran" ? was.seconds : was.earlier_seconds;
+    if (typeof t === "number") r.earlier_seconds = t;
+  }
   const save = () => writeFileAtomic(courseFile(o.root), JSON.stringify(record, null, 2) + "\n");
   await save();
   const width = String(planned.length).length;
@@ -209,6 +222,20 @@ export function denoTaskRunner(cwd: string): RunCommand {
       for (const [sig, f] of forward) Deno.removeSignalListener(sig, f);
     }
   };
+}
+
+/** The previous course.json's steps by task; empty when there is none or it is unreadable. */
+async function _previous(path: string): Promise<Map<string, CourseStepRecord>> {
+  try {
+    const c = JSON.parse(await Deno.readTextFile(path));
+    const steps: unknown[] = Array.isArray(c?.steps) ? c.steps : [];
+    return new Map(
+      steps.filter((x): x is CourseStepRecord => typeof (x as CourseStepRecord)?.task === "string")
+        .map((x) => [x.task, x]),
+    );
+  } catch {
+    return new Map();
+  }
 }
 
 function _initialStatus(p: PlannedStep): StepStatus {

@@ -289,18 +289,26 @@ function _header(input: ResultsInput): string[] {
   ];
 }
 
-/** The sum of the step times course.json recorded; it records only its last run's steps. */
+/**
+ * The sum of the step times course.json holds: those of the steps its last run ran, and for
+ * steps it skipped as up to date the time an earlier course took to make them.
+ */
 function _courseTime(c: CourseRecord | null): string {
   if (!c) return "– (no course/course.json)";
-  const timed = (c.steps ?? []).filter((s) => typeof s.seconds === "number");
-  const total = timed.reduce((a, s) => a + (s.seconds as number), 0);
-  const skipped = (c.steps ?? []).filter((s) => s.status === "skipped").length;
-  const when = `started ${_when(c.started)}, ` +
+  const steps = c.steps ?? [];
+  const ran = steps.filter((s) => typeof s.seconds === "number");
+  const earlier = steps.filter((s) => s.seconds == null && typeof s.earlier_seconds === "number");
+  const total = [...ran.map((s) => s.seconds as number), ...earlier.map((s) => s.earlier_seconds!)]
+    .reduce((a, t) => a + t, 0);
+  const untimed = steps.filter((s) => s.status === "skipped" && s.earlier_seconds == null).length;
+  const when = `last run started ${_when(c.started)}, ` +
     (c.finished ? `finished ${_when(c.finished)}` : "still running when this page was made");
-  if (timed.length === 0) return `– (no step timed yet; the course ${when})`;
-  const steps = timed.length === 1 ? "step" : "steps";
-  return `${_duration(total)}: the ${timed.length} ${steps} course.json timed (${when})` +
-    (skipped ? `; the ${skipped} it skipped as up to date ran earlier, untimed here` : "");
+  if (ran.length + earlier.length === 0) return `– (no step timed yet; the course ${when})`;
+  return `${_duration(total)}: ${ran.length} step${ran.length === 1 ? "" : "s"} timed in the ` +
+    "last run" +
+    (earlier.length ? `, ${earlier.length} up to date from an earlier one` : "") +
+    ` (${when})` +
+    (untimed ? `; ${untimed} skipped step${untimed === 1 ? "" : "s"} untimed here` : "");
 }
 
 const SUMMARY_HEAD = "model, epochs, test -ELBO (nats), IS NLL (nats), bits/dim (-ELBO), " +
