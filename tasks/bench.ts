@@ -47,9 +47,10 @@ import { kernelsGroup } from "../src/bench/kernels.ts";
 import { convVaeGroup, mlpGroup } from "../src/bench/training.ts";
 import { entriesJson, formatTable, timingNotes } from "../src/bench/table.ts";
 import { formatProfiles, profilesJson } from "../src/bench/step_profile.ts";
+import { cpuSnapshot, notQuiet, othersShare } from "../src/bench/quiet.ts";
 import {
   findTorchPython,
-  runTorchBench,
+  runTorchBest,
   torchNotes,
   type TorchResult,
   torchWorkloadsFor,
@@ -118,7 +119,8 @@ runTask(async () => {
   // Data and Python first: a bad --data or a missing torch fails before any GPU work.
   const needsData = groups.has("mlp") || groups.has("conv-vae") || groups.has("kernels");
   const mnist = needsData ? await loadMnist({ dir: f.data }) : null;
-  const load = Deno.loadavg()[0];
+  const load = Deno.loadavg()[0], cpus = navigator.hardwareConcurrency;
+  const cpu0 = cpuSnapshot();
   let torch: TorchResult | null = null;
   const workloads = torchWorkloadsFor(groups);
   if (f.torch && workloads.length > 0) {
@@ -126,7 +128,7 @@ runTask(async () => {
     console.error(`PyTorch: ${python} ${workloads.join(", ")}`);
     // The same time per training workload as our steps get (src/bench/training.ts).
     const seconds = f.quick ? 2 : 8, threads = navigator.hardwareConcurrency;
-    torch = await runTorchBench(python, { threads, seconds, only: workloads });
+    torch = (await runTorchBest(python, { threads, seconds, only: workloads })).best;
   }
   const gpu = await Gpu.create();
   console.error(`adapter: ${gpu.adapterSummary}`);
@@ -144,16 +146,28 @@ runTask(async () => {
     c.data = await GpuDataset.create(gpu, mnist.train.images.subarray(0, n * 784), n);
   }
   for (const g of GROUPS) if (groups.has(g)) await RUN[g](c);
+  // Ratios against PyTorch count only from a quiet machine: say so, and leave them out if not.
+  const cpu1 = cpuSnapshot();
+  const share = cpu0 && cpu1 ? othersShare(cpu0, cpu1, cpus) : null;
+  const noisy = torch ? notQuiet(load, share, cpus) : null;
+  if (noisy) { for (const e of c.entries) delete e.ratio_torch; }
 
   const header = [
     `adapter: ${gpu.adapterName}${gpu.isSoftware ? " (software)" : ""}` +
     (gpu.variantsForced ? `; ${gpu.variants} variants (VAE_VARIANTS)` : ""),
     `backend: ${gpu.backend} (${gpu.backendHow}); driver: ${gpu.driver ?? "unknown"}`,
-    `load average at start: ${load.toFixed(2)} on ${navigator.hardwareConcurrency} CPUs` +
+    `load average at start: ${load.toFixed(2)} on ${cpus} CPUs` +
+    (share === null ? "" : `; other processes used ${(100 * share).toFixed(0)}% of the CPUs`) +
     (f.quick ? "; --quick" : "") + (f.iters ? `; --iters ${f.iters}` : ""),
     ...timingNotes(c),
   ];
-  const compared = torch ? ["", ...torchNotes(torch, c.entries)] : [];
+  const invalid = noisy
+    ? [
+      `PyTorch ratios NOT VALID and left out: ${noisy}. Under load PyTorch's threaded BLAS ` +
+      "collapses and the ratios would flatter us; rerun with nothing else running.",
+    ]
+    : [];
+  const compared = torch ? ["", ...torchNotes(torch, c.entries), ...invalid] : [];
   if (f.torch && workloads.length === 0) {
     compared.push("", "--torch: none of the chosen groups has a PyTorch workload");
   }
@@ -187,7 +201,7 @@ runTask(async () => {
     ],
     adapter: gpu.adapterSummary,
     ...(mnist ? { data: mnist.source } : {}),
-    notes: torch ? [...header, ...torchNotes(torch, c.entries)] : header,
+    notes: torch ? [...header, ...torchNotes(torch, c.entries), ...invalid] : header,
   });
   printWritten([jsonPath, textPath, ...(c.profiles.length > 0 ? [profilePath] : []), manifest]);
 });

@@ -5,9 +5,12 @@ import { fileURLToPath } from "node:url";
 import type { Entry } from "../src/bench/entry.ts";
 import { addEntry, formatTable } from "../src/bench/table.ts";
 import type { BenchContext } from "../src/bench/timing.ts";
+import { notQuiet, othersShare } from "../src/bench/quiet.ts";
 import {
+  blasBuilds,
   findTorchPython,
   parseTorchJson,
+  pickFastest,
   runTorchBench,
   torchFields,
   torchNotes,
@@ -312,4 +315,51 @@ Deno.test({
     assertEquals(t.threads, 1);
     for (const w of Object.values(t.workloads)) assert(w.iters >= 1 && w.ms > 0, JSON.stringify(w));
   },
+});
+
+Deno.test("pickFastest keeps each workload's fastest BLAS build and names it", () => {
+  const a = parseTorchJson(torchJson(), "py");
+  const b = {
+    ...parseTorchJson(torchJson({ images_per_s: 30_000 }), "py"),
+    blas: ["/x/libblas.so.3"],
+  };
+  b.workloads.matmul = { ...b.workloads.matmul!, value: 40 };
+  const best = pickFastest([{ build: "openblas-openmp", result: a }, {
+    build: "openblas-pthread",
+    result: b,
+  }]);
+  assertEquals(best.workloads.matmul?.value, 50);
+  assertEquals(best.workloads.mlp?.value, 30_000);
+  assert(best.blasByWorkload?.matmul?.startsWith("openblas-openmp"));
+  assertEquals(best.blasByWorkload?.mlp, "openblas-pthread (/x/libblas.so.3)");
+  assert(
+    torchNotes(best, []).some((l) =>
+      l.includes("mlp: the fastest BLAS build was openblas-pthread")
+    ),
+  );
+});
+
+Deno.test("blasBuilds finds Debian's OpenBLAS builds by their libblas.so.3", async () => {
+  const lib = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(lib, "openblas-openmp"));
+    await Deno.writeTextFile(join(lib, "openblas-openmp", "libblas.so.3"), "");
+    await Deno.mkdir(join(lib, "openblas-pthread")); // empty: not installed
+    assertEquals(blasBuilds([lib]), [{
+      name: "openblas-openmp",
+      dir: join(lib, "openblas-openmp"),
+    }]);
+  } finally {
+    await Deno.remove(lib, { recursive: true });
+  }
+});
+
+Deno.test("a bench is quiet only with a low start load and no other jobs during it", () => {
+  const a = { at: 0, machine: 100, ours: 10 }, b = { at: 10, machine: 118, ours: 27 };
+  // 18 CPU-seconds in 10 s on 2 CPUs, 17 of them ours: others used 1 / 20 = 5%.
+  assert(Math.abs(othersShare(a, b, 2) - 0.05) < 1e-9);
+  assertEquals(notQuiet(0.1, 0.05, 2), null);
+  assert(notQuiet(0.1, 0.3, 2)?.includes("other processes used 30% of the CPUs"));
+  assert(notQuiet(1.5, 0.05, 2)?.includes("load average at the start was 1.50 on 2 CPUs"));
+  assertEquals(othersShare(a, { ...b, machine: 120, ours: 40 }, 2), 0, "never below 0");
 });

@@ -29,6 +29,8 @@ export interface TorchResult {
   blas: string[] | null;
   /** The interpreter that ran the script. */
   interpreter: string;
+  /** With several BLAS builds timed: the build (and library) that gave each workload's figure. */
+  blasByWorkload?: Partial<Record<TorchWorkload, string>>;
   workloads: Partial<Record<TorchWorkload, TorchTiming>>;
 }
 
@@ -75,6 +77,65 @@ export interface TorchRunOptions {
   tiny?: boolean;
   /** Where the script's progress goes (default: this process's stderr). */
   stderr?: "inherit" | "piped";
+  /** A BLAS build's directory to load libblas.so.3 from (LD_LIBRARY_PATH); none: the system's. */
+  blasDir?: string;
+}
+
+/** Debian's OpenBLAS builds, each with its own libblas.so.3, chosen per run by LD_LIBRARY_PATH. */
+const BLAS_BUILDS = ["openblas-pthread", "openblas-openmp"];
+
+/**
+ * The BLAS builds installed beside the system's default (Debian's libopenblas0-pthread and
+ * libopenblas0-openmp), as directories holding a libblas.so.3; empty where there are none.
+ */
+export function blasBuilds(libDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"]): {
+  name: string;
+  dir: string;
+}[] {
+  const found: { name: string; dir: string }[] = [];
+  for (const lib of libDirs) {
+    for (const name of BLAS_BUILDS) {
+      const dir = `${lib}/${name}`;
+      try {
+        if (Deno.statSync(`${dir}/libblas.so.3`).isFile) found.push({ name, dir });
+      } catch { /* not installed */ }
+    }
+  }
+  return found;
+}
+
+/**
+ * PyTorch with each BLAS build there is (or the system's alone), keeping per workload the
+ * fastest run: a ratio is against the best this machine's PyTorch can do.
+ */
+export async function runTorchBest(
+  python: string,
+  o: TorchRunOptions,
+  builds = blasBuilds(),
+): Promise<{ best: TorchResult; runs: { build: string; result: TorchResult }[] }> {
+  const runs: { build: string; result: TorchResult }[] = [];
+  for (const b of builds.length ? builds : [{ name: "system default", dir: "" }]) {
+    console.error(`PyTorch with BLAS ${b.name}`);
+    runs.push({ build: b.name, result: await runTorchBench(python, { ...o, blasDir: b.dir }) });
+  }
+  const best = pickFastest(runs);
+  return { best, runs };
+}
+
+/** Per workload the fastest of several runs (one per BLAS build), naming the build it came from. */
+export function pickFastest(runs: { build: string; result: TorchResult }[]): TorchResult {
+  const best: TorchResult = { ...runs[0].result, workloads: {}, blasByWorkload: {} };
+  for (const w of Object.keys(TORCH_WORKLOADS) as TorchWorkload[]) {
+    let top: { build: string; result: TorchResult } | null = null;
+    for (const r of runs) {
+      const t = r.result.workloads[w];
+      if (t && (!top || t.value > top.result.workloads[w]!.value)) top = r;
+    }
+    if (!top) continue;
+    best.workloads[w] = top.result.workloads[w];
+    best.blasByWorkload![w] = `${top.build} (${(top.result.blas ?? []).join(", ") || "unknown"})`;
+  }
+  return best;
 }
 
 /** Runs torch_bench.py with `python` and parses what it prints. */
@@ -89,8 +150,13 @@ export async function runTorchBench(python: string, o: TorchRunOptions): Promise
     o.only.join(","),
     ...(o.tiny ? ["--tiny"] : []),
   ];
-  const r = await new Deno.Command(python, { args, stdout: "piped", stderr: o.stderr ?? "inherit" })
-    .output();
+  const env = o.blasDir ? { LD_LIBRARY_PATH: o.blasDir } : undefined;
+  const r = await new Deno.Command(python, {
+    args,
+    stdout: "piped",
+    stderr: o.stderr ?? "inherit",
+    ...(env ? { env } : {}),
+  }).output();
   const text = new TextDecoder();
   if (r.code !== 0) {
     const err = o.stderr === "piped" ? `:\n${text.decode(r.stderr).trim()}` : " (its stderr above)";
@@ -198,10 +264,14 @@ export function torchNotes(torch: TorchResult, entries: Entry[]): string[] {
       "us; OpenBLAS would be faster: `sudo apt-get install libopenblas0-pthread`)",
     ]
     : [];
+  const byWorkload = Object.entries(torch.blasByWorkload ?? {}).map(([w, b]) =>
+    `  ${w}: the fastest BLAS build was ${b}`
+  );
   return [
     `PyTorch ${torch.torch} (Python ${torch.python}, ${torch.interpreter}) on this machine's ` +
     `CPU, ${torch.threads} threads, same workloads (src/bench/torch_bench.py); BLAS: ${blas}`,
-    ...reference,
+    ...byWorkload,
+    ...(byWorkload.length ? [] : reference),
     "ours / PyTorch:",
     ...lines,
   ];
