@@ -113,7 +113,7 @@ export {
 } from "./src/ops/likelihood_loss.ts";
 export { LikelihoodOutput, type OutputOptions } from "./src/ops/likelihood_output.ts";
 export { BernoulliSample } from "./src/ops/bernoulli_sample.ts";
-export { Adam, type AdamOptions, Sgd, ZeroGrad } from "./src/ops/optim.ts";
+export { Adam, type AdamOptions } from "./src/ops/optim.ts";
 export { IwLogWeight } from "./src/ops/iw_log_weight.ts";
 export { PsiStep, type PsiStepOptions } from "./src/ops/psi_step.ts";
 export type { PsiTrack } from "./src/reference/psi_step.ts";

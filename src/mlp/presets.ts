@@ -117,8 +117,6 @@ export const BLOG: Preset = {
   ],
 };
 
-export const PRESETS: Record<PresetName, Preset> = { notebook: NOTEBOOK, blog: BLOG };
-
 /** z (k * k, 2) of a preset's grid, row-major: z1 increasing across, z2 decreasing down. */
 export function presetGrid(p: Preset): Float32Array {
   const { k, lo, step } = p.grid;

@@ -1,9 +1,8 @@
 /**
- * Optimizers over one flat parameter buffer (with its flat gradient and moment buffers), one
- * dispatch per step: Adam as in PyTorch, plain SGD, and the zero-fill that clears gradients
- * before a backward pass. (Inference without the encoder has its own per-image step,
- * src/ops/psi_step.ts.)
- * Kernels: kernels/adam.wgsl, kernels/sgd.wgsl, kernels/zero_grad.wgsl.
+ * The optimizer over one flat parameter buffer (with its flat gradient and moment buffers), one
+ * dispatch per step: Adam as in PyTorch. (Inference without the encoder has its own per-image
+ * step, src/ops/psi_step.ts; gradients are cleared by the recorder's buffer clear.)
+ * Kernel: kernels/adam.wgsl.
  */
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
@@ -22,12 +21,6 @@ export const AdamHyper = struct({
   one_minus_beta1: "f32",
   one_minus_beta2: "f32",
 });
-
-/** Mirror of `struct Hyper` in sgd.wgsl. */
-export const SgdHyper = struct({ n: "u32", lr: "f32" });
-
-/** Mirror of `struct Shape` in zero_grad.wgsl. */
-export const ZeroGradShape = struct({ n: "u32" });
 
 /** Adam's hyperparameters (PyTorch's names and defaults). */
 export interface AdamOptions {
@@ -147,80 +140,6 @@ export class Adam {
     ]);
     rec.dispatchItems(this.#kernel, group, Math.ceil(n / 4));
     this.#t = t;
-  }
-}
-
-/** Plain SGD, p -= lr * g, over `n` parameters. */
-export class Sgd {
-  /** Parameters per step (the length of params and grads). */
-  readonly n: number;
-  readonly #gpu: Gpu;
-  readonly #kernel: Kernel;
-  #lr: number;
-  #hyper: GPUBuffer;
-
-  private constructor(gpu: Gpu, kernel: Kernel, n: number, lr: number) {
-    this.#gpu = gpu;
-    this.#kernel = kernel;
-    this.n = n;
-    this.#lr = lr;
-    this.#hyper = gpu.uniform(SgdHyper, { n, lr });
-  }
-
-  /** SGD over `n` parameters with learning rate `lr` (> 0). */
-  static async create(gpu: Gpu, n: number, { lr }: { lr: number }): Promise<Sgd> {
-    _checkCount("Sgd", n);
-    _checkLr("Sgd", lr);
-    return new Sgd(gpu, await gpu.kernel("sgd", { WG: 256 }), n, lr);
-  }
-
-  /** The learning rate the next step() uses. */
-  get lr(): number {
-    return this.#lr;
-  }
-
-  /**
-   * Takes effect from the next step() recorded. A new uniform buffer rather than a rewrite of
-   * the old one, which steps already recorded but not yet submitted still read.
-   */
-  set lr(value: number) {
-    _checkLr("Sgd", value);
-    if (value === this.#lr) return;
-    this.#lr = value;
-    this.#hyper = this.#gpu.uniform(SgdHyper, { n: this.n, lr: value });
-  }
-
-  /** params -= lr * grads. params: (n), read and written; grads: (n), another buffer. */
-  step(rec: Recorder, params: Tensor, grads: Tensor): void {
-    const group = this.#gpu.bind(this.#kernel, [this.#hyper, params, grads]);
-    rec.dispatchItems(this.#kernel, group, this.n);
-  }
-}
-
-/** Zero-fills `n` elements, e.g. the flat gradient buffer, inside the step's compute pass. */
-export class ZeroGrad {
-  /** Elements zeroed per call. */
-  readonly n: number;
-  readonly #gpu: Gpu;
-  readonly #kernel: Kernel;
-  readonly #shape: GPUBuffer;
-
-  private constructor(gpu: Gpu, kernel: Kernel, n: number) {
-    this.#gpu = gpu;
-    this.#kernel = kernel;
-    this.n = n;
-    this.#shape = gpu.uniform(ZeroGradShape, { n });
-  }
-
-  /** Compiles the kernel for `n` elements. */
-  static async create(gpu: Gpu, n: number): Promise<ZeroGrad> {
-    _checkCount("ZeroGrad", n);
-    return new ZeroGrad(gpu, await gpu.kernel("zero_grad", { WG: 256 }), n);
-  }
-
-  /** out[0 .. n) = 0. out: (n). */
-  zero(rec: Recorder, out: Tensor): void {
-    rec.dispatchItems(this.#kernel, this.#gpu.bind(this.#kernel, [this.#shape, out]), this.n);
   }
 }
 

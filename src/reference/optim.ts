@@ -28,8 +28,3 @@ export function adamStep(
     params[i] -= (lr * (m[i] / bias1)) / (Math.sqrt(v[i] / bias2) + eps);
   }
 }
-
-/** p -= lr * g. */
-export function sgdStep(params: Float64Array, grads: Float64Array, lr: number): void {
-  for (let i = 0; i < params.length; i++) params[i] -= lr * grads[i];
-}
