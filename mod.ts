@@ -172,12 +172,12 @@ export type { LatentStats } from "./src/train/collapse.ts";
 export {
   loadCheckpoint,
   type LoadedCheckpoint,
-  loadVae,
   type ModelLayouts,
   restore,
   saveModel,
   type TrainState,
 } from "./src/train/checkpoint.ts";
+export { loadVae } from "./src/app/models.ts";
 export {
   type ArrayOf,
   type Checkpoint,

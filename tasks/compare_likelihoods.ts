@@ -28,7 +28,8 @@ import {
   compareRow,
 } from "../src/report/compare.ts";
 import { CheckpointError } from "../src/safetensors.ts";
-import { loadVae, warnOtherData } from "../src/train/checkpoint.ts";
+import { warnOtherData } from "../src/train/checkpoint.ts";
+import { loadVae } from "../src/app/models.ts";
 import { type EpochLog, trainLoss, valLoss } from "../src/train/epoch_log.ts";
 
 const P = 784, COLS = 8;

@@ -26,7 +26,7 @@ import {
   psiFlagSpec,
   round,
   runPsi,
-} from "../src/study/psi_task.ts";
+} from "../src/app/psi_task.ts";
 
 const SPEC = {
   ...psiFlagSpec("out/complete"),

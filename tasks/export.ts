@@ -5,11 +5,11 @@
  * tools/pytorch_reference.py's ConvVae for conv checkpoints and tools/pytorch_mlp.py's MlpVae
  * for MLP ones; the task prints which, with its arguments. Needs no GPU. Training writes the
  * same file next to model.safetensors on every better epoch; this task exports older runs and
- * last.safetensors. See src/train/export.ts.
+ * last.safetensors. See src/app/export.ts.
  */
 
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
-import { exportTorch, torchExportPath } from "../src/train/export.ts";
+import { exportTorch, torchExportPath } from "../src/app/export.ts";
 
 const SPEC = {
   checkpoint: {

@@ -1,9 +1,9 @@
 /**
  * deno task train-bernoulli: the course's conv VAE with the bernoulli likelihood;
- * flags, outputs and metrics as described in src/conv/train_task.ts (`--help` lists them).
+ * flags, outputs and metrics as described in src/app/train_conv.ts (`--help` lists them).
  */
 
 import { runTask } from "../src/cli.ts";
-import { trainConvTask } from "../src/conv/train_task.ts";
+import { trainConvTask } from "../src/app/train_conv.ts";
 
 runTask(() => trainConvTask("bernoulli", Deno.args));

@@ -7,6 +7,7 @@
  * (best), last.safetensors (for --resume).
  */
 
+import { exportTorch } from "../src/app/export.ts";
 import { join } from "node:path";
 import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
@@ -43,10 +44,15 @@ runTask(async () => {
     },
   );
   const config = { ...KINGMA_WELLING, latent: f.latent, hidden: f.hidden };
-  const { gpu, mnist, metrics, written } = await runSession("train-mlp", f, (gpu, seed) => {
-    const init = initMlpParams(mlpLayout(config), seed);
-    return Promise.resolve(new MlpVae(gpu, config, init));
-  });
+  const { gpu, mnist, metrics, written } = await runSession(
+    "train-mlp",
+    f,
+    (gpu, seed) => {
+      const init = initMlpParams(mlpLayout(config), seed);
+      return Promise.resolve(new MlpVae(gpu, config, init));
+    },
+    { afterBest: exportTorch },
+  );
   const manifest = await writeManifest(f.out, {
     task: "train-mlp",
     title: `Kingma & Welling MLP VAE (784-${f.hidden}-${f.latent})`,

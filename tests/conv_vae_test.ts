@@ -3,7 +3,8 @@ import { convLayout, ConvVae, initConvParams } from "../src/conv/conv_vae.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { loadMnist } from "../src/data/mnist.ts";
 import { Adam } from "../src/ops/optim.ts";
-import { loadCheckpoint, loadVae, restore, saveModel } from "../src/train/checkpoint.ts";
+import { loadCheckpoint, restore, saveModel } from "../src/train/checkpoint.ts";
+import { loadVae } from "../src/app/models.ts";
 import { assertClose, gpuTest, normal, rng } from "./helpers.ts";
 
 const CONFIG = { latent: 16 };

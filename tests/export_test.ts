@@ -1,5 +1,5 @@
 /**
- * The PyTorch export (src/train/export.ts, deno task export): the state_dict's names, shapes,
+ * The PyTorch export (src/app/export.ts, deno task export): the state_dict's names, shapes,
  * dtypes and values against the checkpoint's, the file training writes by itself, bad input to
  * the task, and (where a python3 with torch exists) tools/check_export.py loading each export
  * into its PyTorch module with strict=True and matching our GPU model's eval-mode forward.
@@ -19,8 +19,9 @@ import { initMlpParams, MlpVae } from "../src/mlp/mlp_vae.ts";
 import type { Vae } from "../src/model/vae.ts";
 import { Rng } from "../src/ops/rng.ts";
 import { loadSafetensors } from "../src/safetensors.ts";
-import { loadCheckpoint, loadVae, saveModel } from "../src/train/checkpoint.ts";
-import { exportTorch, torchExportPath } from "../src/train/export.ts";
+import { loadCheckpoint, saveModel } from "../src/train/checkpoint.ts";
+import { loadVae } from "../src/app/models.ts";
+import { exportTorch, torchExportPath } from "../src/app/export.ts";
 import { train } from "../src/train/trainer.ts";
 import type { Gpu } from "../src/gpu/gpu.ts";
 import { f32, gpuTest, normal, rng, testGpu, uniform } from "./helpers.ts";
@@ -74,6 +75,7 @@ async function _checkpoints(gpu: Gpu, dir: string) {
     bestPath: join(convDir, "model.safetensors"),
     lastPath: join(convDir, "last.safetensors"),
     resume: null,
+    afterBest: exportTorch, // as the train tasks do
   });
   trainData.destroy();
   valData.destroy();

@@ -83,6 +83,10 @@ gpuTest(
     try {
       const first = await _trainMlp(["--out", out, "--epochs", "1"]).output();
       if (!first.success) throw new Error(new TextDecoder().decode(first.stderr));
+      // The task exports the best model's weights for PyTorch beside it.
+      if (!(await exists(join(out, "model.torch.safetensors")))) {
+        throw new Error("train-mlp wrote no model.torch.safetensors");
+      }
       // What a Ctrl-C during the test evaluation leaves: every epoch, no metrics.json.
       const metrics = join(out, "metrics.json");
       const want = JSON.parse(await Deno.readTextFile(metrics));

@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { decode } from "fast-png";
-import { loadVae } from "../src/train/checkpoint.ts";
+import { loadVae } from "../src/app/models.ts";
 import type { MlpVae } from "../src/mlp/mlp_vae.ts";
 import { gpuTest } from "./helpers.ts";
 

@@ -17,7 +17,7 @@ import { convDecoderPsi, type Tensors } from "../src/reference/conv_vae.ts";
 import { newTrack, type PsiState, psiStep, type PsiStepShape } from "../src/reference/psi_step.ts";
 import { PsiBatch } from "../src/study/psi.ts";
 import { seededNormals } from "../src/random.ts";
-import { gapReading, pickImages } from "../src/study/psi_task.ts";
+import { gapReading, pickImages } from "../src/app/psi_task.ts";
 import { assertClose, gpuTest, normal, numericGrad, rng, uniform } from "./helpers.ts";
 
 const L = 3, N = 2;

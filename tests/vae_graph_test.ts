@@ -4,7 +4,8 @@ import { gaussian } from "../src/likelihood/gaussian.ts";
 import { bernoulli } from "../src/likelihood/bernoulli.ts";
 import { initMlpParams, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
 import type { Vae } from "../src/model/vae.ts";
-import { loadCheckpoint, loadVae, restore, saveModel } from "../src/train/checkpoint.ts";
+import { loadCheckpoint, restore, saveModel } from "../src/train/checkpoint.ts";
+import { loadVae } from "../src/app/models.ts";
 import { loadSafetensors, saveSafetensors } from "../src/safetensors.ts";
 import { assertClose, gpuTest, rng, uniform } from "./helpers.ts";
 

@@ -63,6 +63,8 @@ export class NothingToTrainError extends Error {
 /** What a task adds to the course's defaults: another objective, facts for metrics.json. */
 export interface SessionOptions {
   objective?: Objective;
+  /** See TrainOptions.afterBest (the train tasks export the PyTorch weights). */
+  afterBest?: (path: string) => Promise<unknown>;
   /** See TrainOptions.printed. */
   printed?: (sum: number, steps: number, batch: number) => number;
   /** Extra metrics.json fields (a preset's name, its tutorial's quirks). */
@@ -173,6 +175,7 @@ export async function runSession(
     printed: options.printed,
     klWarmup: f.klWarmup ?? 0,
     freeBits: f.freeBits ?? 0,
+    ...(options.afterBest ? { afterBest: options.afterBest } : {}),
   });
 
   // Evaluate the best model, not the last.

@@ -15,7 +15,6 @@ import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
-import { exportTorch } from "./export.ts";
 import type { DataSource } from "../data/mnist.ts";
 import { curvePoints, type EpochLog, valLoss } from "./epoch_log.ts";
 import {
@@ -39,6 +38,8 @@ export class TrainingError extends Error {
 
 /** Everything one training run needs; the optional fields have the course's defaults. */
 export interface TrainOptions {
+  /** Called with the best checkpoint's path each time it is written. */
+  afterBest?: (path: string) => Promise<unknown>;
   /** The model to train in place (its params, grads and Adam moments). */
   model: Vae;
   /** The training split. */
@@ -256,8 +257,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       best = { epoch, val: valValue };
       sinceBest = 0;
       await saveModel(o.bestPath, model, { ...state, bestEpoch: epoch });
-      // And its weights as a PyTorch state_dict (model.torch.safetensors): a few ms.
-      await exportTorch(o.bestPath);
+      // E.g. its weights as a PyTorch state_dict (the train tasks pass exportTorch): a few ms.
+      await o.afterBest?.(o.bestPath);
     } else {
       sinceBest++;
     }

@@ -20,7 +20,8 @@ import { OutputError } from "../io.ts";
 import { mlpArchitecture } from "../mlp/mlp_net.ts";
 import type { Architecture } from "../model/network.ts";
 import { saveSafetensors, type TensorEntry } from "../safetensors.ts";
-import { checkpointModel, loadCheckpoint, type LoadedCheckpoint } from "./checkpoint.ts";
+import { loadCheckpoint, type LoadedCheckpoint } from "../train/checkpoint.ts";
+import { checkpointModel } from "./models.ts";
 
 /** What the export's metadata says its tensors are for (safetensors.torch.save_file's). */
 export const TORCH_FORMAT = "pt";

@@ -10,10 +10,11 @@ import { GpuDataset } from "../data/gpu_dataset.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
 import { Gpu } from "../gpu/gpu.ts";
 import type { Vae } from "../model/vae.ts";
-import { loadVae, warnOtherData } from "../train/checkpoint.ts";
+import { warnOtherData } from "../train/checkpoint.ts";
+import { loadVae } from "./models.ts";
 import { Progress } from "../progress.ts";
 import { mulberry32 } from "../random.ts";
-import { type OptimizeResult, PsiBatch } from "./psi.ts";
+import { type OptimizeResult, PsiBatch } from "../study/psi.ts";
 
 /** The flags of the psi optimizer, as the course sets them by default. */
 export function psiFlagSpec(out: string) {

@@ -16,9 +16,10 @@ import type { LikelihoodName } from "../likelihood/likelihood.ts";
 import { DEFAULT_BINS, likelihoodByName } from "../likelihood/registry.ts";
 import { BINARIZE_FLAG, type SessionDefaults, sessionFlagSpec } from "../train/flags.ts";
 import { runSession } from "../train/session.ts";
+import { exportTorch } from "./export.ts";
 import { type ManifestFile, writeManifest } from "../report/manifest.ts";
-import { ConvVae } from "./conv_vae.ts";
-import { convFigures } from "./figures.ts";
+import { ConvVae } from "../conv/conv_vae.ts";
+import { convFigures } from "../conv/figures.ts";
 
 const SUMMARY: Record<LikelihoodName, string> = {
   bernoulli: "a Bernoulli likelihood on binarized MNIST",
@@ -91,6 +92,7 @@ export async function trainConv(
     task,
     f,
     (gpu, seed) => Promise.resolve(ConvVae.init(gpu, config, lik, seed)),
+    { afterBest: exportTorch },
   );
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const figures = await convFigures(model, test, {

@@ -20,9 +20,10 @@ import { writeManifest } from "../report/manifest.ts";
 import { captionStrip, decodeAt, encodeMeans } from "../study/latent_figures.ts";
 import { sessionFlagSpec } from "../train/flags.ts";
 import { runSession } from "../train/session.ts";
-import { initMlpParams, MlpVae } from "./mlp_vae.ts";
-import { mlpLayout, mlpShapeText } from "./mlp_net.ts";
-import { type Preset, presetGrid } from "./presets.ts";
+import { exportTorch } from "./export.ts";
+import { initMlpParams, MlpVae } from "../mlp/mlp_vae.ts";
+import { mlpLayout, mlpShapeText } from "../mlp/mlp_net.ts";
+import { type Preset, presetGrid } from "../mlp/presets.ts";
 
 const P = 784;
 
@@ -70,6 +71,7 @@ export async function trainPresetTask(preset: Preset, args: string[]): Promise<v
     },
     {
       objective,
+      afterBest: exportTorch,
       printed: preset.printed,
       metrics: {
         preset: preset.name,
