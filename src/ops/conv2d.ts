@@ -182,7 +182,7 @@ export const Conv2dPackShape = struct({
   stride: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_forward.wgsl. */
+/** Mirror of `struct Shape` in conv2d_forward{_taps,}.wgsl (a prefix). */
 export const Conv2dForwardShape = struct({
   n: "u32",
   c: "u32",
@@ -215,7 +215,7 @@ export function conv2dForwardTapsFits(inChannels: number, kernel: number): boole
   return inChannels * kernel * kernel * CHANNEL_BLOCK * 4 <= CONV2D_TAPS_UNIFORM_BYTES;
 }
 
-/** Mirror of `struct Shape` in conv2d_backward_input.wgsl. */
+/** Mirror of `struct Shape` in conv2d_backward_input{_taps,}.wgsl (a prefix). */
 export const Conv2dBackwardInputShape = struct({
   n: "u32",
   c: "u32",
