@@ -10,14 +10,11 @@
  * The kernels are register-blocked (16 x 8 outputs per invocation, or two such blocks; see
  * conv2dVariantFor; no shared memory), which is what the software adapter (lavapipe) runs
  * fastest; see the kernels' headers for why.
- * Forward GFLOP/s measured on lavapipe (llvmpipe, LLVM 15, 256 bits, 2 shared cores) on the
- * encoder's 32->64 5x5 and 64->128 3x3 layers at batch 256, from CPU time on 2 cores (wall time
- * was noisier): 8 x 4 outputs per invocation in private arrays indexed by loop counters, 1.5-1.8
- * (such arrays live in memory); the same in named mat4x4 accumulators, 4.0; plus weights packed
- * as one vec4 load per tap, 6.7; a 16 x 8 block with a sliding input window (this), 12-14.
- * The same block with its loads removed runs at 31, so loads (each a loop over the SIMD lanes on
- * lavapipe) still take half the time. No shared-memory tiled variant: none could be measured on a
- * GPU here, and on lavapipe workgroup memory costs the same per-lane loop plus barriers.
+ * Each step from private arrays to the sliding 16 x 8 block roughly doubled the forward's
+ * GFLOP/s on lavapipe, whose storage loads (a loop over the SIMD lanes) still take half the time;
+ * docs/performance.md, "conv2d variants", has the measurements. No shared-memory tiled variant:
+ * none could be measured on a GPU here, and on lavapipe workgroup memory costs the same per-lane
+ * loop plus barriers.
  */
 
 import {
@@ -104,34 +101,15 @@ export const CONV2D_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
 /**
  * The one place where the conv2d block shapes are chosen, for an adapter and a layer shape.
  *
- * Measured on lavapipe (llvmpipe, LLVM 15, 256 bits; Mesa 25.0.7, 2-core AMD EPYC), batch 256,
- * GFLOP/s per pass, the best of 3 interleaved runs in one process (the machine is noisy):
- *   forward       32->64 5x5 14x14:  none 13.5 | rows 15.7        1->32 5x5 28x28: 8.2 | 9.0
- *   backward dX   32->64 5x5 14x14:  none 12.4 | rows 15.0
- *   backward dW   32->64 5x5 14x14:  4-tap blocks 11.8 | kernelTaps 19.0
- *                 1->32 5x5 28x28:   4-tap blocks 7.4  | kernelTaps 11.3
- * and in ms (another, slower hour): 64->128 3x3 7x7 forward none 259 | images 237 | rows 303,
- * dX 283 | 252 | 282; 32->64 forward rows 431 | images 518, dX 576 | 525.
  * Why: on lavapipe each storage load is a loop over the SIMD lanes, so a second block, which
  * reuses every weight vec4 for twice the multiply-adds, pays for its 128 extra (spilled)
- * accumulators. Rows come first where the rows fill the pairs to within 8% (on a 7-row layer the
- * fourth pair's second row is wasted), then images where the batch does. Blocks 7 pixels wide
- * where 7 divides the row (forward 64->128 0.90x the time of 8-wide blocks, 32->64 0.94x,
- * 1->32 0.96x; dX 64->128 0.95x, 32->64 0.94x; medians of 6 ABBA rounds) and the 3 x 3 kernel's
- * 3-tap weight-gradient block only drop work, so every adapter takes them. Hardware adapters:
- * not measured (no GPU where this was built); they keep single blocks and the 5 x 5 kernel's
- * 4-tap blocks, fewer registers per thread.
- * With 8-lane subgroups (lavapipe on AVX2; same machine, Mesa 25.0.7, batch 256, time ratios,
- * medians of 3-6 ABBA rounds in one process): the subgroup kernels against the plain ones,
- * forward 1->32 ~1.0x, 32->64 0.71x, 64->128 0.65x; dX 32->64 0.64x, 64->128 0.72x; dW 32->64
- * 0.70x, 64->128 0.72x. Then the taps kernels (stride 1, 3 x 3 and 5 x 5, no pairs) against the
- * subgroup kernels with pairs: forward 1->32 0.94x, 32->64 0.71x, 64->128 0.64x; dX 32->64 0.89x,
- * 64->128 0.52x. So every stride-1 3 x 3 or 5 x 5 layer gets them there; with subgroups the pairs
- * measured within the noise of none (0.8-1.4x either way between runs). Since 2026-12-04 the taps
- * kernels read their weights as uniform buffers (see conv2d_forward_taps.wgsl; 2-core Zen 4 EPYC,
- * old -> new GFLOP/s, 3-4 alternating runs: forward 32->64 44 -> 53-60, dX 44 -> 53-55, 64->128
- * forward a tie, dX ~1.1x, 1->32 forward ~1.15x), so the forward's needs C K K <= 1024
- * (conv2dForwardTapsFits; larger layers take the subgroup kernel).
+ * accumulators. Rows come first where the rows fill the pairs to within 8%, then images where the
+ * batch does; blocks 7 pixels wide where 7 divides the row and the 3 x 3 kernel's 3-tap weight-
+ * gradient block only drop work, so every adapter takes them. With 8-lane subgroups the subgroup
+ * kernels, and for stride-1 3 x 3 and 5 x 5 layers the taps kernels (the forward's while
+ * C K K <= 1024, conv2dForwardTapsFits), are 0.5-0.9x the time. Hardware adapters (not measured:
+ * no GPU where this was built) keep single blocks and the 5 x 5 kernel's 4-tap blocks. The
+ * measurements: docs/performance.md, "conv2d variants".
  */
 export function conv2dVariantFor(gpu: Gpu, o: Conv2dOptions): Conv2dVariant {
   const s = o.stride ?? 1, p = o.pad ?? 0;

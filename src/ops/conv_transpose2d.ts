@@ -116,36 +116,14 @@ export function convTransposeSubgroupKernels(
 /**
  * The one place where block sizes are chosen, for an adapter and a layer shape.
  *
- * Measured on lavapipe (llvmpipe, LLVM 15, 256-bit; 2 cores shared with other jobs, so
- * GFLOP/s are from process CPU time, scaled to 2 cores), decoder layers at batch 256,
- * k5 s2 p1, FLOPs = 2 N IC H W OC K^2 per pass:
- *   forward         128->64 3x3: OQ4 PQ1 4.2 | OQ2 PQ1 3.5 | OQ4 PQ2 3.1 | OQ2 PQ2 2.5
- *                   64->32 7x7:  OQ4 PQ2 6.5 | OQ2 PQ2 5.3 | OQ4 PQ1 4.4 | OQ2 PQ1 3.6
- *                   32->1 15x15: OQ0 PQ2 1.33 | OQ0 PQ1 1.34 | OQ1 PQ2 0.9 | OQ1 PQ1 0.4
- *                   16->128 1x1: OQ4 PQ1 1.3 | OQ2 PQ1 1.05 | OQ4 PQ2 1.0 | OQ2 PQ2 0.7
- *   dX + dW + db    128->64 3x3: IQ4 PQ1 6.2 | IQ4 PQ2 5.4 | IQ2 PQ1 5.3 | IQ2 PQ2 4.5
- *                   64->32 7x7:  IQ4 PQ2 8.0 | IQ2 PQ2 7.1 | IQ2 PQ1 5.7
- *   dW + db         128->64 3x3: IQ2 OQ2 7.8 | IQ2 OQ1 5.5 | IQ1 OQ1 3.7
- *                   64->32 7x7:  IQ2 OQ2 7.9 | IQ2 OQ1 5.6 | IQ1 OQ1 4.1
- *                   32->1 15x15: IQ2 OQ0 1.7 | IQ1 OQ0 1.6 | IQ2 OQ1 1.3 | IQ1 OQ1 1.1
- *   reduceLanes 256 .. 16384 and WG 16 .. 128: within noise (2 cores fill with a few
- *   workgroups); 2048 keeps every dW dispatch at 32 or more workgroups.
- * (The forward numbers are from before its weights were packed as vec4s and its inputs read
- * through a sliding window, which made the picked blocks' forward 1.5-1.7x faster: 128->64
- * 189 -> 111 ms, 64->32 226 -> 148 ms, 16->128 17.7 -> 13.9 ms at batch 256, Mesa 25.0.7 on
- * the 2-core EPYC, best of 3 in alternating runs.)
- * weightGradViaConv2d (dW by conv2d's kernel, with its 5-tap blocks), dW + db at batch 256:
- *   128->64 3x3: own 87 | via conv2d 104 + db     64->32 7x7: own 126 | via conv2d 109
- *   32->1 15x15: own 63 | via conv2d 18 ms. So inputs 7 or more wide take it: conv2d's sliding
- *   window pays off along rows that long.
  * Why: every storage load on llvmpipe is a per-lane gather (about 30 cycles per 8 lanes,
  * measured), so the largest register block that the layer's channels and row fill wins,
  * and a quad past the end of a short row or channel list is wasted work. OQ = 0 (one
  * output channel, four images) removes the wasted three quarters of a channel quad.
- * With 8-lane subgroups (lavapipe on AVX2; 2-core EPYC, Mesa 25.0.7, batch 256, medians of 4
- * ABBA rounds) the subgroup forward and input-gradient kernels against the plain ones: forward
- * 16->128 0.75x, 128->64 0.59x, 64->32 0.70x the time; the whole backward (of which dX is the
- * changed part) 0.80x, 0.71x, 0.77x.
+ * With 8-lane subgroups the subgroup forward and input-gradient kernels take 0.6-0.8x the
+ * time; inputs 7 or more wide take dW through conv2d's kernel (weightGradViaConv2d), whose
+ * sliding window pays off along rows that long. The measurements: docs/performance.md,
+ * "conv_transpose2d variants".
  * Hardware adapters: not measured (no GPU where this was built). The choice keeps
  * smaller blocks, for more invocations in flight, and splits the reductions wider.
  */
