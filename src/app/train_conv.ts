@@ -12,7 +12,7 @@ import { type Flags, parseFlags, printWritten } from "../cli.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Mnist } from "../data/mnist.ts";
 import type { Gpu } from "../gpu/gpu.ts";
-import type { LikelihoodName } from "../likelihood/likelihood.ts";
+import { binarizeFor, type LikelihoodName } from "../likelihood/likelihood.ts";
 import { DEFAULT_BINS, likelihoodByName } from "../likelihood/registry.ts";
 import { BINARIZE_FLAG, type SessionDefaults, sessionFlagSpec } from "../train/flags.ts";
 import { runSession } from "../train/session.ts";
@@ -96,7 +96,7 @@ export async function trainConv(
   );
   const test = await GpuDataset.create(gpu, mnist.test.images, mnist.test.count);
   const figures = await convFigures(model, test, {
-    binarize: lik.data === "binary" ? f.binarize ?? "static" : "none",
+    binarize: binarizeFor(lik, f.binarize),
     seed: f.seed,
     reconstructions: join(f.out, "reconstructions.png"),
     samples: join(f.out, "samples.png"),

@@ -76,3 +76,15 @@ export function gatherModeFor(
 export function gatherNeedsNoise(mode: GatherMode): boolean {
   return mode === "dynamic" || mode === "dequantize";
 }
+
+/**
+ * The binarization a run of this likelihood uses: the flag's (static by default; "none" for a
+ * Bernoulli term on grey levels, the notebook preset's soft BCE) for binary data, "none" for the
+ * others, whose data the likelihood itself decides.
+ */
+export function binarizeFor(
+  lik: Pick<Likelihood, "data">,
+  flag: "static" | "dynamic" | "none" | undefined,
+): "static" | "dynamic" | "none" {
+  return lik.data === "binary" ? flag ?? "static" : "none";
+}

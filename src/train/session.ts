@@ -13,7 +13,7 @@ import { Rng } from "../ops/rng.ts";
 import { IwLogWeight } from "../ops/iw_log_weight.ts";
 import { prepareOutDir, writeFileAtomic } from "../io.ts";
 import { InputError } from "../cli.ts";
-import { bitsPerDim } from "../likelihood/likelihood.ts";
+import { binarizeFor, bitsPerDim } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate, importanceNll } from "./evaluate.ts";
 import { loadCheckpoint, restore } from "./checkpoint.ts";
@@ -137,7 +137,7 @@ export async function runSession(
   const model = await build(gpu, f.seed);
   const lik = model.likelihood;
   // Only the Bernoulli data are binarized; the others follow from the likelihood.
-  const binarize: Binarize = lik.data === "binary" ? f.binarize ?? "static" : "none";
+  const binarize: Binarize = binarizeFor(lik, f.binarize);
   // A Bernoulli term on grey levels (the notebook preset) is a BCE against soft targets.
   const dataSpace = lik.data === "binary" && binarize === "none"
     ? "grey levels p / 255 as soft BCE targets"
