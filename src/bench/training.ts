@@ -16,6 +16,7 @@ import { TORCH_WORKLOADS } from "./entry.ts";
 import { addEntry } from "./table.ts";
 import { type BenchContext, cpuClock } from "./timing.ts";
 import { DispatchProfile } from "../gpu/profile.ts";
+import { recordStepForward, type StepBuffers } from "../train/step.ts";
 
 /** Wall time the timed training steps of one model should fill (--quick: a quarter). */
 const TRAIN_TARGET_MS = 8000;
@@ -124,13 +125,23 @@ async function _trainingSteps(c: BenchContext, model: Vae, batch: number, most: 
   const { mode, bins } = gatherModeFor(model.likelihood, "static");
   const noise = gatherNeedsNoise(mode) ? gpu.storage("bench noise", batch * 784 * 4) : undefined;
   const rng = await Rng.create(gpu);
+  const buffers: StepBuffers = {
+    data,
+    graph,
+    rng,
+    perm,
+    batchIdx,
+    noise: noise ?? null,
+    mode,
+    bins,
+    sums,
+    batch,
+    seed: 1,
+  };
   const step = (i: number) => {
     const rec = gpu.record("bench train step");
-    rec.copy(perm, i * batch * 4, batchIdx, 0, batch * 4);
-    if (noise) rng.uniform(rec, noise, batch * 784, 2, i);
-    data.gather(rec, graph.x, batchIdx, batch, mode, noise, bins);
-    graph.sampleEps(rec, 1, i);
-    graph.forwardLoss(rec, sums, i, "train");
+    // The whole run's order is one buffer here, so step i is also the global step.
+    recordStepForward(rec, buffers, i, i);
     graph.backward(rec);
     adam.step(rec, model.params, model.grads, model.m, model.v);
     return rec.submit();

@@ -25,6 +25,7 @@ import {
   type Objective,
   objectiveLoss,
 } from "./objective.ts";
+import { recordStepForward, type StepBuffers } from "./step.ts";
 import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan_locator.ts";
 
 /** Thrown when training must stop: a NaN, named by step and layer. */
@@ -138,6 +139,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const noise = gatherNeedsNoise(mode) ? gpu.storage("train.noise", B * 784 * 4) : null;
   const evalCtx = { gpu, graph, data: o.val, rng, binarize: o.binarize, seed: o.seed ^ 0x5eed };
   const valCount = Math.min(o.valImages ?? o.val.count, o.val.count);
+  const buffers: StepBuffers = {
+    data,
+    graph,
+    rng,
+    perm,
+    batchIdx,
+    noise,
+    mode,
+    bins,
+    sums,
+    batch: B,
+    seed: o.seed,
+  };
   let stoppedEarly = false;
   let trainSeconds = 0, trainImages = 0;
 
@@ -152,12 +166,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const forward = (rec: Recorder, step: number) => {
       const global = (epoch - 1) * steps + step;
       current = global;
-      rec.copy(perm, step * B * 4, batchIdx, 0, B * 4);
-      if (noise) rng.uniform(rec, noise, B * 784, o.seed + 1, global);
-      data.gather(rec, graph.x, batchIdx, B, mode, noise ?? undefined, bins);
-      // Each counter value is its own Philox stream: one per step.
-      graph.sampleEps(rec, o.seed, global);
-      graph.forwardLoss(rec, sums, step, "train");
+      recordStepForward(rec, buffers, step, global);
     };
     const base = backwardScales(objective, B), warmupSteps = (o.klWarmup ?? 0) * steps;
     let current = 0; // the global step being recorded, 0-based
