@@ -101,11 +101,19 @@ runTask(async () => {
     if (likelihood) entry.pytorch = await _pytorch(f.pytorch, likelihood);
     steps.push(entry);
   }
+  // The remedies' table starts with the course's own runs of the models they treat, as they
+  // are (their figures are in their sections above).
+  const remedyRuns = await _extraRuns(f.remedies, "remedies", figDir, f.out, written);
+  const treated = new Set(remedyRuns.map((r) => r.run.manifest.task));
+  const baselines = steps.filter((s) => s.run && treated.has(s.task)).map((s) => ({
+    name: `${s.name} (the course's, no remedy)`,
+    run: { ...s.run!, figures: [] },
+  }));
   const extras: ExtraRuns[] = [
     {
       ...EXTRAS.remedies,
       dir: f.remedies,
-      runs: await _extraRuns(f.remedies, "remedies", figDir, f.out, written),
+      runs: remedyRuns.length ? [...baselines, ...remedyRuns] : [],
     },
     {
       ...EXTRAS.seeds,

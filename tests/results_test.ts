@@ -424,6 +424,8 @@ Deno.test("results task lists the remedy runs with their flags, verdicts and rec
     section.includes(row("free-bits", fx.freeBits, "--epochs 2 --free-bits 0.5", "no collapse")),
   );
   assert.ok(section.includes("](results/remedies-free-bits_reconstructions.png)"));
+  // The course's own run of the treated model comes first, for comparison.
+  assert.ok(section.includes("| `train-gaussian (the course's, no remedy)` |"), "no baseline row");
   assert.ok(!section.includes("elbo.svg") && !section.includes("study"));
   const torch = fx.seed1 as { test_neg_elbo: number };
   assert.ok(
