@@ -525,7 +525,6 @@ function _pytorch(s: StepEntry): string[] {
     row("bits/dim (-ELBO)", m.test_bpd, p.test_bpd, 3),
     row("bits/dim (IS NLL)", m.test_nll_is_bpd, p.test_nll_is_bpd, 3),
     row("active units", m.active_units, p.active_units, 0),
-    row("training images/s", m.images_per_s, p.images_per_s, 0),
   ].filter((r) => r[1] !== "–" || r[2] !== "–");
   const seeds = (py.seeds ?? []).filter((x) => x.run.epochs === p.epochs);
   return [
@@ -533,7 +532,8 @@ function _pytorch(s: StepEntry): string[] {
     "",
     `PyTorch: ${_md(p.framework)}, ${_int(p.threads)} threads, seed ${_int(p.seed)}, ` +
     `${_int(p.epochs)} epochs (\`${py.file}\`). Lower -ELBO and NLL are better: a negative ` +
-    "difference means ours is lower.",
+    "difference means ours is lower. Speed is not compared here (the runs shared the machine " +
+    "with others): `deno task bench --torch` does that, on a quiet machine only.",
     ...(seeds.length > 0
       ? [
         "",
