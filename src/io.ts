@@ -145,11 +145,7 @@ async function _lock(dir: string): Promise<void> {
   throw new OutputError(dir, `cannot take over its stale lock file ${LOCK}`);
 }
 
-/** Removes this process's locks; also called on exit. */
-export function releaseLocks(): void {
-  _release();
-}
-
+/** Removes this process's locks, at exit. */
 function _release(): void {
   for (const path of _held) {
     try {
