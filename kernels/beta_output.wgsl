@@ -35,58 +35,7 @@ struct Shape {
 @group(0) @binding(3) var<storage, read> uniforms: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-// Shared with the other kernels/beta_*.wgsl (WGSL has no includes): every const and fn
-// below that appears in more than one of them is the same text in each, as
-// tests/special_test.ts checks. Shapes and data are positive normal f32 values.
-const A_MAX: f32 = 1e4; // raw heads are clamped to <= A_MAX: shapes lie in [1e-4, 1e4 + 1e-4]
-const SHAPE_MIN: f32 = 1e-4;
-
-// ln(1 + f) - f for f in [sqrt(1/2) - 1, sqrt(2) - 1] (Cephes logf's polynomial, ~1 ulp).
-fn ln1p_tail(f: f32) -> f32 {
-  let z = f * f;
-  let p = ((((((((7.0376836292e-2 * f - 1.1514610310e-1) * f + 1.1676998740e-1) * f
-    - 1.2420140846e-1) * f + 1.4249322787e-1) * f - 1.6668057665e-1) * f
-    + 2.0000714765e-1) * f - 2.4999993993e-1) * f + 3.3333331174e-1) * f * z;
-  return p - 0.5 * z;
-}
-
-// ln x to ~1 ulp on any adapter (WGSL's log may be off by 2^-21 absolute near 1, too coarse
-// for the cancellations below): x = m 2^e, m in [sqrt(1/2), sqrt(2)), ln 2 split in two.
-fn ln(x: f32) -> f32 {
-  if (!(x > 0.0)) {
-    return -3.4e38;
-  }
-  var y = x;
-  var e = 0;
-  if (y < 1.17549435e-38) {
-    y *= 16777216.0;
-    e = -24;
-  }
-  let bits = bitcast<u32>(y);
-  e += i32(bits >> 23u) - 127;
-  var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
-  if (m > 1.41421356) {
-    m *= 0.5;
-    e += 1;
-  }
-  let f = m - 1.0;
-  let fe = f32(e);
-  return (f + (ln1p_tail(f) - 2.12194440e-4 * fe)) + 0.693359375 * fe;
-}
-
-// ln(1 + x), x > -1, without rounding 1 + x where that would lose digits.
-fn ln1p(x: f32) -> f32 {
-  if (x > -0.29289322 && x < 0.41421356) {
-    return x + ln1p_tail(x);
-  }
-  return ln(1.0 + x);
-}
-
-// A shape from a raw head: softplus(min(v, A_MAX)) + SHAPE_MIN, softplus without overflow.
-fn shape_of(v: f32) -> f32 {
-  let c = min(v, A_MAX);
-  return max(c, 0.0) + ln1p(exp(-abs(c))) + SHAPE_MIN;
-}
+// #include "lib/beta_functions.wgsl"
 
 // ln(1 + w) - w + w^2/2 - w^3/3, w > -1: the series -w^4/4 + w^5/5 - ... to w^11 for
 // |w| < 0.1 (the rest is below 4e-9 of it), the plain form elsewhere.

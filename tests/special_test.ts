@@ -309,32 +309,3 @@ gpuTest(
     }
   },
 );
-
-/** Every top-level const and fn of a WGSL file, with the comment lines right above it. */
-function topLevel(src: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const re = /((?:^\/\/.*\n)*)^(const (\w+)[^\n]*|fn (\w+)\([^]*?\n\})/gm;
-  for (const m of src.matchAll(re)) out.set(m[3] ?? m[4], m[1] + m[2]);
-  return out;
-}
-
-Deno.test("the Beta kernels' copies of the shared functions are identical", async () => {
-  const files = ["beta_kl_forward", "beta_kl_backward", "beta_output", "beta_special"];
-  const seen = new Map<string, { file: string; text: string }>();
-  let shared = 0;
-  for (const file of files) {
-    const src = await Deno.readTextFile(new URL(`../kernels/${file}.wgsl`, import.meta.url));
-    for (const [name, text] of topLevel(src)) {
-      if (name === "main" || name === "WG") continue;
-      const first = seen.get(name);
-      if (!first) {
-        seen.set(name, { file, text });
-      } else {
-        shared++;
-        check(name, first.text === text, `${file}.wgsl's copy differs from ${first.file}.wgsl's`);
-      }
-    }
-  }
-  // ln, ln1p, shape_of and friends are in all four files; log_beta and psi_diff in two each.
-  check("shared definitions", shared >= 20, `only ${shared} copies found: did the parser break?`);
-});

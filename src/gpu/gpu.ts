@@ -10,8 +10,15 @@ import { adapterSummary, type Backend } from "./backend.ts";
 import { type Grid, grid1d, workgroupsFor } from "./grid.ts";
 import type { StructLayout, StructValues, UniformStruct } from "./uniform.ts";
 import type { DispatchProfile } from "./profile.ts";
+import {
+  type AssembledKernel,
+  assembleKernel,
+  type KernelFiles,
+  kernelFilesFromDisk,
+} from "./kernel_source.ts";
 
-const KERNEL_DIR = new URL("../../kernels/", import.meta.url);
+/** kernels/ beside src/, where `Gpu` reads kernel files unless GpuOptions.files says otherwise. */
+export const KERNEL_DIR: URL = new URL("../../kernels/", import.meta.url);
 export const DEBUG = debugEnabled();
 const BIND_GROUP_CACHE = 4096;
 
@@ -58,12 +65,22 @@ export interface GpuOptions {
    * shaped for a GPU).
    */
   variants?: VariantTarget;
+  /**
+   * Where kernel files come from. Default: kernels/ on disk (Deno). A browser passes the table
+   * `fetchKernelFiles` returns.
+   */
+  files?: KernelFiles;
 }
 
 /** opts.variants, else $VAE_VARIANTS, else undefined (the adapter's own kind). */
 function _variantsWanted(opts: GpuOptions): VariantTarget | undefined {
   if (opts.variants !== undefined) return opts.variants;
-  const env = Deno.env.get("VAE_VARIANTS");
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("VAE_VARIANTS");
+  } catch {
+    return undefined; // a browser, or no --allow-env
+  }
   if (env === undefined || env === "") return undefined;
   if (!(VARIANT_TARGETS as readonly string[]).includes(env)) {
     throw new EnvError(
@@ -146,14 +163,16 @@ export class Gpu {
    */
   profile: DispatchProfile | null = null;
   readonly #kernels = new Map<string, Kernel>();
-  readonly #sources = new Map<string, string>();
+  readonly #sources = new Map<string, AssembledKernel>();
+  readonly #files: KernelFiles;
   readonly #bindGroups = new Map<string, GPUBindGroup>();
   readonly #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
   #compiling: Promise<unknown> = Promise.resolve();
 
-  private constructor(info: DeviceInfo, variants: VariantTarget | undefined) {
+  private constructor(info: DeviceInfo, variants: VariantTarget | undefined, files: KernelFiles) {
     this.device = info.device;
+    this.#files = files;
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.hasTimestamps = info.hasTimestamps;
@@ -183,7 +202,7 @@ export class Gpu {
    */
   static async create(opts: GpuOptions = {}): Promise<Gpu> {
     const variants = _variantsWanted(opts);
-    return new Gpu(await requestDevice(), variants);
+    return new Gpu(await requestDevice(), variants, opts.files ?? kernelFilesFromDisk(KERNEL_DIR));
   }
 
   /** The device's limits (raised above WebGPU's defaults where the adapter allows). */
@@ -191,17 +210,14 @@ export class Gpu {
     return this.device.limits;
   }
 
-  /** WGSL source of kernels/<name>.wgsl (read once). */
-  source(name: string): string {
+  /** kernels/<name>.wgsl with its includes spliced in (read once), and its line map. */
+  source(name: string): AssembledKernel {
     let src = this.#sources.get(name);
     if (src === undefined) {
-      const url = new URL(`${name}.wgsl`, KERNEL_DIR);
       try {
-        src = Deno.readTextFileSync(url);
+        src = assembleKernel(`${name}.wgsl`, this.#files);
       } catch (e) {
-        throw new KernelError(
-          `Cannot load kernel "${name}": ${url.pathname}: ${(e as Error).message}`,
-        );
+        throw new KernelError(`Cannot load kernel "${name}": ${(e as Error).message}`);
       }
       this.#sources.set(name, src);
     }
@@ -220,36 +236,41 @@ export class Gpu {
     // pop each other's errors and blame the wrong file. So compiles run one at a time.
     const next = this.#compiling.then(() => {
       const hit = this.#kernels.get(key);
-      return hit ?? this.#compile(name, `kernels/${name}.wgsl`, this.source(name), constants, key);
+      return hit ?? this.#compile(name, this.source(name), constants, key);
     });
     this.#compiling = next.catch(() => {});
     return next;
   }
 
   /**
-   * Compiles WGSL given as text (not cached), with the same error reporting as
-   * `kernel`; for tools and tests. `file` names it in messages.
+   * Compiles WGSL given as text (not cached), with the same includes and error reporting as
+   * `kernel`; for tools and tests. `file` ("kernels/x.wgsl" or "x.wgsl") names it in messages.
    */
   kernelFromSource(file: string, code: string, constants: Constants = {}): Promise<Kernel> {
-    const next = this.#compiling.then(() => this.#compile(file, file, code, constants, null));
+    const own = file.replace(/^kernels\//, "");
+    const next = this.#compiling.then(() => {
+      const read: KernelFiles = (f) => f === own ? code : this.#files(f);
+      let src: AssembledKernel;
+      try {
+        src = assembleKernel(own, read);
+      } catch (e) {
+        throw new KernelError(`Cannot load kernel "${file}": ${(e as Error).message}`);
+      }
+      return this.#compile(own.replace(/\.wgsl$/, ""), src, constants, null);
+    });
     this.#compiling = next.catch(() => {});
     return next;
   }
 
-  async #compile(
-    name: string,
-    file: string,
-    code: string,
-    constants: Constants,
-    key: string | null,
-  ) {
+  async #compile(name: string, src: AssembledKernel, constants: Constants, key: string | null) {
+    const file = `kernels/${src.file}`, code = src.code;
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ label: file, code });
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === "error");
     if (errors.length > 0) {
       await this.device.popErrorScope();
-      throw new KernelError(errors.map((m) => _describe(file, code, m)).join("\n"));
+      throw new KernelError(errors.map((m) => _describe(src, m)).join("\n"));
     }
     const pipeline = this.device.createComputePipeline({
       label: file,
@@ -520,8 +541,14 @@ export class Recorder {
   }
 }
 
-function _describe(file: string, code: string, m: GPUCompilationMessage): string {
-  const line = code.split("\n")[m.lineNum - 1] ?? "";
+/**
+ * "kernels/lib/x.wgsl:12:5: error: ..." with the source line and a caret: the line map turns the
+ * assembled text's line into the real file's, and says which kernel included it.
+ */
+function _describe(src: AssembledKernel, m: GPUCompilationMessage): string {
+  const line = src.code.split("\n")[m.lineNum - 1] ?? "";
+  const at = src.lines[m.lineNum - 1] ?? { file: src.file, line: m.lineNum };
+  const via = at.file === src.file ? "" : ` (included by kernels/${src.file})`;
   const caret = " ".repeat(Math.max(0, m.linePos - 1)) + "^";
-  return `${file}:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}\n  ${line}\n  ${caret}`;
+  return `kernels/${at.file}:${at.line}:${m.linePos}: ${m.type}: ${m.message}${via}\n  ${line}\n  ${caret}`;
 }

@@ -4,9 +4,9 @@
  * and training asks for a fresh stream by advancing `counter`: one per call is enough, since
  * each counter value names Philox blocks that no other counter value reaches, whatever n is.
  * Kernel: kernels/rng.wgsl, one file with a DIST override (uniform, normal, raw bits) rather
- * than rng_uniform.wgsl and rng_normal.wgsl, because WGSL has no includes: two files would
- * carry two copies of the Philox rounds, and both must stay bit-identical to
- * src/reference/rng.ts. The activation kernels pick their function the same way.
+ * than rng_uniform.wgsl and rng_normal.wgsl: one pipeline cache entry per distribution, and the
+ * Philox rounds, which must stay bit-identical to src/reference/rng.ts, in one place. The
+ * activation kernels pick their function the same way.
  */
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
