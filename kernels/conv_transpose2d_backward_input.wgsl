@@ -45,7 +45,7 @@ fn outer(u: vec4f, v: vec4f) -> mat4x4f {
 fn dy4(row: u32, ox: i32) -> vec4f {
   let c = vec4i(ox) + i32(shape.stride) * vec4i(0, 1, 2, 3);
   let last = i32(shape.out_w) - 1;
-  let ok = c >= vec4i(0) & c <= vec4i(last);
+  let ok = (c >= vec4i(0)) & (c <= vec4i(last));
   let i = vec4u(clamp(c, vec4i(0), vec4i(last))) + row;
   return select(vec4f(0.0), vec4f(dy[i.x], dy[i.y], dy[i.z], dy[i.w]), ok);
 }

@@ -57,7 +57,7 @@ fn x1(row: u32, ix: i32) -> f32 {
 fn x4(row: u32, ix: i32) -> vec4f {
   let c = vec4i(ix) + vec4i(0, 1, 2, 3);
   let last = i32(shape.width) - 1;
-  let ok = c >= vec4i(0) & c <= vec4i(last);
+  let ok = (c >= vec4i(0)) & (c <= vec4i(last));
   let i = vec4u(clamp(c, vec4i(0), vec4i(last))) + row;
   return select(vec4f(0.0), vec4f(x[i.x], x[i.y], x[i.z], x[i.w]), ok);
 }

@@ -22,7 +22,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["src/train"],
   ["src/study"],
   ["src/bench", "src/course"],
-  ["src/report", "src/doctor"],
+  ["src/report", "src/doctor", "src/explore"],
   ["src/app"],
   ["tasks", "mod.ts"],
 ];

@@ -42,13 +42,23 @@ export async function loadVae<K extends "conv" | "mlp">(
       `it holds a ${c.likelihood} model, this task needs the ${expect.likelihood} likelihood`,
     );
   }
+  return vaeOf(gpu, ckpt) as K extends "conv" ? ConvVae : MlpVae;
+}
+
+/** The VAE a loaded checkpoint holds, whichever architecture, with its trained parameters. */
+export function vaeOf(gpu: Gpu, ckpt: LoadedCheckpoint): Vae {
   const m = checkpointModel(ckpt);
+  const vae = emptyVae(gpu, m);
+  restore(vae, ckpt);
+  return vae;
+}
+
+/** A model of this description with initial (conv) or zero (MLP) parameters, to be filled. */
+export function emptyVae(gpu: Gpu, m: CheckpointModel): Vae {
   const w = m.likelihood.width;
-  const vae: Vae = m.model === "conv"
+  return m.model === "conv"
     ? new ConvVae(gpu, m.config, initConvParams(m.config, 0, w), m.likelihood)
     : new MlpVae(gpu, m.config, new Float32Array(mlpLayout(m.config, w).total), m.likelihood);
-  restore(vae, ckpt);
-  return vae as K extends "conv" ? ConvVae : MlpVae;
 }
 
 /**

@@ -14,7 +14,7 @@ import { warnOtherData } from "../train/checkpoint.ts";
 import { loadVae } from "./models.ts";
 import { Progress } from "../progress.ts";
 import { mulberry32 } from "../random.ts";
-import { type OptimizeResult, PsiBatch } from "../study/psi.ts";
+import { type OptimizeResult, PSI_DEFAULTS, PsiBatch } from "../study/psi.ts";
 
 /** The flags of the psi optimizer, as the course sets them by default. */
 export function psiFlagSpec(out: string) {
@@ -36,16 +36,16 @@ export function psiFlagSpec(out: string) {
     },
     steps: {
       type: "number",
-      default: 500,
+      default: PSI_DEFAULTS.steps,
       integer: true,
       min: 0,
       max: 1_000_000,
       help: "most optimizer steps per image",
     },
-    lr: { type: "number", default: 1e-3, min: 1e-8, max: 10, help: "learning rate" },
+    lr: { type: "number", default: PSI_DEFAULTS.lr, min: 1e-8, max: 10, help: "learning rate" },
     patience: {
       type: "number",
-      default: 50,
+      default: PSI_DEFAULTS.patience,
       integer: true,
       min: 1,
       help: "early stopping: steps without a better -ELBO before an image stops",
@@ -53,7 +53,7 @@ export function psiFlagSpec(out: string) {
     optimizer: {
       type: "choice",
       choices: ["sgd", "adam"],
-      default: "sgd",
+      default: PSI_DEFAULTS.optimizer,
       help: "sgd as in the course, or adam",
     },
     samples: {

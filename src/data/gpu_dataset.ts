@@ -7,6 +7,7 @@
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
+import { PIXELS } from "./image.ts";
 
 /**
  * How pixels p become inputs: grey levels p/255; binarized by threshold or by sampling;
@@ -25,7 +26,7 @@ const MODE_CODE: Record<GatherMode, number> = {
 const NOISY: ReadonlySet<GatherMode> = new Set(["dynamic", "dequantize"]);
 
 /** Pixels per image (28 x 28). */
-export const IMAGE_PIXELS = 784;
+export const IMAGE_PIXELS = PIXELS;
 const WORDS_PER_IMAGE = IMAGE_PIXELS / 4;
 /**
  * Distinct batch sizes whose uniforms are kept; training uses two or three

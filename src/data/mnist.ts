@@ -11,13 +11,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DataError, readIdxImages, readIdxLabels } from "./idx.ts";
 
-export const ROWS = 28;
-export const COLS = 28;
-/** Pixels per image. */
-export const PIXELS = ROWS * COLS;
+import { CLASSES, COLS, PIXELS, ROWS } from "./image.ts";
+
+export { CLASSES, COLS, PIXELS, ROWS };
 /** The last VAL_COUNT training images are the validation split. */
 export const VAL_COUNT = 10_000;
-export const CLASSES = 10;
 
 /** The four IDX files a data directory holds, raw or with a .gz suffix. */
 export const IDX_FILES = {

@@ -8,7 +8,7 @@
  */
 
 import type { Recorder, Tensor } from "../gpu/gpu.ts";
-import { PIXELS } from "../data/mnist.ts";
+import { PIXELS } from "../data/image.ts";
 import { type BackwardOptions, LikelihoodLoss } from "../ops/likelihood_loss.ts";
 import { LikelihoodOutput } from "../ops/likelihood_output.ts";
 import { Reparam } from "../ops/reparam.ts";

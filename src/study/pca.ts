@@ -65,6 +65,37 @@ export function pca2(rows: number[][] | Float32Array | Float64Array, dims?: numb
   return { mean, components, projected, explainedVarianceRatio };
 }
 
+/** The first k principal directions of a code and the spread of the data along each. */
+export interface PrincipalAxes {
+  /** Column means (L). */
+  mean: number[];
+  /** k unit directions (k x L), sign-fixed as in pca2. */
+  components: number[][];
+  /** The standard deviation of the projections on each direction (k). */
+  sd: number[];
+}
+
+/** The first `k` principal directions of rows (n x L, flat) and the spread along each. */
+export function principalAxes(rows: Float32Array, dims: number, k: number): PrincipalAxes {
+  const data = _split(rows, dims);
+  if (data.length < 3 || !Number.isInteger(k) || k < 1 || k > dims) {
+    throw new RangeError(
+      `Cannot find ${k} principal directions of ${data.length} rows of ${dims}: need at least ` +
+        "3 rows and 1 to L directions",
+    );
+  }
+  const mean = new Array<number>(dims).fill(0);
+  for (const r of data) for (let j = 0; j < dims; j++) mean[j] += r[j] / data.length;
+  const pca = new PCA(data, { center: true, scale: false });
+  const U = pca.getEigenvectors(), sds = pca.getStandardDeviations();
+  const have = Math.min(k, U.columns);
+  return {
+    mean,
+    components: Array.from({ length: have }, (_, c) => _signFixed(U.getColumn(c))),
+    sd: Array.from({ length: have }, (_, c) => sds[c] ?? 0),
+  };
+}
+
 /** `v` or `-v`, whichever has its largest-magnitude entry positive (the first such on ties). */
 function _signFixed(v: number[]): number[] {
   let k = 0;

@@ -10,7 +10,7 @@
  */
 
 import type { GpuDataset } from "../data/gpu_dataset.ts";
-import { PIXELS } from "../data/mnist.ts";
+import { PIXELS } from "../data/image.ts";
 import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
@@ -38,6 +38,19 @@ export interface OptimizeOptions {
   /** Called after each read of the tracks. */
   onCheck?: (tracks: PsiTrack[], step: number) => void;
 }
+
+/**
+ * The course's optimizer for psi, the defaults of `deno task infer` and `complete` (and of the
+ * explorer's completion): plain SGD at 1e-3, at most 500 steps, stopping after 50 without a
+ * better -ELBO, seed 0.
+ */
+export const PSI_DEFAULTS = {
+  steps: 500,
+  lr: 1e-3,
+  patience: 50,
+  optimizer: "sgd",
+  seed: 0,
+} as const satisfies OptimizeOptions;
 
 /** What PsiBatch.optimize found, for the loaded images. */
 export interface OptimizeResult {
