@@ -134,7 +134,7 @@ export {
   loss,
   type MlpShape,
   type Params,
-} from "./src/mlp/densities.ts";
+} from "./src/reference/mlp_densities.ts";
 export {
   initMlpParams,
   KINGMA_WELLING,
