@@ -13,7 +13,7 @@ import { relative } from "node:path";
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Lowest first; a folder may import its own files and any folder of a lower layer. */
-export const LAYERS: readonly (readonly string[])[] = [
+const LAYERS: readonly (readonly string[])[] = [
   ["src"], // cli, io, random, safetensors, progress, debug: no project imports
   ["src/gpu", "src/plot"],
   ["src/ops"],

@@ -17,7 +17,7 @@ export const COLS = 28;
 export const PIXELS = ROWS * COLS;
 /** The last VAL_COUNT training images are the validation split. */
 export const VAL_COUNT = 10_000;
-export const CLASSES = 10;
+const CLASSES = 10;
 
 /** The four IDX files a data directory holds, raw or with a .gz suffix. */
 export const IDX_FILES = {

@@ -134,7 +134,7 @@ export class PsiStep {
   /** Reads the tracks of all N images. */
   async readTracks(track: GPUBuffer): Promise<PsiTrack[]> {
     const words = await this.#gpu.readU32(track, 0, this.options.n * TRACK_WORDS);
-    return decodeTracks(words, this.options.n);
+    return _decodeTracks(words, this.options.n);
   }
 
   /**
@@ -177,7 +177,7 @@ export class PsiStep {
 }
 
 /** Tracks from the buffer's words (f32 fields reinterpreted). */
-export function decodeTracks(words: Uint32Array, n: number): PsiTrack[] {
+function _decodeTracks(words: Uint32Array, n: number): PsiTrack[] {
   const f = new Float32Array(words.buffer, words.byteOffset, words.length);
   return Array.from({ length: n }, (_, i) => {
     const o = i * TRACK_WORDS;

@@ -9,9 +9,9 @@ import type { PixelReference } from "./likelihood_kl.ts";
 import { digammaDiff, logBeta } from "./special.ts";
 
 /** Raw heads are clamped to at most this (gradient 0 above): shapes <= 1e4 + 1e-4. */
-export const BETA_HEAD_MAX = 1e4;
+const BETA_HEAD_MAX = 1e4;
 /** The smallest shape, added to the softplus. */
-export const BETA_SHAPE_MIN = 1e-4;
+const BETA_SHAPE_MIN = 1e-4;
 /** Gamma trials per draw in the sampler. */
 export const BETA_TRIALS = 8;
 
@@ -34,7 +34,7 @@ function _dShape(v: number): number {
 }
 
 /** -log Beta(y | alpha, beta) of one pixel from its raw head (a, b). */
-export function betaNll(a: number, b: number, y: number): number {
+function _betaNll(a: number, b: number, y: number): number {
   const alpha = betaShape(a), beta = betaShape(b);
   return logBeta(alpha, beta) - (alpha - 1) * Math.log(y) - (beta - 1) * Math.log1p(-y);
 }
@@ -99,7 +99,7 @@ function _part(a: ArrayLike<number>, from: number, count: number): number[] {
 
 export const betaReference: PixelReference = {
   width: 2,
-  nll: (head, y) => betaNll(head[0], head[1], y),
+  nll: (head, y) => _betaNll(head[0], head[1], y),
   grad: (head, y) => {
     const alpha = betaShape(head[0]), beta = betaShape(head[1]);
     return [

@@ -33,7 +33,7 @@ function _exps(head: ArrayLike<number>, k: number, j = -1) {
  * -log softmax(l)_j. Where l_j is the largest logit, it is log1p of the other bins' mass
  * (summed on its own: sum - 1 would lose it when it is small).
  */
-export function categoricalNll(head: ArrayLike<number>, j: number, k: number): number {
+function _categoricalNll(head: ArrayLike<number>, j: number, k: number): number {
   const { sum, others, max } = _exps(head, k, j);
   return head[j] === max ? Math.log1p(others) : Math.log(sum) - (head[j] - max);
 }
@@ -42,7 +42,7 @@ export function categoricalNll(head: ArrayLike<number>, j: number, k: number): n
 export function categoricalReference(k: number): PixelReference {
   return {
     width: k,
-    nll: (head, x, k) => categoricalNll(head, binOf(x, k), k),
+    nll: (head, x, k) => _categoricalNll(head, binOf(x, k), k),
     grad: (head, x, k) => {
       const j = binOf(x, k), { e, sum, others } = _exps(head, k, j);
       // pi_j - 1 as minus the other bins' mass, which keeps its digits when pi_j ~ 1.

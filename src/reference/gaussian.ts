@@ -8,7 +8,7 @@ import type { PixelReference } from "./likelihood_kl.ts";
 const LOG_2PI = Math.log(2 * Math.PI);
 
 /** -log N(y | m, e^s) of one pixel. */
-export function gaussianNll(m: number, s: number, y: number): number {
+function _gaussianNll(m: number, s: number, y: number): number {
   const r = (y - m) * Math.exp(-0.5 * s);
   return 0.5 * (LOG_2PI + s + r * r);
 }
@@ -19,7 +19,7 @@ function _clip01(v: number): number {
 
 export const gaussianReference: PixelReference = {
   width: 2,
-  nll: (head, y) => gaussianNll(head[0], head[1], y),
+  nll: (head, y) => _gaussianNll(head[0], head[1], y),
   grad: (head, y) => {
     const e = Math.exp(-0.5 * head[1]), r = (y - head[0]) * e;
     // d/dm = (m - y) e^{-s}; d/ds = (1 - (y - m)^2 e^{-s}) / 2.

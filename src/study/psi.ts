@@ -18,7 +18,7 @@ import { PsiStep, type PsiTrack } from "../ops/psi_step.ts";
 import { seededNormals } from "../random.ts";
 
 /** Graph rows (images x samples) of one batch: the conv decoder's activations stay < 64 MiB. */
-export const MAX_ROWS = 1024;
+const MAX_ROWS = 1024;
 
 /** How PsiBatch.optimize runs: the optimizer, its budget and early stopping, and the seed. */
 export interface OptimizeOptions {
