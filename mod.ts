@@ -115,8 +115,7 @@ export { LikelihoodOutput, type OutputOptions } from "./src/ops/likelihood_outpu
 export { BernoulliSample } from "./src/ops/bernoulli_sample.ts";
 export { Adam, type AdamOptions } from "./src/ops/optim.ts";
 export { IwLogWeight } from "./src/ops/iw_log_weight.ts";
-export { PsiStep, type PsiStepOptions } from "./src/ops/psi_step.ts";
-export type { PsiTrack } from "./src/reference/psi_step.ts";
+export { PsiStep, type PsiStepOptions, type PsiTrack } from "./src/ops/psi_step.ts";
 export {
   type Estimate,
   type OptimizeOptions,
@@ -135,7 +134,7 @@ export {
   loss,
   type MlpShape,
   type Params,
-} from "./src/mlp/densities.ts";
+} from "./src/reference/mlp_densities.ts";
 export {
   initMlpParams,
   KINGMA_WELLING,

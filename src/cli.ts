@@ -275,7 +275,7 @@ function _number(
 }
 
 /** The largest value an integer flag takes unless its spec says less: 2^31 - 1. */
-export const INTEGER_MAX = 2 ** 31 - 1;
+const INTEGER_MAX = 2 ** 31 - 1;
 
 function _rangeText(f: { min?: number; max?: number }): string {
   if (f.min !== undefined && f.max !== undefined) return `${f.min} to ${f.max}`;

@@ -102,7 +102,7 @@ export class Progress {
       : "-";
     let s = `${this.label} [${"#".repeat(filled)}${".".repeat(BAR - filled)}] ` +
       `${b}/${this.total} ${ips} img/s ETA ${eta}`;
-    if (stats.loss !== undefined) s += ` loss ${formatLoss(stats.loss)}`;
+    if (stats.loss !== undefined) s += ` loss ${_formatLoss(stats.loss)}`;
     return s;
   }
 
@@ -114,7 +114,7 @@ export class Progress {
 }
 
 /** Four significant digits, without exponents for the losses we see (0.001 .. 99,999). */
-export function formatLoss(v: number): string {
+function _formatLoss(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   return Math.abs(v) >= 1000 ? v.toFixed(1) : v.toPrecision(4);
 }

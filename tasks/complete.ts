@@ -44,7 +44,7 @@ const USAGE = {
 };
 
 /** 1 for observed pixels, 0 for the rest. */
-export function observedMask(observe: "left" | "top" | "quadrant"): Float32Array {
+function _observedMask(observe: "left" | "top" | "quadrant"): Float32Array {
   const mask = new Float32Array(PIXELS);
   for (let r = 0; r < ROWS; r++) {
     for (let c = 0; c < COLS; c++) {
@@ -61,7 +61,7 @@ runTask(async () => {
   await prepareOutDir(f.out);
   const t0 = performance.now();
   const { gpu, vae, mnist, test, picks } = await openStudy(f);
-  const mask = observedMask(f.observe), hidden = mask.map((v) => 1 - v);
+  const mask = _observedMask(f.observe), hidden = mask.map((v) => 1 - v);
   const evalSeed = f.seed + 1000;
 
   const parts = await runPsi(

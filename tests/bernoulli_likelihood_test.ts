@@ -1,4 +1,5 @@
-import { bernoulli, bernoulliNll } from "../src/likelihood/bernoulli.ts";
+import { bernoulli } from "../src/likelihood/bernoulli.ts";
+import { bernoulliNll } from "../src/reference/bernoulli.ts";
 import { LikelihoodLoss } from "../src/ops/likelihood_loss.ts";
 import { likelihoodTests } from "./likelihood_harness.ts";
 import { assertClose, gpuTest, normal, uniform } from "./helpers.ts";

@@ -1,15 +1,9 @@
 import type { Gpu } from "../src/gpu/gpu.ts";
-import {
-  beta,
-  BETA_TRIALS,
-  betaSample,
-  betaShape,
-  logGammaDraw,
-  mtTail,
-} from "../src/likelihood/beta.ts";
+import { beta } from "../src/likelihood/beta.ts";
 import { LikelihoodLoss } from "../src/ops/likelihood_loss.ts";
 import { LikelihoodOutput } from "../src/ops/likelihood_output.ts";
 import { Rng } from "../src/ops/rng.ts";
+import { BETA_TRIALS, betaSample, betaShape, logGammaDraw, mtTail } from "../src/reference/beta.ts";
 import { digammaDiff, logBeta } from "../src/reference/special.ts";
 import { likelihoodTests } from "./likelihood_harness.ts";
 import { assertClose, f32, gpuTest, uniform } from "./helpers.ts";

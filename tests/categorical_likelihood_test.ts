@@ -1,9 +1,10 @@
 import type { Gpu } from "../src/gpu/gpu.ts";
-import { binOf, categorical } from "../src/likelihood/categorical.ts";
+import { categorical } from "../src/likelihood/categorical.ts";
 import type { Likelihood } from "../src/likelihood/likelihood.ts";
 import { LikelihoodLoss } from "../src/ops/likelihood_loss.ts";
 import { LikelihoodOutput, OutputShape } from "../src/ops/likelihood_output.ts";
 import { Rng } from "../src/ops/rng.ts";
+import { binOf } from "../src/reference/categorical.ts";
 import {
   likelihoodKlBackward,
   likelihoodKlForward,

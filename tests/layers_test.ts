@@ -1,7 +1,10 @@
 /**
- * The import graph (`deno info --json` of mod.ts and every task) has no circle between files,
+ * The import graph (`deno info --json` of mod.ts, every task and every file under src/, so that
+ * the f64 references the tests alone import are in it) has no circle between files or folders,
  * and every import goes down the layers below or stays in its folder: a model knows nothing of
- * tasks, training knows no architecture, the kernels' wrappers know no model.
+ * tasks, training knows no architecture, the kernels' wrappers know no model. Type-only imports
+ * count for the circles between folders, and for the layers from src/reference down, which the
+ * tests and the doctor build on without a model: a type those need lives at or below them.
  */
 
 import assert from "node:assert/strict";
@@ -10,7 +13,7 @@ import { relative } from "node:path";
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Lowest first; a folder may import its own files and any folder of a lower layer. */
-export const LAYERS: readonly (readonly string[])[] = [
+const LAYERS: readonly (readonly string[])[] = [
   ["src"], // cli, io, random, safetensors, progress, debug: no project imports
   ["src/gpu", "src/plot"],
   ["src/ops"],
@@ -40,12 +43,23 @@ function _folder(file: string): string {
   return parts[0] === "src" && parts.length > 2 ? `src/${parts[1]}` : parts[0];
 }
 
-async function _graph(): Promise<Map<string, string[]>> {
-  const roots = ["mod.ts", ...[...Deno.readDirSync(`${ROOT}tasks`)].map((e) => `tasks/${e.name}`)];
-  const graph = new Map<string, string[]>();
-  const local = (s: string) =>
-    s.startsWith(`file://${ROOT}`) ? relative(ROOT, new URL(s).pathname) : null;
-  for (const r of roots.filter((f) => f.endsWith(".ts"))) {
+/** Every .ts file under `dir` (relative to the root), depth first. */
+function _files(dir: string): string[] {
+  return [...Deno.readDirSync(`${ROOT}${dir}`)].flatMap((e) =>
+    e.isDirectory ? _files(`${dir}/${e.name}`) : e.name.endsWith(".ts") ? [`${dir}/${e.name}`] : []
+  );
+}
+
+/** Each file's imports: `code` those that run, `types` the type-only ones. */
+async function _graph(): Promise<{ code: Map<string, string[]>; types: Map<string, string[]> }> {
+  const roots = ["mod.ts", ..._files("tasks"), ..._files("src")];
+  const code = new Map<string, string[]>(), types = new Map<string, string[]>();
+  const local = (s?: string) =>
+    s?.startsWith(`file://${ROOT}`) && !s.endsWith(".wgsl")
+      ? relative(ROOT, new URL(s).pathname)
+      : null;
+  for (const r of roots) {
+    if (code.has(r)) continue;
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["info", "--json", r],
       cwd: ROOT,
@@ -57,31 +71,17 @@ async function _graph(): Promise<Map<string, string[]>> {
     for (const m of info.modules) {
       const from = local(m.specifier);
       if (!from) continue;
-      const deps = (m.dependencies ?? []).flatMap((d: { code?: { specifier?: string } }) => {
-        const to = d.code?.specifier ? local(d.code.specifier) : null;
-        return to && !to.endsWith(".wgsl") ? [to] : [];
-      });
-      graph.set(from, deps);
+      type Dep = { code?: { specifier?: string }; type?: { specifier?: string } };
+      const deps: Dep[] = m.dependencies ?? [];
+      code.set(from, deps.flatMap((d) => local(d.code?.specifier) ?? []));
+      types.set(from, deps.flatMap((d) => local(d.type?.specifier) ?? []));
     }
   }
-  return graph;
+  return { code, types };
 }
 
-const graph = await _graph();
-
-Deno.test("every import stays in its folder or goes to a lower layer", () => {
-  const wrong: string[] = [];
-  for (const [from, deps] of graph) {
-    for (const to of deps) {
-      const a = _folder(from), b = _folder(to);
-      if (a !== b && _layer(b) > _layer(a)) wrong.push(`${from} -> ${to} (${a} is below ${b})`);
-    }
-  }
-  assert.deepEqual(wrong, []);
-  assert.ok(graph.size > 100, `only ${graph.size} modules: is deno info reading the project?`);
-});
-
-Deno.test("no circle between files", () => {
+/** The circles of a graph, each as "a -> b -> a". */
+function _circles(graph: Map<string, string[]>): string[] {
   const state = new Map<string, "open" | "done">(), path: string[] = [];
   const circles: string[] = [];
   const visit = (f: string) => {
@@ -97,5 +97,43 @@ Deno.test("no circle between files", () => {
     state.set(f, "done");
   };
   for (const f of graph.keys()) visit(f);
-  assert.deepEqual(circles, []);
+  return circles;
+}
+
+const { code, types } = await _graph();
+/** Type-only imports count from these layers down (see the module doc). */
+const TYPES_COUNT_BELOW = _layer("src/reference");
+
+Deno.test("every import stays in its folder or goes to a lower layer", () => {
+  const wrong: string[] = [];
+  for (const [graph, what] of [[code, "imports"], [types, "imports types of"]] as const) {
+    for (const [from, deps] of graph) {
+      const a = _folder(from);
+      if (graph === types && _layer(a) > TYPES_COUNT_BELOW) continue;
+      for (const to of deps) {
+        const b = _folder(to);
+        if (a !== b && _layer(b) > _layer(a)) {
+          wrong.push(`${from} ${what} ${to} (${a} is below ${b})`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(code.size > 100, `only ${code.size} modules: is deno info reading the project?`);
+});
+
+Deno.test("no circle between files", () => {
+  assert.deepEqual(_circles(code), []);
+});
+
+Deno.test("no circle between folders, type-only imports included", () => {
+  const folders = new Map<string, string[]>();
+  for (const graph of [code, types]) {
+    for (const [from, deps] of graph) {
+      const a = _folder(from), out = folders.get(a) ?? [];
+      for (const b of deps.map(_folder)) if (b !== a && !out.includes(b)) out.push(b);
+      folders.set(a, out);
+    }
+  }
+  assert.deepEqual(_circles(folders), []);
 });

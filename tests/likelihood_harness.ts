@@ -114,7 +114,7 @@ export function likelihoodTests(lik: Likelihood, o: HarnessOptions): void {
     const rand = rng(104);
     const n = 5, latent = 4;
     const c = { n, d: 11, latent, ...o.makeCase(rand, n, 11, true), h: normal(rand, n * 8) };
-    const lambda = freeBitsBetween(c.h, n, latent);
+    const lambda = _freeBitsBetween(c.h, n, latent);
     const scale = 0.3, klWeight = 0.7;
     const g = likelihoodKlBackward(lik.reference, shapeOf(c), c.head, c.x, c.h, {
       scale,
@@ -230,7 +230,7 @@ async function _checkKernels(
   const dHFree = gpu.storage("dh_free_bits", c.n * 2 * c.latent * 4);
   const scale = 0.37, klWeight = c.weights ? 0.5 : 1;
   const s = _rounded(c);
-  const freeBits = freeBitsBetween(s.h, s.n, s.latent);
+  const freeBits = _freeBitsBetween(s.h, s.n, s.latent);
   const rec = gpu.record();
   op.forward(rec, perImage, sums, head, x, h, slot, mask);
   op.backward(rec, dHead, dH, head, x, h, { mask, weights, scale, klWeight });
@@ -276,7 +276,7 @@ async function _checkKernels(
  * A free-bits lambda in the middle of the widest gap between two dimensions' batch mean KLs:
  * some dimensions are held and some not, and f32 rounding cannot move one across lambda.
  */
-export function freeBitsBetween(h: ArrayLike<number>, n: number, latent: number): number {
+function _freeBitsBetween(h: ArrayLike<number>, n: number, latent: number): number {
   const k = [...batchKlPerDim(h, n, latent)].sort((a, b) => a - b);
   let best = 0;
   for (let j = 1; j < k.length; j++) if (k[j] - k[j - 1] > k[best + 1] - k[best]) best = j - 1;

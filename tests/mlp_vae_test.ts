@@ -9,7 +9,7 @@ import {
   log_q,
   type MlpShape,
   type Params,
-} from "../src/mlp/densities.ts";
+} from "../src/reference/mlp_densities.ts";
 import { initMlpParams, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
 import { Adam } from "../src/ops/optim.ts";
 import { Rng } from "../src/ops/rng.ts";

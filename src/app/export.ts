@@ -24,10 +24,10 @@ import { loadCheckpoint, type LoadedCheckpoint } from "../train/checkpoint.ts";
 import { checkpointModel } from "./models.ts";
 
 /** What the export's metadata says its tensors are for (safetensors.torch.save_file's). */
-export const TORCH_FORMAT = "pt";
+const TORCH_FORMAT = "pt";
 
 /** A PyTorch state_dict and the module that takes it. */
-export interface TorchExport {
+interface TorchExport {
   tensors: Record<string, TensorEntry>;
   metadata: Record<string, string>;
   /** E.g. "ConvVae(latent=16, width=1) from tools/pytorch_reference.py". */
@@ -40,7 +40,7 @@ export function torchExportPath(checkpoint: string): string {
 }
 
 /** The state_dict of `ckpt`'s model under PyTorch's names, and the module it fits. */
-export function torchStateDict(ckpt: LoadedCheckpoint): TorchExport {
+function _torchStateDict(ckpt: LoadedCheckpoint): TorchExport {
   const m = checkpointModel(ckpt), lik = m.likelihood;
   const arch: Architecture = m.model === "conv"
     ? convArchitecture(m.config, lik.width)
@@ -117,7 +117,7 @@ export async function exportTorch(
     src,
     "run a train task first (e.g. `deno task train-bernoulli`)",
   );
-  const e = torchStateDict(ckpt);
+  const e = _torchStateDict(ckpt);
   if (await Deno.stat(dst).then((s) => s.isDirectory, () => false)) {
     throw new OutputError(dst, "it is a directory; pass a file name to --out");
   }

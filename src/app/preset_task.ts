@@ -86,7 +86,7 @@ export async function trainPresetTask(preset: Preset, args: string[]): Promise<v
     GpuDataset.create(gpu, mnist.test.images.subarray(0, n * P), n),
     GpuDataset.create(gpu, mnist.train.images.subarray(0, n * P), n),
   ]);
-  const figures = await presetPngs(model, preset, test, f.out);
+  const figures = await _presetPngs(model, preset, test, f.out);
   for (
     const [split, data, labels] of [
       ["test", test, mnist.test.labels],
@@ -140,7 +140,7 @@ export async function trainPresetTask(preset: Preset, args: string[]): Promise<v
  * The tutorial's PNG figures of `model` into `out`: reconstructions.png and, for a 2-D
  * latent, grid.png; their files and captions, for the manifest.
  */
-export async function presetPngs(
+async function _presetPngs(
   model: Vae,
   preset: Preset,
   test: GpuDataset,

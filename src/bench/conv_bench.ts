@@ -34,7 +34,7 @@ export interface Conv2dBenchOptions {
 }
 
 /** FLOPs of one pass (forward, backward to the input, or to the weight): 2 N OC OH OW C K^2. */
-export function conv2dFlops(o: Conv2dOptions): number {
+function _conv2dFlops(o: Conv2dOptions): number {
   const s = o.stride ?? 1, p = o.pad ?? 0;
   const oh = Math.floor((o.height + 2 * p - o.kernel) / s) + 1;
   const ow = Math.floor((o.width + 2 * p - o.kernel) / s) + 1;
@@ -91,7 +91,7 @@ export async function benchConv2d(
 
   op.destroy();
   for (const buffer of [x, w, b, dy, y, dx, dw, db]) buffer.destroy();
-  const flops = conv2dFlops(opts);
+  const flops = _conv2dFlops(opts);
   const gflops = (f: number, ms: number) => f / (ms * 1e6);
   return {
     forwardMs,

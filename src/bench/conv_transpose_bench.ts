@@ -22,7 +22,7 @@ export interface ConvTransposeBench {
 }
 
 /** FLOPs of one pass, counted as PyTorch's profiler does: 2 N IC H W OC K^2. */
-export function convTransposeFlops(o: ConvTranspose2dOptions): number {
+function _convTransposeFlops(o: ConvTranspose2dOptions): number {
   return 2 * o.batch * o.inChannels * o.height * o.width * o.outChannels * o.kernel * o.kernel;
 }
 
@@ -73,7 +73,7 @@ export async function benchConvTranspose2d(
 
   op.destroy();
   for (const buffer of [x, w, b, dy, y, dx, dw, db]) buffer.destroy();
-  const flops = convTransposeFlops(opts);
+  const flops = _convTransposeFlops(opts);
   return {
     forwardMs,
     backwardMs,

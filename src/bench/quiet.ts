@@ -41,7 +41,7 @@ export function othersShare(a: CpuSnapshot, b: CpuSnapshot, cpus: number): numbe
 }
 
 /** Other jobs above this share of the CPUs, or a 1-minute load above this per CPU at the start, void the PyTorch ratios. */
-export const QUIET = { share: 0.1, loadPerCpu: 0.25 };
+const QUIET = { share: 0.1, loadPerCpu: 0.25 };
 
 /** Why the run was not quiet, in words; null when it was. */
 export function notQuiet(loadAtStart: number, share: number | null, cpus: number): string | null {

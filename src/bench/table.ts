@@ -76,7 +76,7 @@ export function timingNotes(c: BenchContext): string[] {
         "and dW counts two products; bias sums are left out)",
     );
   }
-  lines.push(...probeNotes(c.entries));
+  lines.push(..._probeNotes(c.entries));
   if (c.gpu.isSoftware) {
     lines.push(
       "CPU: this process's share of all cores while the entry ran; well below 100% means " +
@@ -88,7 +88,7 @@ export function timingNotes(c: BenchContext): string[] {
 }
 
 /** The probe's results in one line, or none when the probe did not run. */
-export function probeNotes(entries: Entry[]): string[] {
+function _probeNotes(entries: Entry[]): string[] {
   const probe = entries.filter((e) => e.group === "probe");
   const fma = probe.find((e) => e.gflops !== undefined);
   if (!fma) return [];

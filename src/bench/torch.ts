@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { InputError } from "../cli.ts";
 import { type Entry, type Group, TORCH_WORKLOADS, type TorchWorkload } from "./entry.ts";
 
-export const TORCH_SCRIPT = fileURLToPath(new URL("./torch_bench.py", import.meta.url));
+const TORCH_SCRIPT = fileURLToPath(new URL("./torch_bench.py", import.meta.url));
 
 /** One workload's timing as torch_bench.py prints it. */
 export interface TorchTiming {

@@ -28,7 +28,7 @@ export async function mlpGroup(c: BenchContext): Promise<void> {
   const config = KINGMA_WELLING, batch = 200, warmup = 3;
   const model = new MlpVae(c.gpu, config, initMlpParams(mlpLayout(config), 1));
   const t = await timeTrainingSteps(c, model, batch, warmup, 10);
-  if (c.profile) await profileTrainingStep(c, TORCH_WORKLOADS.mlp.name, model, batch);
+  if (c.profile) await _profileTrainingStep(c, TORCH_WORKLOADS.mlp.name, model, batch);
   addEntry(c, {
     name: TORCH_WORKLOADS.mlp.name,
     group: "mlp",
@@ -47,7 +47,7 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
     const model = ConvVae.init(c.gpu, config, lik, 1);
     const t = await timeTrainingSteps(c, model, batch, 1, c.quick ? 2 : 3);
     if (c.profile && name === "bernoulli") {
-      await profileTrainingStep(c, TORCH_WORKLOADS.conv.name, model, batch);
+      await _profileTrainingStep(c, TORCH_WORKLOADS.conv.name, model, batch);
     }
     const { mode } = gatherModeFor(lik, "static");
     addEntry(c, {
@@ -156,7 +156,7 @@ async function _trainingSteps(c: BenchContext, model: Vae, batch: number, most: 
  * With --profile: one training step of `model` after one warm-up step, every dispatch timed
  * by timestamp queries in a pass of its own (src/gpu/profile.ts), summed by kernel.
  */
-export async function profileTrainingStep(
+async function _profileTrainingStep(
   c: BenchContext,
   name: string,
   model: Vae,

@@ -60,7 +60,7 @@ export function convArchitecture(config: ConvConfig, width: number): Architectur
   };
 }
 
-export class ConvEncoder implements Encoder {
+class ConvEncoder implements Encoder {
   readonly #v: ParamAccess;
   readonly #layers: EncLayer[];
   readonly #head: Linear;
@@ -155,7 +155,7 @@ export class ConvEncoder implements Encoder {
   }
 }
 
-export class ConvDecoder implements Decoder {
+class ConvDecoder implements Decoder {
   readonly #v: ParamAccess;
   readonly #layers: DecLayer[];
   readonly #head: Linear;

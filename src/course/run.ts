@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../io.ts";
 import { MANIFEST, type PlannedStep, shellLine } from "./plan.ts";
 import type { Budget } from "./steps.ts";
 
-export const COURSE_VERSION = 1;
+const COURSE_VERSION = 1;
 
 /** `<root>/course/course.json`. */
 export function courseFile(root: string): string {
@@ -130,7 +130,7 @@ export async function runCourse(planned: PlannedStep[], o: RunOptions): Promise<
       r.status = "failed";
       r.exit_code = code;
       const later = planned.slice(i + 1).filter((q) => q.decision === "run").length;
-      failure = { step: p.step.name, code, message: failureMessage(p, code, o.resume, later) };
+      failure = { step: p.step.name, code, message: _failureMessage(p, code, o.resume, later) };
       break;
     }
     r.status = "ran";
@@ -152,7 +152,7 @@ export async function runCourse(planned: PlannedStep[], o: RunOptions): Promise<
  * What to tell the user when a step fails: which, how, and the two ways on. `later` counts the
  * steps that were to run after it.
  */
-export function failureMessage(
+function _failureMessage(
   p: PlannedStep,
   code: number,
   resume: string,

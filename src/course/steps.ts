@@ -53,7 +53,7 @@ export function outDir(step: Pick<Step, "name">, root: string): string {
  * test on 500 images and the IS NLL of 100 with K = 20. The MLPs run at ~1,000 images/s. The
  * figures show what each study shows, but the numbers are not the course's results.
  */
-export const QUICK = {
+const QUICK = {
   conv: [
     "--epochs",
     "1",
@@ -82,7 +82,7 @@ export const QUICK = {
  * 10, the blog preset 10 of its 20; infer and complete their own defaults (10 images, up to
  * 500 steps). Figures and numbers are real results at that budget, short of convergence.
  */
-export const STANDARD = {
+const STANDARD = {
   conv: ["--epochs", "5", "--is-images", "1000", "--is-samples", "100"],
   mlp: ["--epochs", "20"],
   notebook: [],

@@ -8,9 +8,9 @@
 import { gunzipSync } from "node:zlib";
 
 /** Magic number of an IDX file of unsigned bytes with 3 dimensions (images). */
-export const IDX_IMAGES_MAGIC = 0x00000803;
+const IDX_IMAGES_MAGIC = 0x00000803;
 /** Magic number of an IDX file of unsigned bytes with 1 dimension (labels). */
-export const IDX_LABELS_MAGIC = 0x00000801;
+const IDX_LABELS_MAGIC = 0x00000801;
 
 /** A missing, unreadable, corrupt, truncated or inconsistent data file. */
 export class DataError extends Error {

@@ -14,7 +14,7 @@ import { seededRandom } from "../random.ts";
  * Largest allowed error relative to each tensor's largest reference value: f32 sums of a few
  * hundred products in [-1, 1) are good to ~1e-6 of that; a wrong result is off by ~1.
  */
-export const REFERENCE_LIMIT = 1e-4;
+const REFERENCE_LIMIT = 1e-4;
 
 /** Sizes that are no multiple of any workgroup size (x is (N, K), w is (M, K)). */
 const N = 33, K = 257, M = 65;

@@ -39,7 +39,7 @@ export interface DoctorReport {
 }
 
 /** The limits of WANTED_LIMITS as the device holds them. */
-export function wantedLimits(gpu: Gpu): Record<string, number> {
+function _wantedLimits(gpu: Gpu): Record<string, number> {
   return Object.fromEntries(WANTED_LIMITS.map((name) => [name, gpu.limits[name]]));
 }
 
@@ -57,7 +57,7 @@ export function doctorReport(
     backend_how: gpu.backendHow,
     driver: gpu.driver,
     software: gpu.isSoftware,
-    limits: wantedLimits(gpu),
+    limits: _wantedLimits(gpu),
     features: [...gpu.features],
     subgroup_size: gpu.subgroupSize,
     variants: gpu.variants,
@@ -79,7 +79,7 @@ export function doctorReport(
 
 /** The adapter section: name, backend and how it is known, driver, limits, features. */
 export function adapterLines(gpu: Gpu): string[] {
-  const limits = Object.entries(wantedLimits(gpu));
+  const limits = Object.entries(_wantedLimits(gpu));
   const width = Math.max(...limits.map(([k]) => k.length)) + 2;
   return [
     `adapter:  ${gpu.adapterName}${gpu.isSoftware ? " (software: runs on the CPU)" : ""}`,

@@ -8,7 +8,7 @@ import { type Budget, type Step, STEPS } from "../course/steps.ts";
 import { type Backend, mesaMajor } from "../gpu/backend.ts";
 
 /** One epoch of the conv VAE: the training split. */
-export const CONV_EPOCH_IMAGES = 50_000;
+const CONV_EPOCH_IMAGES = 50_000;
 
 // The quick course's work, counted in training images of the model a step trains or uses.
 // An evaluation forward costs about a third of a training image (the conv VAE evaluates about

@@ -14,7 +14,7 @@ import { MlpVae } from "../mlp/mlp_vae.ts";
 import type { MlpConfig } from "../mlp/mlp_net.ts";
 import type { Vae } from "../model/vae.ts";
 import { PSI_DEFAULTS, PsiBatch } from "../study/psi.ts";
-import type { PsiTrack } from "../reference/psi_step.ts";
+import type { PsiTrack } from "../ops/psi_step.ts";
 import type { ExploreModel } from "./protocol.ts";
 
 const P = 784;

@@ -19,14 +19,14 @@ import {
 
 /** kernels/ beside src/, where `Gpu` reads kernel files unless GpuOptions.files says otherwise. */
 export const KERNEL_DIR: URL = new URL("../../kernels/", import.meta.url);
-export const DEBUG = debugEnabled();
+const DEBUG = debugEnabled();
 const BIND_GROUP_CACHE = 4096;
 
 /**
  * Said once per run on the GL backend: its shader compiler takes minutes over our kernels and
  * then they run ~100x slower than through Vulkan (~3 conv images/s on a 2-core CPU).
  */
-export const GL_WARNING = "warning: WebGPU runs on the GL backend here (DENO_WEBGPU_BACKEND or " +
+const GL_WARNING = "warning: WebGPU runs on the GL backend here (DENO_WEBGPU_BACKEND or " +
   "no Vulkan driver): the first run compiles for minutes and trains ~100x slower than Vulkan; " +
   "unset DENO_WEBGPU_BACKEND (or install mesa-vulkan-drivers) to use Vulkan";
 

@@ -5,7 +5,7 @@
  * against the few extra workgroups the fold may add.
  */
 
-export const MAX_WORKGROUPS_PER_DIM = 65535;
+const MAX_WORKGROUPS_PER_DIM = 65535;
 
 /** Workgroup counts (x, y, z) for `dispatchWorkgroups`, each at most MAX_WORKGROUPS_PER_DIM. */
 export type Grid = [number, number, number];

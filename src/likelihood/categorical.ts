@@ -3,79 +3,15 @@
  * which the loss sees as the bin centre x = (j + 0.5) / k; k logits per pixel (pixel-major),
  * -log p(j | l) = logsumexp(l) - l_j, mean image sum_j pi_j (j + 0.5) / k, sample the bin
  * centre of a draw. Kernels: kernels/categorical_kl_forward.wgsl, categorical_kl_backward.wgsl,
- * categorical_output.wgsl, all reading k from their uniform's `k`.
+ * categorical_output.wgsl, all reading k from their uniform's `k`; f64 reference:
+ * src/reference/categorical.ts.
  */
 
 import type { Likelihood } from "./likelihood.ts";
-import type { PixelReference } from "../reference/likelihood_kl.ts";
+import { categoricalReference } from "../reference/categorical.ts";
 
 /** The bins the tasks use unless a flag says otherwise. */
 export const DEFAULT_BINS = 4;
-
-/**
- * The bin j of a bin centre x = (j + 0.5) / k, as the kernels recover it: x in f32 is off by a
- * few ulps (<= 2^-22), k <= 256 scales that to <= 2^-14, and the product's own rounding adds
- * <= 2^-16, so x * k stays within 2^-13 of j + 0.5, far from either integer: the floor is j.
- */
-export function binOf(x: number, k: number): number {
-  return Math.min(Math.max(Math.floor(x * k), 0), k - 1);
-}
-
-/** e_w = exp(l_w - max l) (so the largest is 1), their sum, and the sum without bin j. */
-function _exps(head: ArrayLike<number>, k: number, j = -1) {
-  let max = -Infinity;
-  for (let w = 0; w < k; w++) max = Math.max(max, head[w]);
-  const e = new Array<number>(k);
-  let sum = 0, others = 0;
-  for (let w = 0; w < k; w++) {
-    e[w] = Math.exp(head[w] - max);
-    sum += e[w];
-    if (w !== j) others += e[w];
-  }
-  return { e, sum, others, max };
-}
-
-/**
- * -log softmax(l)_j. Where l_j is the largest logit, it is log1p of the other bins' mass
- * (summed on its own: sum - 1 would lose it when it is small).
- */
-export function categoricalNll(head: ArrayLike<number>, j: number, k: number): number {
-  const { sum, others, max } = _exps(head, k, j);
-  return head[j] === max ? Math.log1p(others) : Math.log(sum) - (head[j] - max);
-}
-
-function _reference(width: number): PixelReference {
-  return {
-    width,
-    nll: (head, x, k) => categoricalNll(head, binOf(x, k), k),
-    grad: (head, x, k) => {
-      const j = binOf(x, k), { e, sum, others } = _exps(head, k, j);
-      // pi_j - 1 as minus the other bins' mass, which keeps its digits when pi_j ~ 1.
-      const g = e.map((v) => v / sum);
-      g[j] = -others / sum;
-      return g;
-    },
-    mean: (head, k) => {
-      const { e, sum } = _exps(head, k);
-      let m = 0;
-      for (let w = 0; w < k; w++) m += e[w] * (w + 0.5);
-      return m / (sum * k);
-    },
-    sample: (head, _normals, uniforms, k) => {
-      const { e, sum } = _exps(head, k);
-      // Inverse CDF on the unnormalized masses; u * sum >= the total (rounding, or u = 1) falls
-      // back to the last bin that has mass, never to a bin of probability 0.
-      const t = uniforms[0] * sum;
-      let c = 0, last = 0;
-      for (let w = 0; w < k; w++) {
-        c += e[w];
-        if (e[w] > 0) last = w;
-        if (t < c) return (w + 0.5) / k;
-      }
-      return (last + 0.5) / k;
-    },
-  };
-}
 
 /** The Categorical likelihood with k bins, 2 <= k <= 256. */
 export function categorical(k: number = DEFAULT_BINS): Likelihood {
@@ -94,7 +30,7 @@ export function categorical(k: number = DEFAULT_BINS): Likelihood {
     dataSpace: `${k} bins j = floor(p ${k} / 256) of 8-bit grey levels`,
     continuous: false,
     noise: { normals: 0, uniforms: 1 },
-    reference: _reference(k),
+    reference: categoricalReference(k),
     note: "",
   };
 }

@@ -5,19 +5,12 @@
  * loss, never a negative ELBO; the blog's mean over pixels and its beta live in the objective
  * (src/train/objective.ts). The image ("mean" and "sample" alike: there is no noise) is y
  * clamped to the grey levels' [0, 1].
- * Kernels: kernels/mse_kl_forward.wgsl, mse_kl_backward.wgsl, mse_output.wgsl.
+ * Kernels: kernels/mse_kl_forward.wgsl, mse_kl_backward.wgsl, mse_output.wgsl; f64 reference:
+ * src/reference/mse.ts.
  */
 
 import type { Likelihood } from "./likelihood.ts";
-import type { PixelReference } from "../reference/likelihood_kl.ts";
-
-export const mseReference: PixelReference = {
-  width: 1,
-  nll: (head, x) => (x - Math.max(head[0], 0)) ** 2,
-  grad: (head, x) => [head[0] > 0 ? 2 * (head[0] - x) : 0],
-  mean: (head) => Math.min(Math.max(head[0], 0), 1),
-  sample: (head) => Math.min(Math.max(head[0], 0), 1),
-};
+import { mseReference } from "../reference/mse.ts";
 
 export const mse: Likelihood = {
   name: "mse",

@@ -56,7 +56,7 @@ export class MlpVae extends Vae {
     this.config = config;
   }
 
-  /** Parameters as named f64 arrays, for the CPU densities in densities.ts. */
+  /** Parameters as named f64 arrays, for the CPU densities in src/reference/mlp_densities.ts. */
   async parameters(): Promise<Record<string, Float64Array>> {
     const flat = await this.gpu.readF32(this.params);
     const out: Record<string, Float64Array> = {};

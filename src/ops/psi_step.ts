@@ -7,7 +7,6 @@
 
 import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
 import { struct } from "../gpu/uniform.ts";
-import type { PsiTrack } from "../reference/psi_step.ts";
 
 /** Mirror of `struct Shape` in psi_step.wgsl. */
 export const PsiStepShape = struct({
@@ -30,6 +29,22 @@ const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
 
 /** Words per image in the track buffer (`struct Track` in psi_step.wgsl). */
 export const TRACK_WORDS = 6;
+
+/** One image's progress in inference without the encoder (`struct Track` in psi_step.wgsl). */
+export interface PsiTrack {
+  /** The lowest S-sample -ELBO seen so far, in nats (Infinity before the first look). */
+  bestLoss: number;
+  /** The step count at which bestLoss was seen (the best psi is psi after that many updates). */
+  bestStep: number;
+  /** Looks since bestLoss last improved; the image stops when it reaches the patience. */
+  wait: number;
+  /** Updates taken so far. */
+  steps: number;
+  /** False once the image stopped (patience, max steps, or a non-finite loss). */
+  active: boolean;
+  /** The -ELBO at the last look, in nats (NaN before the first). */
+  loss: number;
+}
 
 /** The sizes and optimizer of one PsiStep. */
 export interface PsiStepOptions {
@@ -119,7 +134,7 @@ export class PsiStep {
   /** Reads the tracks of all N images. */
   async readTracks(track: GPUBuffer): Promise<PsiTrack[]> {
     const words = await this.#gpu.readU32(track, 0, this.options.n * TRACK_WORDS);
-    return decodeTracks(words, this.options.n);
+    return _decodeTracks(words, this.options.n);
   }
 
   /**
@@ -162,7 +177,7 @@ export class PsiStep {
 }
 
 /** Tracks from the buffer's words (f32 fields reinterpreted). */
-export function decodeTracks(words: Uint32Array, n: number): PsiTrack[] {
+function _decodeTracks(words: Uint32Array, n: number): PsiTrack[] {
   const f = new Float32Array(words.buffer, words.byteOffset, words.length);
   return Array.from({ length: n }, (_, i) => {
     const o = i * TRACK_WORDS;

@@ -11,7 +11,7 @@ import { struct } from "../gpu/uniform.ts";
 export const TransposeShape = struct({ batch: "u32", rows: "u32", cols: "u32", count: "u32" });
 
 /** The transpose kernel's workgroup size (one invocation per row of the result). */
-export const TRANSPOSE_WG = 64;
+const TRANSPOSE_WG = 64;
 
 /** One transpose of fixed shape: dst (B, C, R) from src (B, R, C), both row-major f32. */
 export class Transpose {

@@ -12,7 +12,7 @@ export interface BatchNorm2dDims {
 }
 
 /** Per-channel mean and biased variance, two-pass (mean first, then squared deviations). */
-export function batchNormStats(
+function _batchNormStats(
   d: BatchNorm2dDims,
   x: Float64Array,
 ): { mean: Float64Array; variance: Float64Array } {
@@ -35,7 +35,7 @@ export function batchNormStats(
 }
 
 /** y = gamma * (x - mean) * invStd + beta with per-channel mean and invStd. */
-export function batchNormNormalize(
+function _batchNormNormalize(
   d: BatchNorm2dDims,
   x: Float64Array,
   gamma: Float64Array,
@@ -72,10 +72,10 @@ export function batchNormTrainForward(
   runningVar: Float64Array;
 } {
   const M = d.batch * d.height * d.width;
-  const { mean, variance } = batchNormStats(d, x);
+  const { mean, variance } = _batchNormStats(d, x);
   const invStd = variance.map((v) => 1 / Math.sqrt(v + eps));
   return {
-    y: batchNormNormalize(d, x, gamma, beta, mean, invStd),
+    y: _batchNormNormalize(d, x, gamma, beta, mean, invStd),
     mean,
     invStd,
     runningMean: runningMean.map((r, c) => (1 - momentum) * r + momentum * mean[c]),
@@ -94,7 +94,7 @@ export function batchNormEvalForward(
   eps = 1e-5,
 ): Float64Array {
   const invStd = runningVar.map((v) => 1 / Math.sqrt(v + eps));
-  return batchNormNormalize(d, x, gamma, beta, runningMean, invStd);
+  return _batchNormNormalize(d, x, gamma, beta, runningMean, invStd);
 }
 
 /** Per-channel sum dy and sum dy * xhat, xhat = (x - mean) * invStd. */
@@ -128,7 +128,7 @@ export function batchNormBackward(
   eps = 1e-5,
 ): { dx: Float64Array; dGamma: Float64Array; dBeta: Float64Array } {
   const C = d.channels, HW = d.height * d.width, M = d.batch * HW;
-  const { mean, variance } = batchNormStats(d, x);
+  const { mean, variance } = _batchNormStats(d, x);
   const invStd = variance.map((v) => 1 / Math.sqrt(v + eps));
   const { dGamma, dBeta } = _sums(d, dy, x, mean, invStd);
   const dx = dy.map((g, i) => {

@@ -16,7 +16,7 @@ import {
   batchNormTrainForward,
 } from "./batchnorm.ts";
 import { likelihoodKlBackward, likelihoodKlForward, type PixelReference } from "./likelihood_kl.ts";
-import { bernoulliReference } from "../likelihood/bernoulli.ts";
+import { bernoulliReference } from "./bernoulli.ts";
 import { conv2dBackward, type Conv2dDims, conv2dForward } from "./conv2d.ts";
 import {
   convTranspose2dBackward,

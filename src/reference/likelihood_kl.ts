@@ -41,7 +41,7 @@ export interface LossResult {
 }
 
 /** KL(N(mu, e^lv) || N(0, I)) of one image's encoder head. */
-export function gaussianKl(h: ArrayLike<number>, r: number, latent: number): number {
+function _gaussianKl(h: ArrayLike<number>, r: number, latent: number): number {
   let k = 0;
   for (let j = 0; j < latent; j++) {
     const mu = h[r * 2 * latent + j], lv = h[r * 2 * latent + latent + j];
@@ -70,7 +70,7 @@ export function likelihoodKlForward(
       const i = r * s.d + p;
       nll += (mask ? mask[p] : 1) * px.nll(_slice(head, i * W, W), x[i], s.k);
     }
-    const k = gaussianKl(h, r, s.latent);
+    const k = _gaussianKl(h, r, s.latent);
     perImage[2 * r] = nll;
     perImage[2 * r + 1] = k;
     recon += nll;

@@ -4,8 +4,7 @@
  * reference; composed from the layer references so that each piece is the one tested alone.
  */
 
-import type { MlpConfig } from "../mlp/mlp_net.ts";
-import { hiddenWidths } from "../mlp/mlp_net.ts";
+import type { ActivationKind } from "../ops/activation.ts";
 import { activationBackward, activationForward } from "./activation.ts";
 import { linearBackward, linearForward } from "./linear.ts";
 import { likelihoodKlBackward, likelihoodKlForward, type PixelReference } from "./likelihood_kl.ts";
@@ -13,6 +12,27 @@ import { reparamBackward, reparamForward } from "./reparam.ts";
 import { sigmoidHeadBackward, sigmoidHeadForward } from "./sigmoid_head.ts";
 
 export type Params = Record<string, Float64Array>;
+
+/**
+ * The MLP the step runs: the fields of src/mlp/mlp_net.ts's MlpConfig (which satisfies this), so
+ * that the reference depends on no model code.
+ */
+export interface MlpBuilderConfig {
+  /** Pixels per image. */
+  pixels: number;
+  /** Hidden widths from the input side; the decoder mirrors them. */
+  hidden: number | readonly number[];
+  /** L, the latent dimension. */
+  latent: number;
+  /** The encoder's hidden activation, and the decoder's unless `decoderActivation` is set. */
+  activation: ActivationKind;
+  /** The decoder's hidden activation; default `activation`. */
+  decoderActivation?: ActivationKind;
+  /** LeakyReLU's negative slope (default 0.01). */
+  slope?: number;
+  /** How the encoder's last layer gives (mu, logvar): as is ("logvar", default) or sigmoid_head.ts. */
+  head?: "logvar" | "sigmoid";
+}
 
 export interface BuilderStep {
   /** scale * sum over images of (recon + klWeight * KL). */
@@ -32,7 +52,7 @@ function _chainForward(
   p: Params,
   prefix: string,
   widths: number[],
-  kind: MlpConfig["activation"],
+  kind: ActivationKind,
   slope: number,
   x: Float64Array,
   N: number,
@@ -60,7 +80,7 @@ function _chainBackward(
   p: Params,
   prefix: string,
   widths: number[],
-  kind: MlpConfig["activation"],
+  kind: ActivationKind,
   slope: number,
   x: Float64Array,
   c: Chain,
@@ -82,14 +102,15 @@ function _chainBackward(
 /** One forward and backward of the MLP VAE on x (N, pixels) with eps (N, L). */
 export function mlpBuilderStep(
   p: Params,
-  c: MlpConfig,
+  c: MlpBuilderConfig,
   lik: PixelReference,
   x: Float64Array,
   eps: Float64Array,
   N: number,
   o: { scale: number; klWeight?: number; k?: number },
 ): BuilderStep {
-  const hidden = hiddenWidths(c), L = c.latent, slope = c.slope ?? 0.01;
+  const hidden = typeof c.hidden === "number" ? [c.hidden] : [...c.hidden];
+  const L = c.latent, slope = c.slope ?? 0.01;
   const encW = [c.pixels, ...hidden, 2 * L];
   const decW = [L, ...hidden.toReversed(), c.pixels * lik.width];
   const decAct = c.decoderActivation ?? c.activation;

@@ -4,7 +4,7 @@
  * by side with the GPU pipeline on the same data and the same noise.
  */
 
-import { act, dense, type MlpShape, type Params } from "../mlp/densities.ts";
+import { act, dense, type MlpShape, type Params } from "./mlp_densities.ts";
 import { activationBackward } from "./activation.ts";
 import { linearBackward } from "./linear.ts";
 

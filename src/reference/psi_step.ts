@@ -4,21 +4,7 @@
  * in place, as the kernel modifies its buffers.
  */
 
-/** One image's progress in inference without the encoder (`struct Track` in psi_step.wgsl). */
-export interface PsiTrack {
-  /** The lowest S-sample -ELBO seen so far, in nats (Infinity before the first look). */
-  bestLoss: number;
-  /** The step count at which bestLoss was seen (the best psi is psi after that many updates). */
-  bestStep: number;
-  /** Looks since bestLoss last improved; the image stops when it reaches the patience. */
-  wait: number;
-  /** Updates taken so far. */
-  steps: number;
-  /** False once the image stopped (patience, max steps, or a non-finite loss). */
-  active: boolean;
-  /** The -ELBO at the last look, in nats (NaN before the first). */
-  loss: number;
-}
+import type { PsiTrack } from "../ops/psi_step.ts";
 
 export interface PsiStepShape {
   n: number;

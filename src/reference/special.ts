@@ -35,7 +35,7 @@ function _checkPositive(what: string, ...xs: number[]): void {
 }
 
 /** Stirling's correction ln Gamma(x) - ((x - 1/2) ln x - x + ln(2 pi) / 2), for x >= 10. */
-export function stirlingCorrection(x: number): number {
+function _stirlingCorrection(x: number): number {
   const r = 1 / x, r2 = r * r;
   let s = 0;
   for (let k = STIRLING.length - 1; k >= 0; k--) s = s * r2 + STIRLING[k];
@@ -47,7 +47,7 @@ export function lgamma(x: number): number {
   _checkPositive("lgamma", x);
   let p = 1;
   for (; x < LIFT; x += 1) p *= x;
-  return (x - 0.5) * Math.log(x) - x + HALF_LN_2PI + stirlingCorrection(x) - Math.log(p);
+  return (x - 0.5) * Math.log(x) - x + HALF_LN_2PI + _stirlingCorrection(x) - Math.log(p);
 }
 
 /** psi(x) = d ln Gamma(x) / dx, x > 0. */
@@ -76,7 +76,7 @@ export function logBeta(a: number, b: number): number {
   const la = a <= b ? Math.log(a / c) : Math.log1p(-b / c);
   const lb = b <= a ? Math.log(b / c) : Math.log1p(-a / c);
   return HALF_LN_2PI + (a - 0.5) * la + (b - 0.5) * lb - 0.5 * Math.log(c) +
-    (stirlingCorrection(a) + stirlingCorrection(b) - stirlingCorrection(c)) + Math.log(p);
+    (_stirlingCorrection(a) + _stirlingCorrection(b) - _stirlingCorrection(c)) + Math.log(p);
 }
 
 /**

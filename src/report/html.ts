@@ -43,7 +43,7 @@ export const SECTIONS: readonly { task: string; title: string; course?: false }[
 ];
 
 /** The course's record (tasks/course.ts writes ROOT/course/course.json). */
-export interface CourseRecord {
+interface CourseRecord {
   quick: boolean;
   /** quick, standard or full; absent in records older than budgets. */
   budget?: string;
@@ -91,7 +91,7 @@ export async function buildReport(
   outDir: string,
   o: { inline?: boolean; now?: Date } = {},
 ): Promise<ReportResult> {
-  const { runs, skipped } = await scanRuns(root, outDir);
+  const { runs, skipped } = await _scanRuns(root, outDir);
   const course = await readCourse(root);
   const present = new Set(runs.map((r) => r.manifest.task));
   const missing = SECTIONS.filter((s) => s.course !== false).map((s) => s.task)
@@ -129,14 +129,14 @@ export async function buildReport(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
+<title>${_esc(title)}</title>
 <style>${CSS}</style>
 </head>
 <body>
 <header>
-<h1>${esc(title)}</h1>
-<p class="facts">Every run under <code>${esc(root)}</code>, in the course's order; written ${
-    esc(now.toISOString().replace("T", " ").slice(0, 16))
+<h1>${_esc(title)}</h1>
+<p class="facts">Every run under <code>${_esc(root)}</code>, in the course's order; written ${
+    _esc(now.toISOString().replace("T", " ").slice(0, 16))
   } UTC by <code>deno task report</code>.</p>
 ${course?.quick ? QUICK_BANNER : ""}
 ${course ? _courseTable(course) : ""}
@@ -154,7 +154,7 @@ ${skipped.length > 0 ? _skippedSection(skipped) : ""}
 }
 
 /** The runs under `root`, skipping `exclude` (the report's own directory). */
-export async function scanRuns(
+async function _scanRuns(
   root: string,
   exclude?: string,
 ): Promise<{ runs: Run[]; skipped: string[] }> {
@@ -279,16 +279,16 @@ function _collapseBadge(run: Run): string {
   const m = run.metrics ?? {};
   const words = typeof m.collapse === "string" ? m.collapse : "";
   if (m.posterior_collapse === true) {
-    return ` <span class="badge collapse" title="${esc(words)}">posterior collapse</span>`;
+    return ` <span class="badge collapse" title="${_esc(words)}">posterior collapse</span>`;
   }
   if (m.partial_collapse === true) {
-    return ` <span class="badge collapse" title="${esc(words)}">partial collapse</span>`;
+    return ` <span class="badge collapse" title="${_esc(words)}">partial collapse</span>`;
   }
   return "";
 }
 
 /** A small-budget run: the course's --quick, or training/evaluation limited by flags. */
-export function budgetNote(run: Run, course: CourseRecord | null): string | null {
+function _budgetNote(run: Run, course: CourseRecord | null): string | null {
   const m = run.metrics ?? {};
   const parts: string[] = [];
   if (typeof m.train_limit === "number") parts.push(`${m.train_limit} training images`);
@@ -308,47 +308,47 @@ function _section(
 ): string {
   const m = run.manifest;
   const id = _id(run);
-  const budget = budgetNote(run, course);
+  const budget = _budgetNote(run, course);
   const facts: string[] = [
-    `<code>${esc(["deno task", m.task, ...m.args].join(" "))}</code>`,
-    `adapter ${esc(m.adapter)}`,
-    `written ${esc(m.created.replace("T", " ").slice(0, 16))} UTC`,
+    `<code>${_esc(["deno task", m.task, ...m.args].join(" "))}</code>`,
+    `adapter ${_esc(m.adapter)}`,
+    `written ${_esc(m.created.replace("T", " ").slice(0, 16))} UTC`,
     `commit ${
       m.commit
         ? `<code>${
-          esc(m.commit.slice(0, 10) + (m.commit.endsWith("+dirty") ? "+dirty" : ""))
+          _esc(m.commit.slice(0, 10) + (m.commit.endsWith("+dirty") ? "+dirty" : ""))
         }</code>`
         : "unknown"
     }`,
   ];
   if (m.data) {
     facts.push(
-      `data <code>${esc(m.data.dir)}</code> (sha256 ${esc(m.data.sha256.slice(0, 12))})`,
+      `data <code>${_esc(m.data.dir)}</code> (sha256 ${_esc(m.data.sha256.slice(0, 12))})`,
     );
   }
   const figs = m.figures.map((f, i) => {
     const src = srcs[i];
     if (src === null) {
-      return `<figure class="missing"><p>${esc(f.file)} is missing: rerun <code>deno task ${
-        esc(m.task)
-      }</code>.</p><figcaption>${inline(f.caption)}</figcaption></figure>`;
+      return `<figure class="missing"><p>${_esc(f.file)} is missing: rerun <code>deno task ${
+        _esc(m.task)
+      }</code>.</p><figcaption>${_inline(f.caption)}</figcaption></figure>`;
     }
-    return `<figure><a href="${esc(src)}"><img src="${esc(src)}" alt="${esc(f.caption)}" ` +
-      `loading="eager"></a><figcaption>${inline(f.caption)}</figcaption></figure>`;
+    return `<figure><a href="${_esc(src)}"><img src="${_esc(src)}" alt="${_esc(f.caption)}" ` +
+      `loading="eager"></a><figcaption>${_inline(f.caption)}</figcaption></figure>`;
   });
-  const heading = `${esc(m.title)}${_extraDir(run)}`;
-  return `<section id="${esc(id)}" data-task="${esc(m.task)}">
-<h2>${heading}${budget ? ` <span class="badge">${esc(budget)}</span>` : ""}${
+  const heading = `${_esc(m.title)}${_extraDir(run)}`;
+  return `<section id="${_esc(id)}" data-task="${_esc(m.task)}">
+<h2>${heading}${budget ? ` <span class="badge">${_esc(budget)}</span>` : ""}${
     _collapseBadge(run)
   }</h2>
-<p class="facts">${facts.join(" · ")}<br>output <code>${esc(run.dir)}</code></p>
-${m.loss ? `<p>Optimizes: ${inline(m.loss)}.</p>` : ""}
+<p class="facts">${facts.join(" · ")}<br>output <code>${_esc(run.dir)}</code></p>
+${m.loss ? `<p>Optimizes: ${_inline(m.loss)}.</p>` : ""}
 ${
     (m.notes ?? []).length > 0
-      ? `<ul class="notes">${(m.notes ?? []).map((n) => `<li>${inline(n)}</li>`).join("")}</ul>`
+      ? `<ul class="notes">${(m.notes ?? []).map((n) => `<li>${_inline(n)}</li>`).join("")}</ul>`
       : ""
   }
-${run.problems.length > 0 ? `<p class="problem">${run.problems.map(esc).join("; ")}.</p>` : ""}
+${run.problems.length > 0 ? `<p class="problem">${run.problems.map(_esc).join("; ")}.</p>` : ""}
 ${figs.length > 0 ? `<div class="figures">${figs.join("\n")}</div>` : ""}
 ${run.tables.map(_table).join("\n")}
 ${
@@ -364,13 +364,13 @@ function _metrics(metrics: Record<string, unknown>, file: string): string {
   const rows = Object.entries(metrics).filter(([k, v]) => _scalar(v) && k !== "note");
   const note = typeof metrics.note === "string" ? metrics.note : null;
   const skipped = Object.entries(metrics).filter(([, v]) => !_scalar(v)).map(([k]) => k);
-  return `<table class="metrics"><caption>${esc(file)}${
-    note ? `: ${inline(note)}` : ""
+  return `<table class="metrics"><caption>${_esc(file)}${
+    note ? `: ${_inline(note)}` : ""
   }</caption><tbody>${
-    rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(_cell(v))}</td></tr>`).join("")
+    rows.map(([k, v]) => `<tr><th>${_esc(k)}</th><td>${_esc(_cell(v))}</td></tr>`).join("")
   }</tbody></table>${
     skipped.length > 0
-      ? `<p class="facts">Also in ${esc(file)}: ${skipped.map(esc).join(", ")}.</p>`
+      ? `<p class="facts">Also in ${_esc(file)}: ${skipped.map(_esc).join(", ")}.</p>`
       : ""
   }`;
 }
@@ -378,15 +378,15 @@ function _metrics(metrics: Record<string, unknown>, file: string): string {
 function _table(t: Table): string {
   const formats = t.columns.map((c) => _columnFormat(t.rows.map((r) => r[c.key])));
   const numeric = t.columns.map((c) => t.rows.some((r) => typeof r[c.key] === "number"));
-  return `<div class="scroll"><table class="rows"><caption>${inline(t.caption)}</caption>` +
-    `<thead><tr>${t.columns.map((c) => `<th>${esc(c.label)}</th>`).join("")}</tr></thead>` +
+  return `<div class="scroll"><table class="rows"><caption>${_inline(t.caption)}</caption>` +
+    `<thead><tr>${t.columns.map((c) => `<th>${_esc(c.label)}</th>`).join("")}</tr></thead>` +
     `<tbody>${
       t.rows.map((r) =>
         `<tr>${
           t.columns.map((c, i) => {
             const v = r[c.key];
             const num = numeric[i] && typeof v !== "string" ? ' class="num"' : "";
-            return `<td${num}>${esc(_scalar(v) ? formats[i](v) : "")}</td>`;
+            return `<td${num}>${_esc(_scalar(v) ? formats[i](v) : "")}</td>`;
           }).join("")
         }</tr>`
       ).join("")
@@ -420,7 +420,7 @@ function _courseTable(c: CourseRecord): string {
   const steps = c.steps ?? [];
   if (steps.length === 0) return "";
   const total = steps.reduce((a, s) => a + (s.seconds ?? 0), 0);
-  const when = c.started ? ` started ${esc(c.started.replace("T", " ").slice(0, 16))} UTC` : "";
+  const when = c.started ? ` started ${_esc(c.started.replace("T", " ").slice(0, 16))} UTC` : "";
   return `<details class="course"><summary>Course run:${when}, ${steps.length} steps, ${
     _duration(total)
   } of step time${
@@ -428,7 +428,7 @@ function _courseTable(c: CourseRecord): string {
   }</summary><table class="rows"><thead>` +
     "<tr><th>step</th><th>status</th><th>time</th></tr></thead><tbody>" +
     steps.map((s) =>
-      `<tr><td>${esc(s.task)}</td><td>${esc(s.status)}</td><td>${
+      `<tr><td>${_esc(s.task)}</td><td>${_esc(s.status)}</td><td>${
         s.seconds === null || s.seconds === undefined ? "–" : _duration(s.seconds)
       }</td></tr>`
     ).join("") + "</tbody></table></details>";
@@ -441,7 +441,7 @@ function _duration(seconds: number): string {
 
 function _contents(runs: Run[], missing: string[]): string {
   const items = runs.map((r) =>
-    `<li><a href="#${esc(_id(r))}">${esc(r.manifest.title)}</a>${_extraDir(r)}</li>`
+    `<li><a href="#${_esc(_id(r))}">${_esc(r.manifest.title)}</a>${_extraDir(r)}</li>`
   );
   if (missing.length > 0) items.push(`<li><a href="#not-run">Not run (${missing.length})</a></li>`);
   return `<nav><ol>${items.join("")}</ol></nav>`;
@@ -451,7 +451,7 @@ function _missingSection(missing: string[]): string {
   if (missing.length === 0) return "";
   const rows = missing.map((t) => {
     const s = SECTIONS.find((x) => x.task === t)!;
-    return `<li>${esc(s.title)}: <code>deno task ${esc(t)}</code></li>`;
+    return `<li>${_esc(s.title)}: <code>deno task ${_esc(t)}</code></li>`;
   });
   return `<section id="not-run" data-task="not-run"><h2>Not run</h2>
 <p>No output of these under this root yet (or it was written before tasks wrote manifests):</p>
@@ -460,14 +460,14 @@ function _missingSection(missing: string[]): string {
 
 function _skippedSection(skipped: string[]): string {
   return `<section id="unreadable" data-task="unreadable"><h2>Unreadable outputs</h2><ul>${
-    skipped.map((s) => `<li>${esc(s)}</li>`).join("")
+    skipped.map((s) => `<li>${_esc(s)}</li>`).join("")
   }</ul></section>`;
 }
 
 /** A run outside its task's default directory (out/infer-adam/) is labelled with it. */
 function _extraDir(run: Run): string {
   const dir = basename(run.dir);
-  return dir === run.manifest.task ? "" : ` <small>${esc(dir)}/</small>`;
+  return dir === run.manifest.task ? "" : ` <small>${_esc(dir)}/</small>`;
 }
 
 function _id(run: Run): string {
@@ -493,12 +493,12 @@ async function _isFile(path: string): Promise<boolean> {
 }
 
 /** Escapes text for HTML, then shows Markdown's `code` spans as code. */
-export function inline(s: string): string {
-  return esc(s).replace(/`([^`]+)`/g, "<code>$1</code>");
+function _inline(s: string): string {
+  return _esc(s).replace(/`([^`]+)`/g, "<code>$1</code>");
 }
 
 /** Escapes text for HTML content and attribute values. */
-export function esc(s: string): string {
+function _esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

@@ -79,9 +79,9 @@ export async function writeManifest(dir: string, m: ManifestInput): Promise<stri
     ...(m.metrics ? { metrics: rel(m.metrics) } : {}),
     ...(m.log ? { log: rel(m.log) } : {}),
     created: new Date().toISOString(),
-    commit: await gitCommit(),
+    commit: await _gitCommit(),
     args: [...Deno.args],
-    files: await outputSizes(dir),
+    files: await _outputSizes(dir),
   };
   const path = join(dir, MANIFEST);
   await writeFileAtomic(path, JSON.stringify(manifest, null, 2) + "\n");
@@ -123,7 +123,7 @@ export async function resolveInRun(
 }
 
 /** Sizes of the regular files directly in `dir`, but the manifest and hidden (temp, lock) files. */
-export async function outputSizes(dir: string): Promise<Record<string, number>> {
+async function _outputSizes(dir: string): Promise<Record<string, number>> {
   const sizes: Record<string, number> = {};
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -177,7 +177,7 @@ export function manifestProblem(m: unknown): string | null {
 let _commit: Promise<string | null> | null = null;
 
 /** The checkout's commit (cached), "+dirty" when tracked files differ; null without git. */
-export function gitCommit(): Promise<string | null> {
+function _gitCommit(): Promise<string | null> {
   _commit ??= (async () => {
     try {
       const run = (args: string[]) =>

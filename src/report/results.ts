@@ -108,7 +108,7 @@ export interface ResultsInput {
 }
 
 /** The README's block of results, between these markers, is rewritten by `deno task results`. */
-export const README_MARKERS = ["<!-- results:begin -->", "<!-- results:end -->"] as const;
+const README_MARKERS = ["<!-- results:begin -->", "<!-- results:end -->"] as const;
 
 const README_STEPS = [
   "train-bernoulli",

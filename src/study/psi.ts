@@ -14,12 +14,11 @@ import { PIXELS } from "../data/image.ts";
 import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
-import { PsiStep } from "../ops/psi_step.ts";
-import type { PsiTrack } from "../reference/psi_step.ts";
+import { PsiStep, type PsiTrack } from "../ops/psi_step.ts";
 import { seededNormals } from "../random.ts";
 
 /** Graph rows (images x samples) of one batch: the conv decoder's activations stay < 64 MiB. */
-export const MAX_ROWS = 1024;
+const MAX_ROWS = 1024;
 
 /** How PsiBatch.optimize runs: the optimizer, its budget and early stopping, and the seed. */
 export interface OptimizeOptions {

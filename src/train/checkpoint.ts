@@ -12,7 +12,7 @@ import { CheckpointError, expectTensor, loadSafetensors, saveSafetensors } from 
 import type { EpochLog } from "./epoch_log.ts";
 import type { DataSource } from "../data/mnist.ts";
 
-export const FORMAT = "webgpu-vae/1";
+const FORMAT = "webgpu-vae/1";
 
 /** Where a run stands: what a checkpoint stores besides the tensors, and what resume needs. */
 export interface TrainState {

@@ -13,7 +13,7 @@
 export const ACTIVE_THRESHOLD = 0.01;
 
 /** Below this KL per image (nats) the latent code carries almost nothing: collapse. */
-export const COLLAPSE_KL = 1;
+const COLLAPSE_KL = 1;
 
 /** How much of the latent code an encoder uses, over one evaluation's images. */
 export interface LatentStats {

@@ -55,7 +55,7 @@ export interface CurvePoint {
 }
 
 /** About this many curve points per epoch: the window is ceil(steps / CURVE_POINTS). */
-export const CURVE_POINTS = 20;
+const CURVE_POINTS = 20;
 
 /**
  * The per-window means of an epoch's per-step sums `s` (steps x [recon, kl], each summed over

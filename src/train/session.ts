@@ -51,7 +51,6 @@ export interface SessionResult {
   written: string[];
 }
 
-/** Trains and evaluates the model that `build` makes; returns what it wrote. */
 /** A --resume whose checkpoint already reached --epochs: nothing is trained or written. */
 export class NothingToTrainError extends Error {
   constructor(message: string) {
@@ -71,6 +70,7 @@ export interface SessionOptions {
   metrics?: Record<string, unknown>;
 }
 
+/** Trains and evaluates the model that `build` makes; returns what it wrote. */
 export async function runSession(
   task: string,
   f: SessionFlags,
@@ -255,7 +255,7 @@ export async function runSession(
       ` (recon ${test.recon.toFixed(2)}, KL ${test.kl.toFixed(2)})` +
       (nll === null ? "" : `, IS NLL ${nll.toFixed(2)} (K = ${f.isSamples}, ${isImages} images)`) +
       (lik.continuous ? `, ${bitsPerDim(test.negElbo).toFixed(3)} bits/dim` : "") +
-      `, ${test.count} test images, ${binarize === "none" ? dataSpace : binarizeWords(binarize)}`,
+      `, ${test.count} test images, ${binarize === "none" ? dataSpace : _binarizeWords(binarize)}`,
   );
   console.error(`${collapse.collapsed || collapse.partial ? "warning: " : ""}${collapse.words}`);
   return {
@@ -267,7 +267,7 @@ export async function runSession(
   };
 }
 
-export function binarizeWords(b: Binarize): string {
+function _binarizeWords(b: Binarize): string {
   return b === "static"
     ? "static binarization (x > 0.5)"
     : b === "dynamic"

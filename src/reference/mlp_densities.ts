@@ -9,8 +9,8 @@
  */
 
 import type { ActivationKind } from "../ops/activation.ts";
-import { activationForward } from "../reference/activation.ts";
-import { linearForward } from "../reference/linear.ts";
+import { activationForward } from "./activation.ts";
+import { linearForward } from "./linear.ts";
 
 /** The MLP VAE's tensors by name ("enc.fc1.weight", ...), as `MlpVae.parameters()` gives them. */
 export type Params = Record<string, Float64Array>;
