@@ -44,7 +44,7 @@ export interface Conv2dDispatch<S> {
 }
 
 /** A kernel dispatched over `items` invocations (Recorder.dispatchItems) with this Shape. */
-export interface Conv2dItems<S> {
+export interface PlannedItems<S> {
   shape: S;
   items: number;
 }
@@ -64,8 +64,8 @@ export interface Conv2dPlan {
     KernelSpec
   >;
   /** Packing w for the forward, and for the backward-input. */
-  packForward: Conv2dItems<StructValues<typeof Conv2dPackShape.layout>>;
-  packInput: Conv2dItems<StructValues<typeof Conv2dPackShape.layout>>;
+  packForward: PlannedItems<StructValues<typeof Conv2dPackShape.layout>>;
+  packInput: PlannedItems<StructValues<typeof Conv2dPackShape.layout>>;
   /** Bytes of each packed weight, and whether the taps kernels bind it in uniform blocks. */
   packedForward: { bytes: number; uniform: boolean };
   packedInput: { bytes: number; uniform: boolean };
@@ -75,8 +75,8 @@ export interface Conv2dPlan {
   forward: Conv2dDispatch<StructValues<typeof Conv2dForwardShape.layout>>[];
   /** One, or with inputTaps one per block of 16 input channels and part of the sum, in order. */
   backwardInput: Conv2dDispatch<StructValues<typeof Conv2dBackwardInputShape.layout>>[];
-  backwardWeight: Conv2dItems<StructValues<typeof Conv2dBackwardWeightShape.layout>>;
-  reduce: Conv2dItems<StructValues<typeof Conv2dReduceShape.layout>>;
+  backwardWeight: PlannedItems<StructValues<typeof Conv2dBackwardWeightShape.layout>>;
+  reduce: PlannedItems<StructValues<typeof Conv2dReduceShape.layout>>;
 }
 
 const WG = 64;

@@ -1,6 +1,6 @@
 /**
- * The conv kernels' uniform structs, mirrored for TypeScript: the planner
- * (conv2d_plan.ts) fills them, the op writes them.
+ * The conv kernels' uniform structs, mirrored for TypeScript: the planners
+ * (conv2d_plan.ts, conv_transpose2d_plan.ts) fill them, the ops write them.
  */
 
 import { struct } from "../gpu/uniform.ts";
@@ -90,3 +90,55 @@ export const Conv2dBackwardWeightShape = struct({
 
 /** Mirror of `struct Shape` in conv2d_backward_weight_reduce.wgsl. */
 export const Conv2dReduceShape = struct({ w_count: "u32", oc: "u32", chunks: "u32" });
+
+/** The fields that every transposed-conv Shape but the bias's starts with. */
+export const CONV_TRANSPOSE_GEOMETRY = {
+  batch: "u32",
+  in_ch: "u32",
+  out_ch: "u32",
+  height: "u32",
+  width: "u32",
+  out_h: "u32",
+  out_w: "u32",
+  kernel: "u32",
+  stride: "u32",
+  pad: "u32",
+} as const;
+
+/** Mirror of `struct Shape` in conv_transpose2d_forward.wgsl. */
+export const ConvTransposeForwardShape = struct({
+  ...CONV_TRANSPOSE_GEOMETRY,
+  batch_blocks: "u32",
+  oc_blocks: "u32",
+  col_groups: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_input.wgsl. */
+export const ConvTransposeBackwardInputShape = struct({
+  ...CONV_TRANSPOSE_GEOMETRY,
+  ic_blocks: "u32",
+  col_groups: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_weight.wgsl. */
+export const ConvTransposeBackwardWeightShape = struct({
+  ...CONV_TRANSPOSE_GEOMETRY,
+  ic_blocks: "u32",
+  oc_blocks: "u32",
+  chunks: "u32",
+  chunk: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_backward_bias.wgsl. */
+export const ConvTransposeBackwardBiasShape = struct({
+  batch: "u32",
+  out_ch: "u32",
+  pixels: "u32",
+  chunks: "u32",
+  chunk: "u32",
+  items: "u32",
+});
+/** Mirror of `struct Shape` in conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl. */
+export const ConvTransposeColsShape = struct({ ...CONV_TRANSPOSE_GEOMETRY, rows: "u32" });
+/** Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl. */
+export const ConvTransposeReduceShape = struct({ len: "u32", chunks: "u32" });
