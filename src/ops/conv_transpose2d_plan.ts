@@ -31,7 +31,7 @@ import {
 } from "./conv_transpose2d_variant.ts";
 import type { LinearOptions } from "./linear.ts";
 
-/** The GEMM path's parts (ConvTransposeVariant.gemm), with Transpose.create's (batch, rows, cols). */
+/** The GEMM path's parts (ConvTransposeVariant.gemm); transposes as (batch, rows, cols). */
 export interface ConvTransposeGemmPlan {
   /** (N H W, IC) x (IC, OC K K): forward, and the two products of the backward. */
   linear: LinearOptions;
@@ -203,7 +203,7 @@ export function convTranspose2dPlan(
   };
 }
 
-/** The direct kernels and their override constants; a subgroup kernel's workgroup is one subgroup. */
+/** The direct kernels and their constants; a subgroup kernel's workgroup is one subgroup. */
 function _kernels(batch: number, v: ConvTransposeVariant): ConvTranspose2dPlan["kernels"] {
   const wg = { WG: v.wg };
   const sub = convTransposeSubgroupKernels(batch, v);
