@@ -11,7 +11,7 @@
 // once per row. Lanes past the last pixel block run on a copy of it and store nothing.
 // The weights are a uniform buffer, as in conv2d_forward_taps.wgsl: one dispatch per block of
 // 16 input channels (shape.cb) and part of the output channels (o_begin .. o_end, at most
-// 1024 / (K K) of them, src/ops/conv2d.ts: conv2dInputTapsParts), each binding those weights,
+// 1024 / (K K) of them, conv2d_variant.ts: conv2dInputTapsParts), each binding those weights,
 // (o_end - o_begin, K, K, 16) as vec4s (conv2d_pack_weight.wgsl with blocks), 64 KiB from their
 // start. The first part overwrites dx, the later ones add to it (accumulate = 1).
 

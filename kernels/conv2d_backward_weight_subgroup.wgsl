@@ -1,6 +1,6 @@
 // conv2d_backward_weight.wgsl for a CPU adapter with 8-lane subgroups (lavapipe on AVX2), run
 // in workgroups of exactly one subgroup (WG = 8) on layers whose 8 neighbouring blocks share
-// their 8 output channels and chunk (src/ops/conv2d.ts: conv2dWeightBlocksShareChannels): per
+// their 8 output channels and chunk (conv2d_variant.ts: conv2dWeightBlocksShareChannels): per
 // output column, lane j loads output channel o0 + j's dy and the others take it with
 // subgroupBroadcast (see conv2d_forward_subgroup.wgsl), 1 dy load where there were 8. The rest
 // of this header is conv2d_backward_weight.wgsl's.

@@ -20,7 +20,7 @@
 // blocks), 64 KiB from the block's start. On lavapipe a uniform load is a gather, a storage load
 // a loop over the lanes: 1.28x faster on the course's 32->64 5 x 5 layer, 1.13x on its 1->32,
 // 1.04x on its 64->128 3 x 3 (2-core Zen 4 EPYC, Mesa 25.0.7, batch 256, medians of 9-11
-// alternating rounds in one process). So C K K <= 1024 (src/ops/conv2d.ts refuses more).
+// alternating rounds in one process). So C K K <= 1024 (conv2d_variant.ts refuses more).
 
 override WG: u32 = 64;
 // The kernel's width and height: 3 or 5.

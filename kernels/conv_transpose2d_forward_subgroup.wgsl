@@ -1,6 +1,6 @@
 // conv_transpose2d_forward.wgsl for a CPU adapter with 8-lane subgroups (lavapipe on AVX2), run
 // in workgroups of one subgroup (WG = 8) on layers whose blocks of images come in multiples of 8
-// (src/ops/conv_transpose2d.ts), so that a subgroup's lanes share their channels, row and taps:
+// (conv_transpose2d_variant.ts), so that a subgroup's lanes share their channels, row and taps:
 // each lane loads one of a tap's OQ weight vec4s and takes the others from its subgroup with
 // subgroupBroadcast (one register shuffle on lavapipe, where a load is a loop over the lanes),
 // 1 weight load per tap where there were OQ. The rest of this header is

@@ -121,7 +121,7 @@ export const KERNEL_SUBGROUP_LANES = 8;
  * Throws a RangeError naming `who` unless the device has subgroups of KERNEL_SUBGROUP_LANES
  * lanes, which an explicitly requested subgroup variant needs.
  */
-export function requireKernelSubgroups(gpu: Gpu, who: string): void {
+export function requireKernelSubgroups(gpu: Pick<Gpu, "subgroupSize">, who: string): void {
   if (gpu.subgroupSize === KERNEL_SUBGROUP_LANES) return;
   throw new RangeError(
     `Cannot create ${who} needs subgroups of ${KERNEL_SUBGROUP_LANES} lanes, and this device ` +

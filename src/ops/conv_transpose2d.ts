@@ -9,238 +9,49 @@
  * loads across the subgroup (see ConvTransposeVariant.subgroups); on layers where those kernels
  * are slow, a GEMM path (ConvTransposeVariant.gemm): kernels/transpose.wgsl,
  * conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl around Linear's matrix products.
+ * Which kernels, constants and sizes a layer gets is decided in conv_transpose2d_variant.ts and
+ * conv_transpose2d_plan.ts; this class compiles and allocates them.
+ * Measurements: docs/performance.md, "conv_transpose2d variants".
  */
 
+import type { Gpu, Kernel, Recorder, Tensor } from "../gpu/gpu.ts";
+import type { StructLayout, StructValues, UniformStruct } from "../gpu/uniform.ts";
 import {
-  type Gpu,
-  type Kernel,
-  KERNEL_SUBGROUP_LANES,
-  type Recorder,
-  requireKernelSubgroups,
-  type Tensor,
-} from "../gpu/gpu.ts";
-import { struct, type StructValues } from "../gpu/uniform.ts";
-import { Conv2d, Conv2dPackShape } from "./conv2d.ts";
+  Conv2dPackShape,
+  ConvTransposeBackwardBiasShape,
+  ConvTransposeBackwardInputShape,
+  ConvTransposeBackwardWeightShape,
+  ConvTransposeColsShape,
+  ConvTransposeForwardShape,
+  ConvTransposeReduceShape,
+} from "./conv_shapes.ts";
+import { Conv2d } from "./conv2d.ts";
+import type { PlannedItems } from "./conv2d_plan.ts";
+import {
+  type ConvTranspose2dPlan,
+  convTranspose2dPlan,
+  type ConvTransposeGemmPlan,
+} from "./conv_transpose2d_plan.ts";
+import type { ConvTranspose2dOptions, ConvTransposeVariant } from "./conv_transpose2d_variant.ts";
 import { Linear } from "./linear.ts";
 import { Transpose } from "./transpose.ts";
 
-/**
- * The shapes of a ConvTranspose2d: x (N, IC, H, W), w (IC, OC, K, K) as PyTorch stores it,
- * y (N, OC, OH, OW) with OH = (H - 1) stride - 2 pad + K.
- */
-export interface ConvTranspose2dOptions {
-  /** N, images per batch. */
-  batch: number;
-  /** IC, input channels. */
-  inChannels: number;
-  /** OC, output channels. */
-  outChannels: number;
-  /** H, input rows. */
-  height: number;
-  /** W, input columns. */
-  width: number;
-  /** K, the kernel's height and width. */
-  kernel: number;
-  /** Stride in both directions (the upsampling factor). */
-  stride: number;
-  /** Rows and columns cropped from each side of the full output. */
-  pad: number;
-}
-
-/** Register-block sizes (in quads of 4) and workgroup size of each kernel. */
-export interface ConvTransposeVariant {
-  /** Invocations per workgroup, every kernel. */
-  wg: number;
-  /**
-   * Forward: output-channel quads (1, 2, 4; 0 for one channel of four images) x output-pixel
-   * quads (1, 2) per invocation.
-   */
-  forward: { OQ: number; PQ: number };
-  /** Input gradient: input-channel quads (1, 2, 4) x input-pixel quads (1, 2). */
-  backwardInput: { IQ: number; PQ: number };
-  /** Weight gradient: input-channel quads (1, 2) x output-channel quads (1, 2; 0 for one). */
-  backwardWeight: { IQ: number; OQ: number };
-  /** Invocations the chunked dW and db reductions aim for; the batch is split to reach it. */
-  reduceLanes: number;
-  /**
-   * dW by conv2d's weight-gradient kernel instead (src/ops/conv2d.ts): the same sums, since
-   * dW[ic, oc, ky, kx] is the weight gradient of the conv2d (stride S, pad P) that takes dy,
-   * OC channels, to x, IC channels, and that kernel reuses each loaded value more.
-   */
-  weightGradViaConv2d: boolean;
-  /**
-   * Forward and input-gradient kernels that share weight loads across an 8-lane subgroup
-   * (lavapipe on AVX2): each lane loads one of a tap's 4 OQ (or 4 IQ) channels' vec4s and takes
-   * the others with subgroupBroadcast. Each kernel takes them where its lanes share their
-   * channels and taps: the forward where its image blocks (N, or N / 4 with OQ = 0) and the
-   * input gradient where N are multiples of 8 (convTransposeSubgroupKernels).
-   */
-  subgroups: boolean;
-  /**
-   * The pass as matrix products (src/ops/linear.ts) instead of its direct kernels. Forward: x as
-   * rows of channels (N H W, IC) times the weight as (IC, OC K K) gives every input pixel's
-   * contribution to every tap, cols (N H W, OC K K), which conv_transpose2d_col2im.wgsl sums
-   * into y. Backward (dX, dW; db keeps its kernel): the output gradient gathered the same way,
-   * cols (conv_transpose2d_im2col.wgsl), times the weight gives dX as rows, and cols^T times x
-   * as rows gives dW; kernels/transpose.wgsl turns tensors into rows and back. Worth it where
-   * the direct kernels waste their blocks (inputs 3 x 3 or smaller, one output channel) and the
-   * matrix products are long enough; cols must fit in one storage buffer.
-   */
-  gemm: { forward: boolean; backward: boolean };
-}
-
-/** Bytes of the GEMM path's cols buffer: N H W x OC K K floats. */
-export function convTransposeColsBytes(o: ConvTranspose2dOptions): number {
-  return o.batch * o.height * o.width * o.outChannels * o.kernel * o.kernel * 4;
-}
-
-/** The subgroup kernels are written for subgroups of exactly this many lanes. */
-export const CONV_TRANSPOSE_SUBGROUP_LANES = KERNEL_SUBGROUP_LANES;
-
-/**
- * Which of the forward and input-gradient kernels run their subgroup versions: those whose
- * 8 neighbouring invocations differ only in their image, so that they share channels and taps.
- */
-export function convTransposeSubgroupKernels(
-  batch: number,
-  v: Pick<ConvTransposeVariant, "subgroups" | "forward">,
-): { forward: boolean; backwardInput: boolean } {
-  const lanes = CONV_TRANSPOSE_SUBGROUP_LANES;
-  const blocks = v.forward.OQ === 0 ? Math.ceil(batch / 4) : batch;
-  return {
-    forward: v.subgroups && blocks % lanes === 0 && v.forward.OQ > 1,
-    backwardInput: v.subgroups && batch % lanes === 0,
-  };
-}
-
-/**
- * The one place where block sizes are chosen, for an adapter and a layer shape.
- *
- * Why: every storage load on llvmpipe is a per-lane gather (about 30 cycles per 8 lanes,
- * measured), so the largest register block that the layer's channels and row fill wins,
- * and a quad past the end of a short row or channel list is wasted work. OQ = 0 (one
- * output channel, four images) removes the wasted three quarters of a channel quad.
- * With 8-lane subgroups the subgroup forward and input-gradient kernels take 0.6-0.8x the
- * time; inputs 7 or more wide take dW through conv2d's kernel (weightGradViaConv2d), whose
- * sliding window pays off along rows that long. The measurements: docs/performance.md,
- * "conv_transpose2d variants".
- * Hardware adapters: not measured (no GPU where this was built). The choice keeps
- * smaller blocks, for more invocations in flight, and splits the reductions wider.
- */
-export function convTransposeVariantFor(gpu: Gpu, o: ConvTranspose2dOptions): ConvTransposeVariant {
-  const outW = (o.width - 1) * o.stride - 2 * o.pad + o.kernel;
-  const PQ = Math.ceil(outW / o.stride) > 4 ? 2 : 1; // forward pixels: one residue class
-  const inPQ = o.width > 4 ? 2 : 1;
-  const quads = (channels: number, max: number) => (channels >= 16 ? max : channels >= 8 ? 2 : 1);
-  const oneOc = o.outChannels < 4;
-  if (gpu.variants === "hardware") {
-    return {
-      wg: 64,
-      forward: { OQ: oneOc ? 0 : quads(o.outChannels, 2), PQ },
-      backwardInput: { IQ: quads(o.inChannels, 2), PQ: inPQ },
-      backwardWeight: { IQ: 1, OQ: oneOc ? 0 : 1 },
-      reduceLanes: 65536,
-      weightGradViaConv2d: false,
-      subgroups: false,
-      gemm: { forward: false, backward: false },
-    };
-  }
-  return {
-    wg: 64,
-    forward: { OQ: oneOc ? 0 : quads(o.outChannels, 4), PQ },
-    backwardInput: { IQ: quads(o.inChannels, 4), PQ: inPQ },
-    backwardWeight: { IQ: o.inChannels > 4 ? 2 : 1, OQ: oneOc ? 0 : o.outChannels > 4 ? 2 : 1 },
-    reduceLanes: 2048,
-    weightGradViaConv2d: o.width >= 7,
-    subgroups: gpu.subgroupSize === CONV_TRANSPOSE_SUBGROUP_LANES,
-    gemm: _gemmFor(gpu, o),
-  };
-}
-
-/**
- * Where the GEMM path wins, on lavapipe with 8-lane subgroups only (a GPU keeps the direct
- * kernels: not measured there). 2-core EPYC (Zen 4), Mesa 25.0.7, batch 256, k5 s2 p1, ms per
- * pass, direct | GEMM, medians of 5 alternating rounds in one process (2026-12-04):
- *   forward   16->128 1x1 9.9 | 10.1   128->64 3x3 68.9 | 55.3   64->32 7x7 63.4 | 86.0
- *             32->1 15x15 61.8 | 22.9
- *   backward  16->128 12.5 | 12.0      128->64 168.1 | 92.6      64->32 140.8 | 105.7
- *             32->1 24.4 | 36.4
- * The GEMM's own share (128->64): the forward's product 35 ms and col2im 11; the backward's
- * im2col 5, dX product 30, dW product 46; the transposes under 1 ms each.
- */
-function _gemmFor(gpu: Gpu, o: ConvTranspose2dOptions): { forward: boolean; backward: boolean } {
-  const colsFit = convTransposeColsBytes(o) <=
-    Math.min(gpu.limits.maxStorageBufferBindingSize, GEMM_COLS_BUDGET);
-  if (!colsFit || gpu.subgroupSize !== CONV_TRANSPOSE_SUBGROUP_LANES) {
-    return { forward: false, backward: false };
-  }
-  const pixels = o.height * o.width;
-  return {
-    forward: (o.height > 1 && pixels <= 9) || o.outChannels < 4,
-    backward: o.height > 1 && pixels <= 49 && o.outChannels >= 4,
-  };
-}
-
-/** The most memory the GEMM path's cols may take (the 64 -> 32 layer at batch 256 needs 40 MB). */
-const GEMM_COLS_BUDGET = 64 * 1024 * 1024;
-
-const geometry = {
-  batch: "u32",
-  in_ch: "u32",
-  out_ch: "u32",
-  height: "u32",
-  width: "u32",
-  out_h: "u32",
-  out_w: "u32",
-  kernel: "u32",
-  stride: "u32",
-  pad: "u32",
-} as const;
-
-/** Mirror of `struct Shape` in conv_transpose2d_forward.wgsl. */
-export const ConvTransposeForwardShape = struct({
-  ...geometry,
-  batch_blocks: "u32",
-  oc_blocks: "u32",
-  col_groups: "u32",
-  items: "u32",
-});
-/** Mirror of `struct Shape` in conv_transpose2d_backward_input.wgsl. */
-export const ConvTransposeBackwardInputShape = struct({
-  ...geometry,
-  ic_blocks: "u32",
-  col_groups: "u32",
-  items: "u32",
-});
-/** Mirror of `struct Shape` in conv_transpose2d_backward_weight.wgsl. */
-export const ConvTransposeBackwardWeightShape = struct({
-  ...geometry,
-  ic_blocks: "u32",
-  oc_blocks: "u32",
-  chunks: "u32",
-  chunk: "u32",
-  items: "u32",
-});
-/** Mirror of `struct Shape` in conv_transpose2d_backward_bias.wgsl. */
-export const ConvTransposeBackwardBiasShape = struct({
-  batch: "u32",
-  out_ch: "u32",
-  pixels: "u32",
-  chunks: "u32",
-  chunk: "u32",
-  items: "u32",
-});
-/** Mirror of `struct Shape` in conv_transpose2d_col2im.wgsl and conv_transpose2d_im2col.wgsl. */
-export const ConvTransposeColsShape = struct({ ...geometry, rows: "u32" });
-/** Mirror of `struct Shape` in conv_transpose2d_backward_reduce.wgsl. */
-export const ConvTransposeReduceShape = struct({ len: "u32", chunks: "u32" });
-
-/** A batch split into `chunks` runs of `chunk` images, enough for `lanes` invocations. */
-function _split(batch: number, blocks: number, lanes: number): { chunks: number; chunk: number } {
-  const wanted = Math.min(batch, Math.max(1, Math.ceil(lanes / blocks)));
-  const chunk = Math.ceil(batch / wanted);
-  return { chunks: Math.ceil(batch / chunk), chunk };
-}
+export {
+  ConvTransposeBackwardBiasShape,
+  ConvTransposeBackwardInputShape,
+  ConvTransposeBackwardWeightShape,
+  ConvTransposeColsShape,
+  ConvTransposeForwardShape,
+  ConvTransposeReduceShape,
+} from "./conv_shapes.ts";
+export {
+  CONV_TRANSPOSE_SUBGROUP_LANES,
+  type ConvTranspose2dOptions,
+  convTransposeColsBytes,
+  convTransposeSubgroupKernels,
+  type ConvTransposeVariant,
+  convTransposeVariantFor,
+} from "./conv_transpose2d_variant.ts";
 
 interface Dispatch {
   kernel: Kernel;
@@ -309,138 +120,47 @@ export class ConvTranspose2d {
 
   private constructor(
     gpu: Gpu,
-    opts: ConvTranspose2dOptions,
-    variant: ConvTransposeVariant,
+    plan: ConvTranspose2dPlan,
     kernels: Kernel[],
     conv2d: Conv2d | null,
     gemm: GemmKernels | null,
   ) {
+    const opts = plan.options;
     this.#conv2d = conv2d;
     this.#conv2dBias = conv2d
       ? gpu.storage("conv_transpose2d unused conv2d db", opts.inChannels * 4)
       : null;
     this.#gpu = gpu;
     this.opts = { ...opts };
-    this.variant = variant;
-    const { batch: N, inChannels: IC, outChannels: OC, height: H, width: W } = opts;
-    const { kernel: K, stride: S, pad: P } = opts;
-    const OH = (H - 1) * S - 2 * P + K, OW = (W - 1) * S - 2 * P + K;
-    this.outHeight = OH;
-    this.outWidth = OW;
-    const geo = {
-      batch: N,
-      in_ch: IC,
-      out_ch: OC,
-      height: H,
-      width: W,
-      out_h: OH,
-      out_w: OW,
-      kernel: K,
-      stride: S,
-      pad: P,
-    };
+    this.variant = plan.variant;
+    this.outHeight = plan.outHeight;
+    this.outWidth = plan.outWidth;
     const [pack, fwd, bwdInput, bwdWeight, bwdBias, reduce] = kernels;
-    // conv2d_pack_weight.wgsl reads w (IC, OC, K, K) as a conv2d weight with IC outputs and OC
-    // inputs. By input, for the forward: wp[((ic K + ky) K + kx) OCP + oc] = w[ic, oc, ky, kx];
-    // by output, for dX: wpi[((oc K + ky) K + kx) ICP + ic] = w[ic, oc, ky, kx]. The lanes are
-    // the channel count rounded up to 16, zeros past it.
-    const packing = (byInput: boolean): Dispatch => {
-      const lanes = Math.ceil((byInput ? OC : IC) / 16) * 16;
-      const count = (byInput ? IC : OC) * K * K * lanes;
-      const shape = {
-        ...{ oc: IC, c: OC, kh: K, kw: K, lanes, by_input: Number(byInput), count },
-        ...{ blocks: 1, stride: count },
-      };
-      return { kernel: pack, items: count, shape: gpu.uniform(Conv2dPackShape, shape) };
-    };
-    this.#pack = packing(true);
-    this.#packInput = packing(false);
-    this.#packed = gpu.storage("conv_transpose2d packed weight", this.#pack.items * 4);
+    this.#pack = _dispatch(gpu, pack, Conv2dPackShape, plan.pack);
+    this.#packInput = _dispatch(gpu, pack, Conv2dPackShape, plan.packInput);
+    this.#packed = gpu.storage("conv_transpose2d packed weight", plan.pack.items * 4);
     this.#packedInput = gpu.storage(
       "conv_transpose2d packed weight (dX)",
-      this.#packInput.items * 4,
+      plan.packInput.items * 4,
     );
-    const f = variant.forward, bi = variant.backwardInput, bw = variant.backwardWeight;
-
-    // OQ = 0 blocks 4 images of one channel instead of 4 channels of one image.
-    const batchBlocks = f.OQ === 0 ? Math.ceil(N / 4) : N;
-    const ocBlocks = f.OQ === 0 ? OC : Math.ceil(OC / (4 * f.OQ));
-    const colGroups = Math.ceil(Math.ceil(OW / S) / (4 * f.PQ));
-    const fwdItems = batchBlocks * ocBlocks * OH * S * colGroups;
-    this.#fwd = {
-      kernel: fwd,
-      items: fwdItems,
-      shape: gpu.uniform(ConvTransposeForwardShape, {
-        ...geo,
-        batch_blocks: batchBlocks,
-        oc_blocks: ocBlocks,
-        col_groups: colGroups,
-        items: fwdItems,
-      }),
-    };
-
-    const icBlocks = Math.ceil(IC / (4 * bi.IQ));
-    const inGroups = Math.ceil(W / (4 * bi.PQ));
-    const inItems = N * icBlocks * H * inGroups;
-    this.#bwdInput = {
-      kernel: bwdInput,
-      items: inItems,
-      shape: gpu.uniform(ConvTransposeBackwardInputShape, {
-        ...geo,
-        ic_blocks: icBlocks,
-        col_groups: inGroups,
-        items: inItems,
-      }),
-    };
-
-    const wIcBlocks = Math.ceil(IC / (4 * bw.IQ));
-    const wOcBlocks = bw.OQ === 0 ? OC : Math.ceil(OC / (4 * bw.OQ));
-    const ws = _split(N, K * K * wIcBlocks * wOcBlocks, variant.reduceLanes);
-    const wItems = K * K * wIcBlocks * wOcBlocks * ws.chunks;
-    this.#bwdWeight = {
-      kernel: bwdWeight,
-      items: wItems,
-      shape: gpu.uniform(ConvTransposeBackwardWeightShape, {
-        ...geo,
-        ic_blocks: wIcBlocks,
-        oc_blocks: wOcBlocks,
-        chunks: ws.chunks,
-        chunk: ws.chunk,
-        items: wItems,
-      }),
-    };
-    const wLen = IC * OC * K * K;
-    this.#partWeight = ws.chunks > 1 && !conv2d
-      ? gpu.storage("conv_transpose2d dW partial sums", ws.chunks * wLen * 4)
-      : null;
-    this.#reduceWeight = {
-      kernel: reduce,
-      items: wLen,
-      shape: gpu.uniform(ConvTransposeReduceShape, { len: wLen, chunks: ws.chunks }),
-    };
-
-    const bs = _split(N, OC, variant.reduceLanes);
-    this.#bwdBias = {
-      kernel: bwdBias,
-      items: OC * bs.chunks,
-      shape: gpu.uniform(ConvTransposeBackwardBiasShape, {
-        batch: N,
-        out_ch: OC,
-        pixels: OH * OW,
-        chunks: bs.chunks,
-        chunk: bs.chunk,
-        items: OC * bs.chunks,
-      }),
-    };
-    this.#partBias = bs.chunks > 1
-      ? gpu.storage("conv_transpose2d db partial sums", bs.chunks * OC * 4)
-      : null;
-    this.#reduceBias = {
-      kernel: reduce,
-      items: OC,
-      shape: gpu.uniform(ConvTransposeReduceShape, { len: OC, chunks: bs.chunks }),
-    };
-    this.#gemm = gemm ? _gemm(gpu, opts, geo, gemm) : null;
+    this.#fwd = _dispatch(gpu, fwd, ConvTransposeForwardShape, plan.forward);
+    this.#bwdInput = _dispatch(gpu, bwdInput, ConvTransposeBackwardInputShape, plan.backwardInput);
+    this.#bwdWeight = _dispatch(
+      gpu,
+      bwdWeight,
+      ConvTransposeBackwardWeightShape,
+      plan.backwardWeight,
+    );
+    this.#partWeight = plan.partWeightBytes === null
+      ? null
+      : gpu.storage("conv_transpose2d dW partial sums", plan.partWeightBytes);
+    this.#reduceWeight = _dispatch(gpu, reduce, ConvTransposeReduceShape, plan.reduceWeight);
+    this.#bwdBias = _dispatch(gpu, bwdBias, ConvTransposeBackwardBiasShape, plan.backwardBias);
+    this.#partBias = plan.partBiasBytes === null
+      ? null
+      : gpu.storage("conv_transpose2d db partial sums", plan.partBiasBytes);
+    this.#reduceBias = _dispatch(gpu, reduce, ConvTransposeReduceShape, plan.reduceBias);
+    this.#gemm = gemm && plan.gemm ? _gemm(gpu, plan.gemm, gemm) : null;
   }
 
   /**
@@ -452,68 +172,28 @@ export class ConvTranspose2d {
     opts: ConvTranspose2dOptions,
     variant?: ConvTransposeVariant,
   ): Promise<ConvTranspose2d> {
-    _validate(opts);
-    variant ??= convTransposeVariantFor(gpu, opts);
-    _validateVariant(variant);
-    if (variant.subgroups) requireKernelSubgroups(gpu, "ConvTranspose2d: variant subgroups");
-    const wg = { WG: variant.wg };
-    // A subgroup kernel's workgroup is one subgroup.
-    const sub = convTransposeSubgroupKernels(opts.batch, variant);
-    const subWg = { WG: CONV_TRANSPOSE_SUBGROUP_LANES };
-    const kernels = await Promise.all([
-      gpu.kernel("conv2d_pack_weight", { WG: 256 }),
-      sub.forward
-        ? gpu.kernel("conv_transpose2d_forward_subgroup", { ...subWg, ...variant.forward })
-        : gpu.kernel("conv_transpose2d_forward", { ...wg, ...variant.forward }),
-      sub.backwardInput
-        ? gpu.kernel("conv_transpose2d_backward_input_subgroup", {
-          ...subWg,
-          ...variant.backwardInput,
-        })
-        : gpu.kernel("conv_transpose2d_backward_input", { ...wg, ...variant.backwardInput }),
-      gpu.kernel("conv_transpose2d_backward_weight", { ...wg, ...variant.backwardWeight }),
-      gpu.kernel("conv_transpose2d_backward_bias", wg),
-      gpu.kernel("conv_transpose2d_backward_reduce", wg),
-    ]);
-    const { inChannels: IC, outChannels: OC, kernel: K, stride: S, pad: P } = opts;
-    const wantsGemm = variant.gemm.forward || variant.gemm.backward;
-    const colsBytes = convTransposeColsBytes(opts), limit = gpu.limits.maxStorageBufferBindingSize;
-    if (wantsGemm && colsBytes > limit) {
-      throw new RangeError(
-        `Cannot create ConvTranspose2d: variant gemm needs a ${colsBytes}-byte buffer ` +
-          `(N H W x OC K K floats), more than this device's maxStorageBufferBindingSize ` +
-          `${limit}; use a smaller batch or the direct kernels (gemm forward and backward false)`,
-      );
-    }
-    const hw = opts.height * opts.width, taps = opts.outChannels * opts.kernel * opts.kernel;
-    const gemm = wantsGemm
+    // Throws, saying what to change, where the shapes or an explicit variant cannot run.
+    const plan = convTranspose2dPlan(gpu, opts, variant);
+    const k = plan.kernels;
+    const kernels = await Promise.all(
+      [k.pack, k.forward, k.backwardInput, k.backwardWeight, k.backwardBias, k.reduce].map((s) =>
+        gpu.kernel(s.name, s.constants)
+      ),
+    );
+    const g = plan.gemm;
+    const gemm = g
       ? {
-        linear: await Linear.create(gpu, {
-          batch: opts.batch * hw,
-          inFeatures: opts.inChannels,
-          outFeatures: taps,
-        }),
-        xToRows: await Transpose.create(gpu, opts.batch, opts.inChannels, hw),
-        rowsToX: await Transpose.create(gpu, opts.batch, hw, opts.inChannels),
-        wToRows: await Transpose.create(gpu, 1, opts.inChannels, taps),
-        rowsToW: await Transpose.create(gpu, 1, taps, opts.inChannels),
-        col2im: await gpu.kernel("conv_transpose2d_col2im", wg),
-        im2col: await gpu.kernel("conv_transpose2d_im2col", wg),
+        linear: await Linear.create(gpu, g.linear),
+        xToRows: await Transpose.create(gpu, ...g.xToRows),
+        rowsToX: await Transpose.create(gpu, ...g.rowsToX),
+        wToRows: await Transpose.create(gpu, ...g.wToRows),
+        rowsToW: await Transpose.create(gpu, ...g.rowsToW),
+        col2im: await gpu.kernel(g.kernels.col2im.name, g.kernels.col2im.constants),
+        im2col: await gpu.kernel(g.kernels.im2col.name, g.kernels.im2col.constants),
       }
       : null;
-    const conv2d = variant.weightGradViaConv2d && !variant.gemm.backward
-      ? await Conv2d.create(gpu, {
-        batch: opts.batch,
-        inChannels: OC,
-        outChannels: IC,
-        height: (opts.height - 1) * S - 2 * P + K,
-        width: (opts.width - 1) * S - 2 * P + K,
-        kernel: K,
-        stride: S,
-        pad: P,
-      })
-      : null;
-    return new ConvTranspose2d(gpu, opts, variant, kernels, conv2d, gemm);
+    const conv2d = plan.conv2d ? await Conv2d.create(gpu, plan.conv2d) : null;
+    return new ConvTranspose2d(gpu, plan, kernels, conv2d, gemm);
   }
 
   /** y = convT(x, w) + b. x: (N, IC, H, W), w: (IC, OC, K, K), b: (OC), y: (N, OC, OH, OW). */
@@ -610,79 +290,27 @@ export class ConvTranspose2d {
   }
 }
 
-/** The GEMM path's dispatches and buffers for these shapes. */
-function _gemm(
+/** A kernel, its Shape uniform written from the plan, and its invocation count. */
+function _dispatch<L extends StructLayout>(
   gpu: Gpu,
-  o: ConvTranspose2dOptions,
-  geo: StructValues<typeof geometry>,
-  k: GemmKernels,
-): Gemm {
-  const { batch: N, inChannels: IC, outChannels: OC, height: H, width: W, kernel: K } = o;
-  const HW = H * W, taps = OC * K * K;
-  const cols = (rows: number, kernel: Kernel): Dispatch => ({
-    kernel,
-    items: rows,
-    shape: gpu.uniform(ConvTransposeColsShape, { ...geo, rows }),
-  });
+  kernel: Kernel,
+  def: UniformStruct<L>,
+  p: PlannedItems<StructValues<L>>,
+): Dispatch {
+  return { kernel, items: p.items, shape: gpu.uniform(def, p.shape) };
+}
+
+/** The GEMM path's dispatches and buffers for these shapes. */
+function _gemm(gpu: Gpu, g: ConvTransposeGemmPlan, k: GemmKernels): Gemm {
   return {
     ...k,
-    col2im: cols(N * OC * geo.out_h, k.col2im),
-    im2col: cols(N * HW, k.im2col),
-    xRows: gpu.storage("conv_transpose2d x as rows", N * HW * IC * 4),
-    wt: gpu.storage("conv_transpose2d w as rows", taps * IC * 4),
-    cols: gpu.storage("conv_transpose2d cols", N * HW * taps * 4),
-    zeros: gpu.storage("conv_transpose2d zero bias", taps * 4),
-    dxRows: gpu.storage("conv_transpose2d dX as rows", N * HW * IC * 4),
-    dwt: gpu.storage("conv_transpose2d dW as rows", taps * IC * 4),
+    col2im: _dispatch(gpu, k.col2im, ConvTransposeColsShape, g.col2im),
+    im2col: _dispatch(gpu, k.im2col, ConvTransposeColsShape, g.im2col),
+    xRows: gpu.storage("conv_transpose2d x as rows", g.bytes.xRows),
+    wt: gpu.storage("conv_transpose2d w as rows", g.bytes.wt),
+    cols: gpu.storage("conv_transpose2d cols", g.bytes.cols),
+    zeros: gpu.storage("conv_transpose2d zero bias", g.bytes.zeros),
+    dxRows: gpu.storage("conv_transpose2d dX as rows", g.bytes.dxRows),
+    dwt: gpu.storage("conv_transpose2d dW as rows", g.bytes.dwt),
   };
-}
-
-function _validate(o: ConvTranspose2dOptions): void {
-  const positive = ["batch", "inChannels", "outChannels", "height", "width", "kernel", "stride"];
-  for (const key of positive) {
-    const v = o[key as keyof ConvTranspose2dOptions];
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(
-        `Cannot create ConvTranspose2d: ${key} must be a positive integer, got ${v}`,
-      );
-    }
-  }
-  if (!Number.isInteger(o.pad) || o.pad < 0) {
-    throw new RangeError(
-      `Cannot create ConvTranspose2d: pad must be a non-negative integer, got ${o.pad}`,
-    );
-  }
-  const outH = (o.height - 1) * o.stride - 2 * o.pad + o.kernel;
-  const outW = (o.width - 1) * o.stride - 2 * o.pad + o.kernel;
-  if (outH < 1 || outW < 1) {
-    throw new RangeError(
-      `Cannot create ConvTranspose2d: output would be ${outH} x ${outW} ` +
-        `(input ${o.height} x ${o.width}, kernel ${o.kernel}, stride ${o.stride}, pad ${o.pad})`,
-    );
-  }
-}
-
-function _validateVariant(v: ConvTransposeVariant): void {
-  const allowed: [string, number, number[]][] = [
-    ["forward.OQ", v.forward.OQ, [0, 1, 2, 4]],
-    ["forward.PQ", v.forward.PQ, [1, 2]],
-    ["backwardInput.IQ", v.backwardInput.IQ, [1, 2, 4]],
-    ["backwardInput.PQ", v.backwardInput.PQ, [1, 2]],
-    ["backwardWeight.IQ", v.backwardWeight.IQ, [1, 2]],
-    ["backwardWeight.OQ", v.backwardWeight.OQ, [0, 1, 2]],
-  ];
-  for (const [key, value, values] of allowed) {
-    if (!values.includes(value)) {
-      throw new RangeError(
-        `Cannot create ConvTranspose2d: variant ${key} must be one of ${values.join(", ")}, ` +
-          `got ${value}`,
-      );
-    }
-  }
-  if (!Number.isInteger(v.wg) || v.wg < 1 || !(v.reduceLanes >= 1)) {
-    throw new RangeError(
-      `Cannot create ConvTranspose2d: variant wg and reduceLanes must be positive, ` +
-        `got ${v.wg} and ${v.reduceLanes}`,
-    );
-  }
 }
