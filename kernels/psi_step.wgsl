@@ -58,7 +58,7 @@ struct Track {
 @group(0) @binding(7) var<storage, read_write> track: array<Track>;
 @group(0) @binding(8) var<storage, read> bias: array<f32>;
 
-const F32_MAX: f32 = 3.4028235e38;
+const F32_MAX: f32 = 0x1.fffffep+127f; // the largest f32, exactly (3.4028235e38 rounds above it)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

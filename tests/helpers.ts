@@ -130,3 +130,19 @@ export function gpuTest(name: string, fn: (gpu: Gpu) => Promise<void> | void): v
 }
 
 export const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
+
+/** Chromium's binary: $CHROMIUM, else the usual Debian and Chrome names; null where none. */
+export function chromiumPath(): string | null {
+  const named = Deno.env.get("CHROMIUM");
+  const candidates = named ? [named] : [
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+  ];
+  for (const c of candidates) {
+    try {
+      if (Deno.statSync(c).isFile) return c;
+    } catch { /* next */ }
+  }
+  return null;
+}

@@ -15,26 +15,12 @@ import { imageGrid, writePng } from "../src/plot/png.ts";
 import { lineChart, scatterPlot, writeSvg } from "../src/plot/svg.ts";
 import { writeManifest } from "../src/report/manifest.ts";
 import { buildReport, SECTIONS } from "../src/report/html.ts";
+import { chromiumPath } from "./helpers.ts";
 
 const ROOT_DIR = new URL("..", import.meta.url).pathname;
 const DATA = { dir: "/fixture/mnist", sha256: "ab".repeat(32) };
 
-/** Chromium's binary: $CHROMIUM, else the usual Debian and Chrome names on PATH. */
-function _chromium(): string | null {
-  const named = Deno.env.get("CHROMIUM");
-  const candidates = named ? [named] : [
-    "/usr/bin/chromium",
-    "/usr/bin/chromium-browser",
-    "/usr/bin/google-chrome",
-  ];
-  for (const c of candidates) {
-    try {
-      if (Deno.statSync(c).isFile) return c;
-    } catch { /* next */ }
-  }
-  return null;
-}
-const CHROMIUM = _chromium();
+const CHROMIUM = chromiumPath();
 if (!CHROMIUM && Deno.env.get("REQUIRE_CHROMIUM")) {
   throw new Error("REQUIRE_CHROMIUM is set but no Chromium was found (apt-get install chromium)");
 }

@@ -55,7 +55,9 @@ async function _start(): Promise<{ api: Omit<ExplorerApi, "ready" | "errors">; a
   const info: ExploreModel = await (await fetch("/api/model")).json();
   const names: string[] = await (await fetch("/kernels/")).json();
   const files = await fetchKernelFiles(new URL("/kernels/", location.href), names);
-  const gpu = await Gpu.create({ files });
+  // Pipelines on first use: decoding needs none of the training kernels, which a software
+  // adapter's compiler (SwiftShader's) can take minutes over.
+  const gpu = await Gpu.create({ files, compile: "first-use" });
   gpu.device.lost.then((l) =>
     _fail(new Error(`The WebGPU device was lost (${l.reason}): ${l.message}`))
   );

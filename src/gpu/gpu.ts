@@ -70,6 +70,13 @@ export interface GpuOptions {
    * `fetchKernelFiles` returns.
    */
   files?: KernelFiles;
+  /**
+   * When pipelines are built. "eager" (default): when a kernel is asked for, so that every
+   * error shows at once. "first-use": the WGSL is checked when asked for, the pipeline built
+   * when first bound or dispatched (its errors reported by the next submit): for a page that
+   * only decodes, whose training kernels a browser's software adapter would take minutes to build.
+   */
+  compile?: "eager" | "first-use";
 }
 
 /** opts.variants, else $VAE_VARIANTS, else undefined (the adapter's own kind). */
@@ -165,14 +172,17 @@ export class Gpu {
   readonly #kernels = new Map<string, Kernel>();
   readonly #sources = new Map<string, AssembledKernel>();
   readonly #files: KernelFiles;
+  readonly #lazy: boolean;
+  #late: Promise<KernelError | null>[] = [];
   readonly #bindGroups = new Map<string, GPUBindGroup>();
   readonly #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextBufferId = 0;
   #compiling: Promise<unknown> = Promise.resolve();
 
-  private constructor(info: DeviceInfo, variants: VariantTarget | undefined, files: KernelFiles) {
+  private constructor(info: DeviceInfo, variants: VariantTarget | undefined, opts: GpuOptions) {
     this.device = info.device;
-    this.#files = files;
+    this.#files = opts.files ?? kernelFilesFromDisk(KERNEL_DIR);
+    this.#lazy = opts.compile === "first-use";
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.hasTimestamps = info.hasTimestamps;
@@ -202,7 +212,7 @@ export class Gpu {
    */
   static async create(opts: GpuOptions = {}): Promise<Gpu> {
     const variants = _variantsWanted(opts);
-    return new Gpu(await requestDevice(), variants, opts.files ?? kernelFilesFromDisk(KERNEL_DIR));
+    return new Gpu(await requestDevice(), variants, opts);
   }
 
   /** The device's limits (raised above WebGPU's defaults where the adapter allows). */
@@ -263,6 +273,8 @@ export class Gpu {
   }
 
   async #compile(name: string, src: AssembledKernel, constants: Constants, key: string | null) {
+    // deno-lint-ignore no-this-alias
+    const self = this;
     const file = `kernels/${src.file}`, code = src.code;
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ label: file, code });
@@ -272,20 +284,54 @@ export class Gpu {
       await this.device.popErrorScope();
       throw new KernelError(errors.map((m) => _describe(src, m)).join("\n"));
     }
-    const pipeline = this.device.createComputePipeline({
-      label: file,
-      layout: "auto",
-      compute: { module, entryPoint: "main", constants },
-    });
-    const err = await this.device.popErrorScope();
-    if (err) {
-      throw new KernelError(
+    const failed = (err: GPUError) =>
+      new KernelError(
         `Cannot build pipeline ${file} with ${JSON.stringify(constants)}: ${err.message}`,
       );
+    const build = () =>
+      this.device.createComputePipeline({
+        label: file,
+        layout: "auto",
+        compute: { module, entryPoint: "main", constants },
+      });
+    let kernel: Kernel;
+    if (this.#lazy) {
+      const err = await this.device.popErrorScope();
+      if (err) throw failed(err);
+      let pipeline: GPUComputePipeline | null = null;
+      kernel = {
+        name,
+        constants: { ...constants },
+        get pipeline() {
+          if (pipeline === null) {
+            // Push, build and pop in one synchronous run: nested in any scope a compile holds.
+            self.device.pushErrorScope("validation");
+            pipeline = build();
+            self.#late.push(self.device.popErrorScope().then((e) => e ? failed(e) : null));
+          }
+          return pipeline;
+        },
+      };
+    } else {
+      const pipeline = build();
+      const err = await this.device.popErrorScope();
+      if (err) throw failed(err);
+      kernel = { name, pipeline, constants: { ...constants } };
     }
-    const kernel: Kernel = { name, pipeline, constants: { ...constants } };
     if (key !== null) this.#kernels.set(key, kernel);
     return kernel;
+  }
+
+  /**
+   * Throws the first error of the pipelines built on first use since the last call.
+   * @internal Recorder.submit calls it.
+   */
+  async lateErrors(): Promise<void> {
+    if (this.#late.length === 0) return;
+    const late = this.#late;
+    this.#late = [];
+    const first = (await Promise.all(late)).find((e) => e !== null);
+    if (first) throw first;
   }
 
   /** A storage buffer (also copy source and destination), zeroed or filled from `data`. */
@@ -522,6 +568,7 @@ export class Recorder {
     const device = this.#gpu.device;
     if (DEBUG) device.pushErrorScope("validation");
     device.queue.submit([this.#encoder.finish()]);
+    await this.#gpu.lateErrors();
     if (DEBUG) {
       const err = await device.popErrorScope();
       if (err) throw new KernelError(`Validation error in step: ${err.message}`);
