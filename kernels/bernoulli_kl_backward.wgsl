@@ -13,28 +13,11 @@
 //   that batch mean is at most lambda.
 // One invocation computes dlogits[i] for i < N D and dh[i] for i < 2 N L.
 
-override WG: u32 = 256;
-
-struct Shape {
-  n: u32,
-  d: u32,
-  latent: u32,
-  use_mask: u32,
-  use_weights: u32,
-  k: u32, // unused
-  scale: f32,
-  kl_weight: f32,
-  free_bits: f32, // 0: off
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
-@group(0) @binding(4) var<storage, read> weights: array<f32>;
-@group(0) @binding(5) var<storage, read> h: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dlogits: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dh: array<f32>;
+
+// #include "lib/kl_backward.wgsl"
 
 fn sigmoid(v: f32) -> f32 {
   // Split by sign so exp never overflows.
@@ -43,29 +26,6 @@ fn sigmoid(v: f32) -> f32 {
   }
   let e = exp(v);
   return e / (1.0 + e);
-}
-
-fn image_scale(n: u32) -> f32 {
-  if (shape.use_weights != 0u) {
-    return shape.scale * weights[n];
-  }
-  return shape.scale;
-}
-
-// Free bits: 1 where the batch's mean KL of latent dimension j exceeds free_bits (or free bits
-// are off), else 0. Each invocation walks the batch's N rows itself: N L numbers, no barrier.
-fn kl_gate(j: u32) -> f32 {
-  if (shape.free_bits <= 0.0) {
-    return 1.0;
-  }
-  let row = 2u * shape.latent;
-  var total = 0.0;
-  for (var n = 0u; n < shape.n; n++) {
-    let mu = h[n * row + j];
-    let lv = h[n * row + shape.latent + j];
-    total += 0.5 * (mu * mu + exp(lv) - 1.0 - lv);
-  }
-  return select(0.0, 1.0, total > shape.free_bits * f32(shape.n));
 }
 
 @compute @workgroup_size(WG)
@@ -85,9 +45,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     dlogits[i] = g;
   }
   if (i < heads) {
-    let v = h[i];
-    let is_mu = i % (2u * shape.latent) < shape.latent;
-    let s = image_scale(i / (2u * shape.latent)) * shape.kl_weight * kl_gate(i % shape.latent);
-    dh[i] = s * select(0.5 * (exp(v) - 1.0), v, is_mu);
+    dh[i] = latent_grad(i);
   }
 }

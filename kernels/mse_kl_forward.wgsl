@@ -17,40 +17,10 @@
 // give the same bits on every run; float atomics would not. The op runs STAGE 0 then STAGE 1
 // in one pass, which orders them.
 
-override WG: u32 = 256; // a power of two: the tree halves it
-override STAGE: u32 = 0u;
-
-struct Shape {
-  n: u32,
-  d: u32,
-  latent: u32,
-  slot: u32,
-  use_mask: u32,
-  k: u32, // unused: the shared contract's bins constant
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
-@group(0) @binding(4) var<storage, read> h: array<f32>;
-@group(0) @binding(5) var<storage, read_write> per_image: array<f32>;
-@group(0) @binding(6) var<storage, read_write> sums: array<f32>;
 
-var<workgroup> part: array<vec2f, WG>;
-
-// part[0] = the sum of part[0 .. WG) after the call. Called in uniform control flow.
-fn reduce(lid: u32, value: vec2f) -> vec2f {
-  part[lid] = value;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      part[lid] += part[lid + stride];
-    }
-  }
-  workgroupBarrier();
-  return part[0];
-}
+// #include "lib/kl_forward.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -73,29 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
       acc.x += nll;
     }
-    let head = group * 2u * shape.latent;
-    for (var j = lid; j < shape.latent; j += WG) {
-      let mu = h[head + j];
-      let lv = h[head + shape.latent + j];
-      acc.y += exp(lv) + mu * mu - 1.0 - lv;
-    }
-    let total = reduce(lid, acc);
-    if (lid == 0u) {
-      per_image[2u * group] = total.x;
-      per_image[2u * group + 1u] = 0.5 * total.y;
-    }
+    acc.y = latent_kl(group, lid);
+    finish_image(group, lid, acc);
   } else {
-    if (group != 0u) {
-      return;
-    }
-    var acc = vec2f(0.0);
-    for (var r = lid; r < shape.n; r += WG) {
-      acc += vec2f(per_image[2u * r], per_image[2u * r + 1u]);
-    }
-    let total = reduce(lid, acc);
-    if (lid == 0u) {
-      sums[2u * shape.slot] = total.x;
-      sums[2u * shape.slot + 1u] = total.y;
-    }
+    sum_images(group, lid);
   }
 }
