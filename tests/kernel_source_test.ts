@@ -67,17 +67,41 @@ Deno.test("assembleKernel refuses a cycle, a missing file and a path out of kern
 
 const LIB = "lib/beta_functions.wgsl";
 
-Deno.test("the Beta kernels take their special functions from lib/beta_functions.wgsl alone", () => {
+Deno.test("the Beta and likelihood kernels take their shared code from kernels/lib/ alone", () => {
   const read = kernelFilesFromDisk(KERNEL_DIR);
-  const lib = read(LIB);
-  const defs = [...lib.matchAll(/^(?:fn|const) (\w+)/gm)].map((m) => m[1]);
-  assert.ok(defs.length >= 12, `only ${defs.length} definitions in ${LIB}`);
-  for (const k of ["beta_kl_forward", "beta_kl_backward", "beta_output", "beta_special"]) {
-    const own = read(`${k}.wgsl`);
-    assert.ok(own.includes(`// #include "${LIB}"`), `${k}.wgsl does not include ${LIB}`);
-    const again = defs.filter((d) => new RegExp(`^(?:fn|const) ${d}\\b`, "m").test(own));
-    assert.deepEqual(again, [], `${k}.wgsl defines again what ${LIB} has`);
+  const users: Record<string, string[]> = {
+    [LIB]: ["beta_kl_forward", "beta_kl_backward", "beta_output", "beta_special"],
+    "lib/kl_forward.wgsl": ["bernoulli", "gaussian", "beta", "categorical", "mse"]
+      .map((k) => `${k}_kl_forward`),
+    "lib/kl_backward.wgsl": ["bernoulli", "gaussian", "beta", "categorical", "mse"]
+      .map((k) => `${k}_kl_backward`),
+  };
+  for (const [lib, kernels] of Object.entries(users)) {
+    const defs = [...read(lib).matchAll(/^(?:fn|const|struct|override|var<workgroup>) (\w+)/gm)]
+      .map((m) => m[1]);
+    assert.ok(defs.length >= 5, `only ${defs.length} definitions in ${lib}`);
+    for (const k of kernels) {
+      const own = read(`${k}.wgsl`);
+      assert.ok(own.includes(`// #include "${lib}"`), `${k}.wgsl does not include ${lib}`);
+      const again = defs.filter((d) =>
+        new RegExp(`^(?:fn|const|struct|override|var<workgroup>) ${d}\\b`, "m").test(own)
+      );
+      assert.deepEqual(again, [], `${k}.wgsl defines again what ${lib} has`);
+    }
   }
+});
+
+gpuTest("every library in kernels/lib/ is valid WGSL on its own", async (gpu) => {
+  const libs = [...Deno.readDirSync(new URL("lib/", KERNEL_DIR))].map((e) => e.name).sort();
+  assert.ok(libs.length >= 3, `only ${libs.length} libraries`);
+  const failed: string[] = [];
+  for (const name of libs) {
+    const code = kernelFilesFromDisk(KERNEL_DIR)(`lib/${name}`);
+    const module = gpu.device.createShaderModule({ label: name, code });
+    const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === "error");
+    if (errors.length > 0) failed.push(`lib/${name}: ${errors[0].message}`);
+  }
+  assert.deepEqual(failed, []);
 });
 
 gpuTest("a compile error names the real file:line, in an included file and after one", async () => {
