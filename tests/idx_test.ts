@@ -159,7 +159,7 @@ Deno.test({
       for (const f of ["deno.json", "deno.lock"]) {
         await Deno.copyFile(new URL(f, root), join(dir, f));
       }
-      for (const f of ["idx.ts", "mnist.ts"]) {
+      for (const f of ["idx.ts", "image.ts", "mnist.ts"]) {
         await Deno.copyFile(new URL(`src/data/${f}`, root), join(dir, "src/data", f));
       }
       await Deno.writeTextFile(
