@@ -18,7 +18,7 @@ export const Conv2dPackShape = struct({
   stride: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_forward{_taps,}.wgsl (a prefix). */
+/** Mirror of `struct Shape` in conv2d_forward{_taps,,_subgroup}.wgsl (a prefix). */
 export const Conv2dForwardShape = struct({
   n: "u32",
   c: "u32",
