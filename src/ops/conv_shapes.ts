@@ -39,7 +39,7 @@ export const Conv2dForwardShape = struct({
   ob: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_backward_input{_taps,}.wgsl (a prefix). */
+/** Mirror of `struct Shape` in conv2d_backward_input{_taps,,_subgroup}.wgsl (a prefix). */
 export const Conv2dBackwardInputShape = struct({
   n: "u32",
   c: "u32",
