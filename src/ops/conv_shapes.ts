@@ -68,7 +68,7 @@ export const Conv2dBackwardInputShape = struct({
   accumulate: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_backward_weight.wgsl. */
+/** Mirror of `struct Shape` in conv2d_backward_weight{,_subgroup}.wgsl. */
 export const Conv2dBackwardWeightShape = struct({
   n: "u32",
   c: "u32",
