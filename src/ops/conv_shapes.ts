@@ -105,7 +105,7 @@ export const CONV_TRANSPOSE_GEOMETRY = {
   pad: "u32",
 } as const;
 
-/** Mirror of `struct Shape` in conv_transpose2d_forward.wgsl. */
+/** Mirror of `struct Shape` in conv_transpose2d_forward{,_subgroup}.wgsl. */
 export const ConvTransposeForwardShape = struct({
   ...CONV_TRANSPOSE_GEOMETRY,
   batch_blocks: "u32",
