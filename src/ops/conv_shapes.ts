@@ -113,7 +113,7 @@ export const ConvTransposeForwardShape = struct({
   col_groups: "u32",
   items: "u32",
 });
-/** Mirror of `struct Shape` in conv_transpose2d_backward_input.wgsl. */
+/** Mirror of `struct Shape` in conv_transpose2d_backward_input{,_subgroup}.wgsl. */
 export const ConvTransposeBackwardInputShape = struct({
   ...CONV_TRANSPOSE_GEOMETRY,
   ic_blocks: "u32",
