@@ -4,7 +4,7 @@
 // loop over the SIMD lanes: 1 weight load per tap where there were 4. Every invocation of a
 // workgroup shares the block of output channels, so any subgroup of 4 or more lanes works.
 // Lanes past the last pixel block run on a copy of it, so that the broadcasts always come from
-// live lanes, and store nothing. The rest of this header is conv2d_forward.wgsl's.
+// live lanes, and store nothing.
 //
 // 2-D convolution, forward: y = b + cross-correlation of x with w, zero padding.
 // Bindings: 0 shape (uniform), 1 x (read), 2 wp (read), 3 b (read), 4 y (write).
@@ -12,84 +12,10 @@
 // wp is the weight (OC, C, KH, KW) packed by conv2d_pack_weight.wgsl (by_input = 0) as
 // (C, KH, KW, OCP) with OCP = OC rounded up to 16, read as vec4s of four output channels.
 // One invocation computes a 16 x 8 block of y: 16 output channels x 8 adjacent columns of one
-// output row. Each weight vec4 feeds 32 multiply-adds and, with STRIDE = 1, a sliding window
-// over the input row makes each input value one load for all KW taps.
-// Register blocking without shared memory suits the software adapter (lavapipe), where a storage
-// load costs a loop over the SIMD lanes and a dynamically indexed private array or matrix column
-// goes through memory: so the 128 accumulators are named mat4x4s indexed only by constants.
+// output row (conv2d_forward.wgsl's header says why it is blocked so). The overrides, Shape,
+// bindings and helpers are lib/conv2d_forward.wgsl's; this file holds the entry point.
 
-override WG: u32 = 64;
-// An override, not a uniform field, so the stride-1 window is chosen at compile time.
-override STRIDE: u32 = 1u;
-// A second block per invocation, which reuses each weight vec4 for 32 more multiply-adds at the
-// cost of 128 more accumulators: PAIR = 0 none, 1 the next output row, 2 the same row of the
-// next image (no block wasted past the last row of an odd-height output).
-override PAIR: u32 = 0u;
-// Pixels per block along a row: 8, or 7 where the output width is a multiple of 7 (the course's
-// 28, 14 and 7), where 8 would compute one pixel in eight for nothing. With 7 the blocks' eighth
-// pixel's input is the constant 0 and it is never stored, so the compiler drops its multiply-adds
-// (it would not drop unused loop-carried sums alone: the constant is what folds them away).
-override BW: u32 = 8u;
-
-struct Shape {
-  n: u32,
-  c: u32,
-  h: u32,
-  w: u32,
-  oc: u32,
-  oh: u32,
-  ow: u32,
-  kh: u32,
-  kw: u32,
-  pad: u32,
-  ow_blocks: u32, // ceil(OW / BW)
-  oh_blocks: u32, // OH, or ceil(OH / 2) with PAIR = 1
-  pix_blocks: u32, // n_blocks * oh_blocks * ow_blocks; n_blocks: N, or ceil(N / 2) with PAIR 2
-  pix_groups: u32, // ceil(pix_blocks / WG)
-  oc_blocks: u32, // ceil(OC / 16)
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4f>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-// x[row + iw], or 0 in the padding (row is meaningless when !row_ok, so the index is 0 then).
-fn load_x(row: u32, row_ok: bool, iw: i32) -> f32 {
-  let ok = row_ok && iw >= 0 && iw < i32(shape.w);
-  return select(0.0, x[select(0u, row + u32(iw), ok)], ok);
-}
-
-// Column k of the result is xs times ws[k]: four channels by four pixels.
-fn outer(xs: vec4f, ws: vec4f) -> mat4x4f {
-  return mat4x4f(xs * ws.x, xs * ws.y, xs * ws.z, xs * ws.w);
-}
-
-// Writes channel `o`'s four pixels from ow (three unless `four`), plus its bias, where they exist.
-fn store4(n: u32, o: u32, oh: u32, ow: u32, v: vec4f, four: bool) {
-  if (o >= shape.oc || oh >= shape.oh) {
-    return;
-  }
-  let base = ((n * shape.oc + o) * shape.oh + oh) * shape.ow + ow;
-  let r = v + b[o];
-  if (ow < shape.ow) { y[base] = r.x; }
-  if (ow + 1u < shape.ow) { y[base + 1u] = r.y; }
-  if (ow + 2u < shape.ow) { y[base + 2u] = r.z; }
-  if (four && ow + 3u < shape.ow) { y[base + 3u] = r.w; }
-}
-
-// Channels o .. o + 3 of the BW pixels from ow: lo holds pixels 0-3, hi pixels 4 .. BW - 1.
-fn store_block(n: u32, o: u32, oh: u32, ow: u32, lo: mat4x4f, hi: mat4x4f) {
-  store4(n, o, oh, ow, lo[0], true);
-  store4(n, o, oh, ow + 4u, hi[0], BW == 8u);
-  store4(n, o + 1u, oh, ow, lo[1], true);
-  store4(n, o + 1u, oh, ow + 4u, hi[1], BW == 8u);
-  store4(n, o + 2u, oh, ow, lo[2], true);
-  store4(n, o + 2u, oh, ow + 4u, hi[2], BW == 8u);
-  store4(n, o + 3u, oh, ow, lo[3], true);
-  store4(n, o + 3u, oh, ow + 4u, hi[3], BW == 8u);
-}
+// #include "lib/conv2d_forward.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

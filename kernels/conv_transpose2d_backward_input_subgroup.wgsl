@@ -2,7 +2,6 @@
 // AVX2), run in workgroups of one subgroup (WG = 8) on batches that are multiples of 8, so that a
 // subgroup's lanes share their channels, row and taps: each lane loads one of a tap's IQ weight
 // vec4s and takes the others with subgroupBroadcast (see conv_transpose2d_forward_subgroup.wgsl).
-// The rest of this header is conv_transpose2d_backward_input.wgsl's.
 //
 // Transposed 2-D convolution, gradient with respect to the input: a strided correlation of dy with w.
 // Bindings: 0 shape (uniform), 1 dy (read), 2 wp (read), 3 dx (write).
@@ -10,77 +9,12 @@
 // w (IC, OC, K, K) packed by conv2d_pack_weight.wgsl (by_input = 0, w read as a conv2d weight
 // with IC outputs and OC inputs) as (OC, K, K, ICP), ICP = IC rounded up to 16 with zeros, read
 // as vec4s of four input channels.
-// dx[n, ic, iy, ix] = sum over oc, ky, kx of dy[n, oc, iy S - P + ky, ix S - P + kx] w[ic, oc, ky, kx],
-// skipping taps that land outside dy.
 // One invocation computes a register block of 4 IQ input channels x 4 PQ consecutive pixels of
-// one input row: each (oc, ky, kx) step is an outer product of 4 IQ weights and 4 PQ values of dy
-// into mat4x4 accumulators (channel x pixel), its four channels' weights one vec4 load and its
-// dy values, tap after tap of one residue class, a sliding window. Invocations run with n
-// fastest, so the lanes of one SIMD batch share their trip counts.
+// one input row, as in conv_transpose2d_backward_input.wgsl (whose header gives the sum and the
+// blocking). The overrides, Shape, bindings and helpers are
+// lib/conv_transpose2d_backward_input.wgsl's; this file holds the entry point.
 
-override WG: u32 = 64;
-override IQ: u32 = 2; // input-channel quads per invocation: 1, 2 or 4
-override PQ: u32 = 1; // pixel quads per invocation: 1 or 2
-
-struct Shape {
-  batch: u32,
-  in_ch: u32,
-  out_ch: u32,
-  height: u32,
-  width: u32,
-  out_h: u32,
-  out_w: u32,
-  kernel: u32,
-  stride: u32,
-  pad: u32,
-  ic_blocks: u32, // ceil(IC / (4 IQ))
-  col_groups: u32, // ceil(W / (4 PQ))
-  items: u32, // N ic_blocks H col_groups
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> wp: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-
-fn outer(u: vec4f, v: vec4f) -> mat4x4f {
-  return mat4x4f(u * v.x, u * v.y, u * v.z, u * v.w);
-}
-
-// dy at columns ox, ox + S, ox + 2 S, ox + 3 S of one row, zero outside the row.
-fn dy4(row: u32, ox: i32) -> vec4f {
-  let c = vec4i(ox) + i32(shape.stride) * vec4i(0, 1, 2, 3);
-  let last = i32(shape.out_w) - 1;
-  let ok = (c >= vec4i(0)) & (c <= vec4i(last));
-  let i = vec4u(clamp(c, vec4i(0), vec4i(last))) + row;
-  return select(vec4f(0.0), vec4f(dy[i.x], dy[i.y], dy[i.z], dy[i.w]), ok);
-}
-
-// dy at column ox of one row, zero outside the row.
-fn dy1(row: u32, ox: i32) -> f32 {
-  let ok = ox >= 0 && ox < i32(shape.out_w);
-  return select(0.0, dy[row + u32(clamp(ox, 0, i32(shape.out_w) - 1))], ok);
-}
-
-// Stores block (bq, bp): acc[p][j] is pixel ix0 + 4 bp + p of input channel ic0 + 4 bq + j.
-// Blocks beyond IQ and PQ are skipped.
-fn store4(acc: mat4x4f, bq: u32, bp: u32, ic0: u32, row0: u32, ix0: u32) {
-  if (bq >= IQ || bp >= PQ) {
-    return;
-  }
-  let plane = shape.height * shape.width;
-  for (var j = 0u; j < 4u; j++) {
-    let ic = ic0 + 4u * bq + j;
-    if (ic < shape.in_ch) {
-      for (var p = 0u; p < 4u; p++) {
-        let ix = ix0 + 4u * bp + p;
-        if (ix < shape.width) {
-          dx[row0 + ic * plane + ix] = acc[p][j];
-        }
-      }
-    }
-  }
-}
+// #include "lib/conv_transpose2d_backward_input.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

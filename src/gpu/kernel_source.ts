@@ -5,8 +5,9 @@
  * Deno (`kernelFilesFromDisk`), from a table fetched beforehand in a browser (`fetchKernelFiles`).
  *
  * The directive is a comment so that each file stays lexically valid WGSL for tools; a library in
- * kernels/lib/ declares only functions, constants and the bindings it owns, so it is valid WGSL on
- * its own too. A file is included once per kernel, however many files ask for it.
+ * kernels/lib/ declares no entry point, only functions, constants and the overrides, structs and
+ * bindings it owns, so it is valid WGSL on its own too. A file is included once per kernel,
+ * however many files ask for it.
  */
 
 /** Reads kernels/<file> (a path relative to kernels/, e.g. "adam.wgsl"); throws if it cannot. */

@@ -18,7 +18,7 @@ export const Conv2dPackShape = struct({
   stride: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_forward{_taps,}.wgsl (a prefix). */
+/** Mirror of `struct Shape` in conv2d_forward{_taps,,_subgroup}.wgsl (a prefix). */
 export const Conv2dForwardShape = struct({
   n: "u32",
   c: "u32",
@@ -39,7 +39,7 @@ export const Conv2dForwardShape = struct({
   ob: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_backward_input{_taps,}.wgsl (a prefix). */
+/** Mirror of `struct Shape` in conv2d_backward_input{_taps,,_subgroup}.wgsl (a prefix). */
 export const Conv2dBackwardInputShape = struct({
   n: "u32",
   c: "u32",
@@ -68,7 +68,7 @@ export const Conv2dBackwardInputShape = struct({
   accumulate: "u32",
 });
 
-/** Mirror of `struct Shape` in conv2d_backward_weight.wgsl. */
+/** Mirror of `struct Shape` in conv2d_backward_weight{,_subgroup}.wgsl. */
 export const Conv2dBackwardWeightShape = struct({
   n: "u32",
   c: "u32",
@@ -105,7 +105,7 @@ export const CONV_TRANSPOSE_GEOMETRY = {
   pad: "u32",
 } as const;
 
-/** Mirror of `struct Shape` in conv_transpose2d_forward.wgsl. */
+/** Mirror of `struct Shape` in conv_transpose2d_forward{,_subgroup}.wgsl. */
 export const ConvTransposeForwardShape = struct({
   ...CONV_TRANSPOSE_GEOMETRY,
   batch_blocks: "u32",
@@ -113,7 +113,7 @@ export const ConvTransposeForwardShape = struct({
   col_groups: "u32",
   items: "u32",
 });
-/** Mirror of `struct Shape` in conv_transpose2d_backward_input.wgsl. */
+/** Mirror of `struct Shape` in conv_transpose2d_backward_input{,_subgroup}.wgsl. */
 export const ConvTransposeBackwardInputShape = struct({
   ...CONV_TRANSPOSE_GEOMETRY,
   ic_blocks: "u32",
