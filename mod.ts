@@ -67,6 +67,15 @@ export {
   VARIANT_TARGETS,
   type VariantTarget,
 } from "./src/gpu/gpu.ts";
+export {
+  type AssembledKernel,
+  assembleKernel,
+  fetchKernelFiles,
+  type KernelFiles,
+  kernelFilesFromDisk,
+  KernelSourceError,
+  type SourceLine,
+} from "./src/gpu/kernel_source.ts";
 export type { Backend } from "./src/gpu/backend.ts";
 export { NoAdapterError } from "./src/gpu/device.ts";
 export { type Grid, grid1d, workgroupsFor } from "./src/gpu/grid.ts";
