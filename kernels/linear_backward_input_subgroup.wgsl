@@ -12,10 +12,13 @@
 // acc_i[r][c] = dx[n0 + 4i + r, k0 + 4l + c]. accumulate = 1 adds into dx instead of
 // overwriting it. Rows and columns past the edges re-read the last ones (always in bounds)
 // and are never stored.
-// VEC4 (M % 4 == 0 and K % 4 == 0): rows start on vec4 boundaries, so every vec4 is one load.
-// Otherwise rows are read element by element and dy entries past M read as 0.
+// DY_VEC4 (M % 4 == 0) and W_VEC4 (K % 4 == 0): that operand's rows start on vec4 boundaries,
+// so every vec4 of it is one load. Otherwise its rows are read element by element (dy entries
+// past M read as 0), which costs several times as much on lavapipe: the flags are separate so
+// that a layer with an odd K (the MLP decoder's 2 -> 500) still reads dy whole.
 
-override VEC4: bool = true;
+override DY_VEC4: bool = true;
+override W_VEC4: bool = true;
 
 struct Shape {
   n: u32,
@@ -33,7 +36,7 @@ const LANES = vec4u(0u, 1u, 2u, 3u);
 
 // dy[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest are 0.
 fn dy4(i: u32, live: u32) -> vec4f {
-  if (VEC4) {
+  if (DY_VEC4) {
     return dy[i >> 2u];
   }
   let j = vec4u(i) + min(LANES, vec4u(live - 1u));
@@ -46,7 +49,7 @@ fn dy4(i: u32, live: u32) -> vec4f {
 // feed dx entries that are never stored).
 fn w4(row: u32, c: u32) -> vec4f {
   let start = row * shape.k;
-  if (VEC4) {
+  if (W_VEC4) {
     return w[(start + c) >> 2u];
   }
   let j = vec4u(start) + min(vec4u(c) + LANES, vec4u(shape.k - 1u));

@@ -17,7 +17,9 @@ const VARIANTS = LINEAR_VARIANTS;
 // its 500 -> 784 takes the same code paths as 784 -> 500) and one whose forward spans over
 // a hundred workgroups in every variant; (13, 36, 20) and (1, 8, 4) run the kernels' whole-vec4
 // paths on a batch that is not a multiple of 8 and on blocks mostly past the edges, and
-// (37, 961, 13) the decoder head's odd K (31 x 31) beside an odd M.
+// (37, 961, 13) the decoder head's odd K (31 x 31) beside an odd M; (7, 33, 20) and (13, 36, 5)
+// read one backward operand whole and the other element by element (the subgroup kernels'
+// flags per operand).
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [1, 8, 4],
@@ -30,6 +32,8 @@ const SHAPES: [number, number, number][] = [
   [200, 2, 500],
   [520, 68, 1040],
   [37, 961, 13],
+  [7, 33, 20],
+  [13, 36, 5],
 ];
 
 Deno.test("linearBackward (f64 reference) matches central differences in f64", () => {

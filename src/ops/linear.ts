@@ -19,6 +19,7 @@
  */
 
 import {
+  type Constants,
   type Gpu,
   type Kernel,
   KERNEL_SUBGROUP_LANES,
@@ -215,18 +216,19 @@ export class Linear {
     }
     if (variant === "subgroup") requireKernelSubgroups(gpu, 'Linear: variant "subgroup"');
     const { inFeatures: k, outFeatures: m } = opts;
-    // Every row of every vec4-read operand starts on a 16-byte boundary.
-    const fwdVec4 = k % 4 === 0, bwdVec4 = k % 4 === 0 && m % 4 === 0;
-    const pass = (name: string, vec4: boolean): Promise<Kernel> =>
+    // Every row of every vec4-read operand starts on a 16-byte boundary. The subgroup kernels
+    // take a flag per operand (an odd K leaves dY's rows whole), the blocked ones one for all.
+    const kRows = Number(k % 4 === 0), mRows = Number(m % 4 === 0);
+    const pass = (name: string, vec4: Constants): Promise<Kernel> =>
       variant === "tiled"
         ? gpu.kernel(`${name}_tiled`)
         : variant === "subgroup"
-        ? gpu.kernel(`${name}_subgroup`, { VEC4: Number(vec4) })
-        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Number(vec4) });
+        ? gpu.kernel(`${name}_subgroup`, vec4)
+        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Math.min(...Object.values(vec4)) });
     const kernels = await Promise.all([
-      pass("linear_forward", fwdVec4),
-      pass("linear_backward_input", bwdVec4),
-      pass("linear_backward_weight", bwdVec4),
+      pass("linear_forward", { VEC4: kRows }),
+      pass("linear_backward_input", { DY_VEC4: mRows, W_VEC4: kRows }),
+      pass("linear_backward_weight", { DY_VEC4: mRows, X_VEC4: kRows }),
     ]);
     const { batch: n } = opts;
     // Its scratch holds dY and x transposed: only where both fit the budget.
@@ -234,7 +236,7 @@ export class Linear {
     const tgrad = variant === "subgroup" && k >= LINEAR_TRANSPOSED_GRAD_MIN_K &&
         scratch <= Math.min(gpu.limits.maxStorageBufferBindingSize, TRANSPOSED_GRAD_BUDGET)
       ? {
-        forward: await pass("linear_forward", n % 4 === 0),
+        forward: await pass("linear_forward", { VEC4: Number(n % 4 === 0) }),
         biasGrad: await gpu.kernel("conv_transpose2d_backward_reduce", { WG: 64 }),
         dyT: await Transpose.create(gpu, 1, n, m),
         xT: await Transpose.create(gpu, 1, n, k),
