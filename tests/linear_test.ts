@@ -8,6 +8,8 @@ import {
 } from "../src/ops/linear.ts";
 import { benchLinear } from "../src/bench/matmul_bench.ts";
 import { linearBackward, linearForward } from "../src/reference/linear.ts";
+import { activationForward } from "../src/reference/activation.ts";
+import { ACTIVATIONS } from "../src/ops/activation.ts";
 import { rejects } from "node:assert";
 import { assertClose, f32, gpuTest, numericGrad, rng, uniform } from "./helpers.ts";
 
@@ -160,14 +162,16 @@ async function runs(gpu: Gpu, variant: LinearVariant): Promise<boolean> {
 }
 
 gpuTest(
-  "Linear takes the weight gradient transposed only where K >= 128 and its scratch fits",
+  "Linear takes the weight gradient transposed only where K >= 128, N >= 1024 and its scratch fits",
   async (gpu) => {
     const sub = linearVariantFor(gpu) === "subgroup";
     const make = (batch: number, inFeatures: number, outFeatures: number) =>
       Linear.create(gpu, { batch, inFeatures, outFeatures });
     const cases: [number, number, number, boolean][] = [
-      [200, 784, 500, sub],
-      [200, 127, 500, false],
+      [200, 784, 500, false],
+      [1024, 784, 500, sub],
+      [1023, 784, 500, false],
+      [1024, 127, 500, false],
       [2304, 128, 1600, sub],
       // dY transposed would take 2^26 + 4 floats: past the 64 MB budget.
       [(1 << 24) / 128 + 1, 128, 128, false],
@@ -198,6 +202,52 @@ for (const variant of VARIANTS) {
       if (!await runs(gpu, variant)) return;
       // 36 and 20 are multiples of 4: the whole-vec4 paths; 33 and 5 the others.
       for (const [N, K, M] of [[7, 33, 5], [13, 36, 20]]) await ranges(gpu, variant, N, K, M);
+    },
+  );
+}
+
+for (const variant of VARIANTS) {
+  gpuTest(
+    `Linear ${variant} forward with each fused activation matches the f64 reference on odd ` +
+      `shapes`,
+    async (gpu) => {
+      if (!await runs(gpu, variant)) return;
+      const shapes: [number, number, number][] = [
+        [1, 1, 1],
+        [7, 33, 257],
+        [33, 7, 5],
+        [257, 36, 20],
+        [200, 2, 500],
+      ];
+      for (const [N, K, M] of shapes) {
+        const c = caseFor(N, K, M);
+        const x = gpu.storage("x", c.x), w = gpu.storage("w", c.w), b = gpu.storage("b", c.b);
+        const y = gpu.storage("y", new Float32Array(N * M).fill(7));
+        for (const kind of ACTIVATIONS) {
+          // A slope of 0.2 (the blog preset's) tells LeakyReLU's slope from ReLU's 0.
+          const op = await Linear.create(gpu, {
+            batch: N,
+            inFeatures: K,
+            outFeatures: M,
+            variant,
+            activation: kind,
+            slope: 0.2,
+          });
+          const rec = gpu.record();
+          op.forward(rec, y, x, w, b);
+          await rec.submit();
+          const want = activationForward(kind, c.y, 0.2);
+          // Every activation's slope is at most 1: the pre-activation's tolerance holds.
+          assertClose(
+            `${kind} y ${variant} N=${N} K=${K} M=${M}`,
+            await gpu.readF32(y, 0, N * M),
+            want,
+            tol(K),
+          );
+          op.destroy();
+        }
+        for (const buffer of [x, w, b, y]) buffer.destroy();
+      }
     },
   );
 }

@@ -106,10 +106,11 @@ interface ChainSpec {
 }
 
 interface Hidden {
+  /** Applies the activation itself where `pre` is null (fused into its forward kernel). */
   linear: Linear;
   act: Activation;
-  /** (N, width): pre-activation, activation, and their gradients. */
-  pre: GPUBuffer;
+  /** (N, width): pre-activation (null where fused: never stored), activation, and gradients. */
+  pre: GPUBuffer | null;
   post: GPUBuffer;
   dPre: GPUBuffer;
   dPost: GPUBuffer;
@@ -134,9 +135,18 @@ class MlpChain {
   static async create(gpu: Gpu, N: number, v: ParamAccess, s: ChainSpec): Promise<MlpChain> {
     const f = (label: string, n: number) => gpu.storage(label, n * 4);
     const w = s.widths, n = w.length - 1;
+    // The hidden layers' forward kernels apply the activation (one dispatch fewer each) where
+    // its derivative can come from the output alone: tanh and sigmoid always, ReLU and LeakyReLU
+    // while the slope keeps the output's sign that of the input.
+    const fused = s.activation === "tanh" || s.activation === "sigmoid" || s.slope >= 0;
     const linears = await Promise.all(
       w.slice(1).map((out, i) =>
-        Linear.create(gpu, { batch: N, inFeatures: w[i], outFeatures: out })
+        Linear.create(gpu, {
+          batch: N,
+          inFeatures: w[i],
+          outFeatures: out,
+          ...(fused && i < n - 1 ? { activation: s.activation, slope: s.slope } : {}),
+        })
       ),
     );
     const acts = await Promise.all(
@@ -147,7 +157,7 @@ class MlpChain {
       return {
         linear: linears[i],
         act,
-        pre: f(`${name}_pre`, size),
+        pre: fused ? null : f(`${name}_pre`, size),
         post: f(`${name}_act`, size),
         dPre: f(`d_${name}_pre`, size),
         dPost: f(`d_${name}_act`, size),
@@ -164,17 +174,23 @@ class MlpChain {
     return this.#v.g(`${this.prefix}.fc${i + 1}.${what}`);
   }
 
-  // tanh and sigmoid differentiate from their output; ReLU-like ones from their input.
+  // tanh and sigmoid differentiate from their output; ReLU-like ones from their input, or from
+  // their output where fused (same sign, as the slope is not negative there).
   #saved(l: Hidden): GPUBuffer {
-    return this.kind === "tanh" || this.kind === "sigmoid" ? l.post : l.pre;
+    return l.pre === null || this.kind === "tanh" || this.kind === "sigmoid" ? l.post : l.pre;
   }
 
   /** out (N, last width) from x (N, first width). */
   forward(rec: Recorder, out: Tensor, x: Tensor): void {
     let input = x;
     this.#hidden.forEach((l, i) => {
-      l.linear.forward(rec, l.pre, input, this.#p(i, "weight"), this.#p(i, "bias"));
-      l.act.forward(rec, l.post, l.pre);
+      const w = this.#p(i, "weight"), b = this.#p(i, "bias");
+      if (l.pre === null) {
+        l.linear.forward(rec, l.post, input, w, b);
+      } else {
+        l.linear.forward(rec, l.pre, input, w, b);
+        l.act.forward(rec, l.post, l.pre);
+      }
       input = l.post;
     });
     const n = this.#hidden.length;
@@ -215,7 +231,7 @@ class MlpChain {
 
   activations(who: string): [string, GPUBuffer][] {
     return this.#hidden.flatMap((l, i): [string, GPUBuffer][] => [
-      [`${who} fc${i + 1}`, l.pre],
+      ...(l.pre ? [[`${who} fc${i + 1}`, l.pre] as [string, GPUBuffer]] : []),
       [`${who} fc${i + 1} ${this.kind}`, l.post],
     ]);
   }

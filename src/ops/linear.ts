@@ -13,7 +13,7 @@
  * The bias gradient is fused into the weight-gradient kernel in every variant: it sums the
  * dy values that kernel already reads, which is free there and saves a dispatch (about
  * 0.27 ms each on lavapipe). Except where the subgroup variant takes the weight gradient
- * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K): dW = dY^T x is then the forward kernel's product of
+ * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K, _MIN_N): dW = dY^T x is then the forward kernel's product of
  * dY^T (M, N) and x^T (K, N), made by kernels/transpose.wgsl, and
  * kernels/conv_transpose2d_backward_reduce.wgsl sums dY's rows into dB.
  */
@@ -31,6 +31,7 @@ import { tensorRange, vec4Tensor } from "../gpu/tensor.ts";
 import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
 import { Transpose } from "./transpose.ts";
+import { ACTIVATION_CODE, type ActivationKind } from "./activation.ts";
 
 /**
  * The matrix-product kernels: 8-lane subgroup broadcasts (lavapipe on AVX2), register blocks
@@ -42,7 +43,7 @@ export type LinearVariant = "subgroup" | "blocked" | "tiled";
 export const LINEAR_VARIANTS: readonly LinearVariant[] = ["subgroup", "blocked", "tiled"];
 
 /** Mirror of `struct Shape` in linear_forward{,_tiled,_subgroup}.wgsl. */
-export const LinearForwardShape = struct({ n: "u32", k: "u32", m: "u32" });
+export const LinearForwardShape = struct({ n: "u32", k: "u32", m: "u32", slope: "f32" });
 
 /** Mirror of `struct Shape` in linear_backward_{input,weight}{,_tiled,_subgroup}.wgsl. */
 export const LinearBackwardShape = struct({ n: "u32", k: "u32", m: "u32", accumulate: "u32" });
@@ -62,6 +63,18 @@ const TILE = 64;
  * 39.9 | 43.7 (17.4).
  */
 export const LINEAR_TRANSPOSED_GRAD_MIN_K = 128;
+
+/**
+ * ... and where the batch N (the product's inner dimension) is at least this. A small batch
+ * makes the transposes and the bias sum three fixed-cost dispatches around little work: the
+ * MLP VAE's training step (batch 200; 784 -> 500, 500 -> 4 and 500 -> 784 all have K >= 128)
+ * ran faster with the own kernel in 5 of 6 paired runs of `deno task bench --only mlp --quick`
+ * (median 3,725 vs 3,437 images/s on the 2-core machine under a load average of ~3; the
+ * transposed path is 9 dispatches more per step). In the standalone bench the two are within
+ * noise at 200x784->500 and 200x500->784 (4.6 ms each way), and the own kernel is 1.5x faster
+ * at 200x500->4. The larger products above (2304 x 128 -> 1600, 1024^3) keep the transposed path.
+ */
+export const LINEAR_TRANSPOSED_GRAD_MIN_N = 1024;
 
 /** The most memory each of the transposed weight gradient's two scratch tensors may take. */
 const TRANSPOSED_GRAD_BUDGET = 64 * 1024 * 1024;
@@ -143,6 +156,14 @@ export interface LinearOptions {
   outFeatures: number;
   /** Kernel variant; `linearVariantFor(gpu)` when left out. */
   variant?: LinearVariant;
+  /**
+   * An activation the forward applies to its output, y = act(x w^T + b), in the same kernel:
+   * one dispatch fewer than a separate Activation (0.25-1 ms each in the MLP's training step on
+   * lavapipe). The backward still takes dY as the gradient of x w^T + b. Default: none.
+   */
+  activation?: ActivationKind;
+  /** LeakyReLU's negative slope (default 0.01). */
+  slope?: number;
 }
 
 /**
@@ -158,6 +179,8 @@ export class Linear {
   readonly outFeatures: number;
   /** The kernels in use (given, or picked by linearVariantFor). */
   readonly variant: LinearVariant;
+  /** The activation fused into the forward, or null. */
+  readonly activation: ActivationKind | null;
   readonly #gpu: Gpu;
   readonly #fwd: Kernel;
   readonly #bwdInput: Kernel;
@@ -168,7 +191,7 @@ export class Linear {
   readonly #bwdShape: [GPUBuffer, GPUBuffer];
   /**
    * Whether backwardWeight (overwriting) runs transposed, as the forward kernel's product
-   * (LINEAR_TRANSPOSED_GRAD_MIN_K; the subgroup variant, where its scratch fits).
+   * (LINEAR_TRANSPOSED_GRAD_MIN_K and _MIN_N; the subgroup variant, where its scratch fits).
    */
   readonly transposedWeightGrad: boolean;
   readonly #tgrad: TransposedGrad | null;
@@ -177,7 +200,7 @@ export class Linear {
 
   private constructor(
     gpu: Gpu,
-    opts: Required<LinearOptions>,
+    opts: Required<Omit<LinearOptions, "activation">> & { activation: ActivationKind | null },
     kernels: [Kernel, Kernel, Kernel],
     tgrad: TransposedGrad | null,
   ) {
@@ -188,9 +211,10 @@ export class Linear {
     this.inFeatures = opts.inFeatures;
     this.outFeatures = opts.outFeatures;
     this.variant = opts.variant;
+    this.activation = opts.activation;
     [this.#fwd, this.#bwdInput, this.#bwdWeight] = kernels;
     const [n, k, m] = [opts.batch, opts.inFeatures, opts.outFeatures];
-    this.#fwdShape = gpu.uniform(LinearForwardShape, { n, k, m });
+    this.#fwdShape = gpu.uniform(LinearForwardShape, { n, k, m, slope: opts.slope });
     this.#bwdShape = [
       gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 0 }),
       gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 1 }),
@@ -219,14 +243,16 @@ export class Linear {
     // Every row of every vec4-read operand starts on a 16-byte boundary. The subgroup kernels
     // take a flag per operand (an odd K leaves dY's rows whole), the blocked ones one for all.
     const kRows = Number(k % 4 === 0), mRows = Number(m % 4 === 0);
-    const pass = (name: string, vec4: Constants): Promise<Kernel> =>
+    const pass = (name: string, vec4: Constants, more: Constants = {}): Promise<Kernel> =>
       variant === "tiled"
-        ? gpu.kernel(`${name}_tiled`)
+        ? gpu.kernel(`${name}_tiled`, more)
         : variant === "subgroup"
-        ? gpu.kernel(`${name}_subgroup`, vec4)
-        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Math.min(...Object.values(vec4)) });
+        ? gpu.kernel(`${name}_subgroup`, { ...vec4, ...more })
+        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Math.min(...Object.values(vec4)), ...more });
+    const activation = opts.activation ?? null;
+    const act: Constants = activation === null ? {} : { ACT: ACTIVATION_CODE[activation] };
     const kernels = await Promise.all([
-      pass("linear_forward", { VEC4: kRows }),
+      pass("linear_forward", { VEC4: kRows }, act),
       pass("linear_backward_input", { DY_VEC4: mRows, W_VEC4: kRows }),
       pass("linear_backward_weight", { DY_VEC4: mRows, X_VEC4: kRows }),
     ]);
@@ -234,23 +260,25 @@ export class Linear {
     // Its scratch holds dY and x transposed: only where both fit the budget.
     const scratch = Math.max(n * m, n * k) * 4;
     const tgrad = variant === "subgroup" && k >= LINEAR_TRANSPOSED_GRAD_MIN_K &&
+        n >= LINEAR_TRANSPOSED_GRAD_MIN_N &&
         scratch <= Math.min(gpu.limits.maxStorageBufferBindingSize, TRANSPOSED_GRAD_BUDGET)
       ? {
         forward: await pass("linear_forward", { VEC4: Number(n % 4 === 0) }),
         biasGrad: await gpu.kernel("conv_transpose2d_backward_reduce", { WG: 64 }),
         dyT: await Transpose.create(gpu, 1, n, m),
         xT: await Transpose.create(gpu, 1, n, k),
-        fwdShape: gpu.uniform(LinearForwardShape, { n: m, k: n, m: k }),
+        fwdShape: gpu.uniform(LinearForwardShape, { n: m, k: n, m: k, slope: 0 }),
         biasShape: gpu.uniform(RowSumShape, { len: m, chunks: n }),
         dyTBuf: gpu.storage("linear dY transposed", n * m * 4),
         xTBuf: gpu.storage("linear x transposed", n * k * 4),
         zeros: gpu.storage("linear zero bias (transposed dW)", k * 4),
       }
       : null;
-    return new Linear(gpu, { ...opts, variant }, kernels as [Kernel, Kernel, Kernel], tgrad);
+    const all = { ...opts, variant, activation, slope: opts.slope ?? 0.01 };
+    return new Linear(gpu, all, kernels as [Kernel, Kernel, Kernel], tgrad);
   }
 
-  /** y = x w^T + b. y: (N, M), x: (N, K), w: (M, K), b: (M). */
+  /** y = x w^T + b, or act(x w^T + b) with an activation. y: (N, M), x: (N, K), w: (M, K), b: (M). */
   forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
     const group = this.#gpu.bind(this.#fwd, [
