@@ -8,7 +8,7 @@ import {
 } from "../src/ops/linear.ts";
 import { benchLinear } from "../src/bench/matmul_bench.ts";
 import { linearBackward, linearForward } from "../src/reference/linear.ts";
-import { activationForward } from "../src/reference/activation.ts";
+import { activationBackward, activationForward } from "../src/reference/activation.ts";
 import { ACTIVATIONS } from "../src/ops/activation.ts";
 import { rejects } from "node:assert";
 import { assertClose, f32, gpuTest, numericGrad, rng, uniform } from "./helpers.ts";
@@ -251,6 +251,77 @@ for (const variant of VARIANTS) {
     },
   );
 }
+
+for (const variant of VARIANTS) {
+  gpuTest(
+    `Linear ${variant} backward_input with each input activation matches the f64 reference ` +
+      `on odd shapes, overwriting and accumulating`,
+    async (gpu) => {
+      if (!await runs(gpu, variant)) return;
+      const shapes: [number, number, number][] = [
+        [1, 1, 1],
+        [7, 257, 33],
+        [33, 5, 7],
+        [257, 20, 36],
+        [200, 500, 4],
+      ];
+      for (const [N, K, M] of shapes) {
+        const c = caseFor(N, K, M);
+        // x is an activation's output: the kernel differentiates that activation from it.
+        const pre = uniform(rng(N + K + M), N * K);
+        const w = gpu.storage("w", c.w), dy = gpu.storage("dy", c.dy);
+        const dX = gpu.storage("dX", new Float32Array(N * K).fill(7));
+        for (const kind of ACTIVATIONS) {
+          const x32 = f32(activationForward(kind, pre, 0.2));
+          const x = gpu.storage("x", x32);
+          const op = await Linear.create(gpu, {
+            batch: N,
+            inFeatures: K,
+            outFeatures: M,
+            variant,
+            inputActivation: kind,
+            slope: 0.2,
+          });
+          const want = activationBackward(kind, c.dX, pre, 0.2);
+          const label = `${kind} dX ${variant} N=${N} K=${K} M=${M}`;
+          let rec = gpu.record();
+          op.backwardInput(rec, dX, dy, w, { x });
+          await rec.submit();
+          assertClose(label, await gpu.readF32(dX, 0, N * K), want, tol(M));
+          rec = gpu.record();
+          op.backwardInput(rec, dX, dy, w, { x, accumulate: true });
+          await rec.submit();
+          const twice = want.map((v) => 2 * v);
+          assertClose(`accumulated ${label}`, await gpu.readF32(dX, 0, N * K), twice, tol(M, 2));
+          op.destroy();
+          x.destroy();
+        }
+        for (const buffer of [w, dy, dX]) buffer.destroy();
+      }
+    },
+  );
+}
+
+gpuTest("Linear with an inputActivation refuses a backwardInput without x", async (gpu) => {
+  const op = await Linear.create(gpu, {
+    batch: 2,
+    inFeatures: 4,
+    outFeatures: 4,
+    inputActivation: "tanh",
+  });
+  const dy = gpu.storage("dy", 8 * 4), w = gpu.storage("w", 16 * 4), dX = gpu.storage("dX", 32);
+  let message = "";
+  try {
+    op.backwardInput(gpu.record(), dX, dy, w);
+  } catch (e) {
+    if (e instanceof TypeError) message = e.message;
+  }
+  if (!message.includes("needs the layer's input x")) {
+    throw new Error(`expected a TypeError asking for x, got "${message}"`);
+  }
+  op.destroy();
+  for (const buffer of [dy, w, dX]) buffer.destroy();
+});
 
 /** The forward and backward of `variant` reading x and dY as ranges inside one buffer. */
 async function ranges(gpu: Gpu, variant: LinearVariant, N: number, K: number, M: number) {

@@ -46,7 +46,13 @@ export const LINEAR_VARIANTS: readonly LinearVariant[] = ["subgroup", "blocked",
 export const LinearForwardShape = struct({ n: "u32", k: "u32", m: "u32", slope: "f32" });
 
 /** Mirror of `struct Shape` in linear_backward_{input,weight}{,_tiled,_subgroup}.wgsl. */
-export const LinearBackwardShape = struct({ n: "u32", k: "u32", m: "u32", accumulate: "u32" });
+export const LinearBackwardShape = struct({
+  n: "u32",
+  k: "u32",
+  m: "u32",
+  accumulate: "u32",
+  slope: "f32",
+});
 
 /** Output block edge of the subgroup and blocked kernels, output tile edge of the tiled ones. */
 const SUBGROUP_BLOCK = 32;
@@ -162,7 +168,14 @@ export interface LinearOptions {
    * lavapipe). The backward still takes dY as the gradient of x w^T + b. Default: none.
    */
   activation?: ActivationKind;
-  /** LeakyReLU's negative slope (default 0.01). */
+  /**
+   * The activation that made x (the previous layer's), whose derivative the input gradient
+   * then applies in the same kernel: backwardInput writes dX = (dY w) * act'(x), the gradient
+   * of that activation's input, from x itself (its output; ReLU-like activations from its
+   * sign, so their slope must not be negative). Default: none.
+   */
+  inputActivation?: ActivationKind;
+  /** LeakyReLU's negative slope, for both activations (default 0.01). */
   slope?: number;
 }
 
@@ -181,6 +194,8 @@ export class Linear {
   readonly variant: LinearVariant;
   /** The activation fused into the forward, or null. */
   readonly activation: ActivationKind | null;
+  /** The activation of x whose derivative backwardInput applies, or null. */
+  readonly inputActivation: ActivationKind | null;
   readonly #gpu: Gpu;
   readonly #fwd: Kernel;
   readonly #bwdInput: Kernel;
@@ -200,7 +215,10 @@ export class Linear {
 
   private constructor(
     gpu: Gpu,
-    opts: Required<Omit<LinearOptions, "activation">> & { activation: ActivationKind | null },
+    opts: Required<Omit<LinearOptions, "activation" | "inputActivation">> & {
+      activation: ActivationKind | null;
+      inputActivation: ActivationKind | null;
+    },
     kernels: [Kernel, Kernel, Kernel],
     tgrad: TransposedGrad | null,
   ) {
@@ -212,12 +230,13 @@ export class Linear {
     this.outFeatures = opts.outFeatures;
     this.variant = opts.variant;
     this.activation = opts.activation;
+    this.inputActivation = opts.inputActivation;
     [this.#fwd, this.#bwdInput, this.#bwdWeight] = kernels;
     const [n, k, m] = [opts.batch, opts.inFeatures, opts.outFeatures];
     this.#fwdShape = gpu.uniform(LinearForwardShape, { n, k, m, slope: opts.slope });
     this.#bwdShape = [
-      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 0 }),
-      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 1 }),
+      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 0, slope: opts.slope }),
+      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 1, slope: opts.slope }),
     ];
     this.#dbScratch = gpu.storage("linear unwanted dB", m * 4);
   }
@@ -251,9 +270,22 @@ export class Linear {
         : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Math.min(...Object.values(vec4)), ...more });
     const activation = opts.activation ?? null;
     const act: Constants = activation === null ? {} : { ACT: ACTIVATION_CODE[activation] };
+    const inputActivation = opts.inputActivation ?? null;
+    if (
+      inputActivation !== null && (opts.slope ?? 0.01) < 0 && inputActivation !== "tanh" &&
+      inputActivation !== "sigmoid"
+    ) {
+      throw new RangeError(
+        `Cannot create Linear: inputActivation "${inputActivation}" is differentiated from its ` +
+          `output's sign, which needs a slope >= 0, got ${opts.slope}`,
+      );
+    }
+    const dact: Constants = inputActivation === null
+      ? {}
+      : { ACT: ACTIVATION_CODE[inputActivation] };
     const kernels = await Promise.all([
       pass("linear_forward", { VEC4: kRows }, act),
-      pass("linear_backward_input", { DY_VEC4: mRows, W_VEC4: kRows }),
+      pass("linear_backward_input", { DY_VEC4: mRows, W_VEC4: kRows }, dact),
       pass("linear_backward_weight", { DY_VEC4: mRows, X_VEC4: kRows }),
     ]);
     const { batch: n } = opts;
@@ -274,7 +306,7 @@ export class Linear {
         zeros: gpu.storage("linear zero bias (transposed dW)", k * 4),
       }
       : null;
-    const all = { ...opts, variant, activation, slope: opts.slope ?? 0.01 };
+    const all = { ...opts, variant, activation, inputActivation, slope: opts.slope ?? 0.01 };
     return new Linear(gpu, all, kernels as [Kernel, Kernel, Kernel], tgrad);
   }
 
@@ -294,7 +326,8 @@ export class Linear {
   /**
    * dX = dY w, dW = dY^T x, dB = sum over the batch of dY; with `accumulate` the gradients
    * are added into dX, dW and dB instead of overwriting them (for a tensor that feeds two
-   * paths). dX null skips the input gradient (a first layer needs none).
+   * paths). dX null skips the input gradient (a first layer needs none). With an
+   * inputActivation, dX is times its derivative (see backwardInput).
    * dX: (N, K) or null, dW: (M, K), dB: (M), dY: (N, M), x: (N, K), w: (M, K).
    * Outputs must live in other buffers than the inputs (WebGPU forbids a writable binding
    * of a buffer that is also bound read-only).
@@ -309,24 +342,35 @@ export class Linear {
     w: Tensor,
     opts: { accumulate?: boolean } = {},
   ): void {
-    if (dX !== null) this.backwardInput(rec, dX, dY, w, opts);
+    if (dX !== null) this.backwardInput(rec, dX, dY, w, { ...opts, x });
     this.backwardWeight(rec, dW, dB, dY, x, opts);
   }
 
-  /** dX = dY w (one dispatch). dX: (N, K), dY: (N, M), w: (M, K). */
+  /**
+   * dX = dY w (one dispatch), or with an inputActivation dX = (dY w) * act'(x), which needs
+   * `opts.x`, the layer's input. dX: (N, K), dY: (N, M), w: (M, K), x: (N, K).
+   */
   backwardInput(
     rec: Recorder,
     dX: Tensor,
     dY: Tensor,
     w: Tensor,
-    opts: { accumulate?: boolean } = {},
+    opts: { accumulate?: boolean; x?: Tensor } = {},
   ): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
+    if (this.inputActivation !== null && opts.x === undefined) {
+      throw new TypeError(
+        `Cannot record Linear.backwardInput: its inputActivation "${this.inputActivation}" ` +
+          "needs the layer's input x, and none was given",
+      );
+    }
     const group = this.#gpu.bind(this.#bwdInput, [
       this.#bwdShape[opts.accumulate ? 1 : 0],
       _vec4("dY", dY, n * m),
       _vec4("w", w, m * k),
       _f32("dX", dX, n * k),
+      // Read only with an inputActivation; otherwise any buffer will do.
+      this.inputActivation === null ? this.#dbScratch : _f32("x", opts.x!, n * k),
     ]);
     this.#dispatch(rec, this.#bwdInput, group, n, k);
   }
