@@ -16,6 +16,9 @@
  * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K, _MIN_N): dW = dY^T x is then the forward kernel's product of
  * dY^T (M, N) and x^T (K, N), made by kernels/transpose.wgsl, and
  * kernels/conv_transpose2d_backward_reduce.wgsl sums dY's rows into dB.
+ * Activations fuse in the same way (LinearOptions.activation, inputActivation): the forward
+ * kernels' epilogue can apply one, and the input-gradient kernels' its derivative for the layer
+ * below, which saves the MLP two separate elementwise dispatches per hidden layer.
  */
 
 import {
