@@ -1,6 +1,6 @@
 import {
   LINEAR_TRANSPOSED_GRAD_MIN_K,
-  LINEAR_TRANSPOSED_GRAD_MIN_N,
+  LINEAR_TRANSPOSED_GRAD_MIN_M,
   linearVariantFor,
 } from "../src/ops/linear.ts";
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert";
@@ -117,9 +117,12 @@ gpuTest(
       // Encoder, reparameterization, decoder, loss, backward and Adam: 19 dispatches (the
       // hidden layers' tanh and its derivative run in the linear kernels), and 3 more (two
       // transposes and the bias sum) per layer whose weight gradient the subgroup variant takes
-      // transposed: inputs 784, 500, 2 and 500 wide, batch 200.
-      const transposed = linearVariantFor(gpu) === "subgroup" && 200 >= LINEAR_TRANSPOSED_GRAD_MIN_N
-        ? [784, 500, 2, 500].filter((k) => k >= LINEAR_TRANSPOSED_GRAD_MIN_K).length
+      // transposed: (K, M) = (784, 500), (500, 4), (2, 500) and (500, 784).
+      const layers = [[784, 500], [500, 4], [2, 500], [500, 784]];
+      const transposed = linearVariantFor(gpu) === "subgroup"
+        ? layers.filter(([k, m]) =>
+          k >= LINEAR_TRANSPOSED_GRAD_MIN_K && m >= LINEAR_TRANSPOSED_GRAD_MIN_M
+        ).length
         : 0;
       const dispatches = 19 + 3 * transposed;
       assertEquals(p.dispatches.length, dispatches);

@@ -13,7 +13,7 @@
  * The bias gradient is fused into the weight-gradient kernel in every variant: it sums the
  * dy values that kernel already reads, which is free there and saves a dispatch (about
  * 0.27 ms each on lavapipe). Except where the subgroup variant takes the weight gradient
- * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K, _MIN_N): dW = dY^T x is then the forward kernel's product of
+ * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K, _MIN_M): dW = dY^T x is then the forward kernel's product of
  * dY^T (M, N) and x^T (K, N), made by kernels/transpose.wgsl, and
  * kernels/conv_transpose2d_backward_reduce.wgsl sums dY's rows into dB.
  * Activations fuse in the same way (LinearOptions.activation, inputActivation): the forward
@@ -74,16 +74,17 @@ const TILE = 64;
 export const LINEAR_TRANSPOSED_GRAD_MIN_K = 128;
 
 /**
- * ... and where the batch N (the product's inner dimension) is at least this. A small batch
- * makes the transposes and the bias sum three fixed-cost dispatches around little work: the
- * MLP VAE's training step (batch 200; 784 -> 500, 500 -> 4 and 500 -> 784 all have K >= 128)
- * ran faster with the own kernel in 5 of 6 paired runs of `deno task bench --only mlp --quick`
- * (median 3,725 vs 3,437 images/s on the 2-core machine under a load average of ~3; the
- * transposed path is 9 dispatches more per step). In the standalone bench the two are within
- * noise at 200x784->500 and 200x500->784 (4.6 ms each way), and the own kernel is 1.5x faster
- * at 200x500->4. The larger products above (2304 x 128 -> 1600, 1024^3) keep the transposed path.
+ * ... and where the outputs M (the rows of dW) are at least this. A few rows leave the forward
+ * kernel's 32-row blocks mostly empty, and the transposes and the bias sum are three dispatches
+ * around little work: the MLP's 500 -> 4 head, batch 200, takes 0.33 ms with the own kernel
+ * against 0.56 ms for the four dispatches (--profile of one training step, 2-core machine,
+ * load average ~2.5), 1.5x in the standalone bench. For the MLP's wide layers (200x784->500,
+ * 200x500->784) the measurements disagree within the noise of the shared machine: standalone
+ * the own kernel took 4.6 ms against 5.0-5.5 and 4.3; inside a profiled step 8.5 ms against
+ * 7.7 under a load of ~2.5; whole bench steps, 5 of 6 pairs favoured the own kernel by ~8%.
+ * So they keep the transposed path, as the measurements above chose.
  */
-export const LINEAR_TRANSPOSED_GRAD_MIN_N = 1024;
+export const LINEAR_TRANSPOSED_GRAD_MIN_M = 128;
 
 /** The most memory each of the transposed weight gradient's two scratch tensors may take. */
 const TRANSPOSED_GRAD_BUDGET = 64 * 1024 * 1024;
@@ -209,7 +210,7 @@ export class Linear {
   readonly #bwdShape: [GPUBuffer, GPUBuffer];
   /**
    * Whether backwardWeight (overwriting) runs transposed, as the forward kernel's product
-   * (LINEAR_TRANSPOSED_GRAD_MIN_K and _MIN_N; the subgroup variant, where its scratch fits).
+   * (LINEAR_TRANSPOSED_GRAD_MIN_K and _MIN_M; the subgroup variant, where its scratch fits).
    */
   readonly transposedWeightGrad: boolean;
   readonly #tgrad: TransposedGrad | null;
@@ -295,7 +296,7 @@ export class Linear {
     // Its scratch holds dY and x transposed: only where both fit the budget.
     const scratch = Math.max(n * m, n * k) * 4;
     const tgrad = variant === "subgroup" && k >= LINEAR_TRANSPOSED_GRAD_MIN_K &&
-        n >= LINEAR_TRANSPOSED_GRAD_MIN_N &&
+        opts.outFeatures >= LINEAR_TRANSPOSED_GRAD_MIN_M &&
         scratch <= Math.min(gpu.limits.maxStorageBufferBindingSize, TRANSPOSED_GRAD_BUDGET)
       ? {
         forward: await pass("linear_forward", { VEC4: Number(n % 4 === 0) }),
