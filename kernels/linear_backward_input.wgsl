@@ -1,5 +1,5 @@
 // Linear layer, input gradient, register-blocked (no shared memory, no barriers): dx = dy w.
-// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write).
+// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write), 4 saved (read).
 // dy is (N, M), w is (M, K), dx is (N, K), all row-major f32. dy and w are bound as vec4
 // arrays (the op widens those bindings to a multiple of 16 bytes).
 // One invocation computes a 16 x 16 block of dx: rows n0 .. n0 + 16, columns k0 .. k0 + 16.
@@ -9,21 +9,41 @@
 // overwriting it.
 // VEC4 (M % 4 == 0 and K % 4 == 0): dy and w rows start on vec4 boundaries, so every vec4
 // is one load. Otherwise rows are read element by element and dy entries past M read as 0.
+// ACT multiplies dx by the derivative of the activation that made x, so dx is the gradient
+// of the pre-activation: 4 none, else the codes of activation_backward.wgsl (0 tanh, 1 ReLU,
+// 2 LeakyReLU(shape.slope), 3 sigmoid), from `saved` (binding 4, (N, K) like dx: x itself, the
+// activation's output; ReLU-like ones read its sign, which is the input's for a slope >= 0).
+// One dispatch fewer per hidden layer (src/ops/linear.ts). Without ACT, saved is not read.
 
 override WG: u32 = 16;
 override VEC4: bool = true;
+override ACT: u32 = 4u;
 
 struct Shape {
   n: u32,
   k: u32,
   m: u32,
   accumulate: u32,
+  slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read> saved: array<f32>;
+
+// d act / d (its input) at dx's flat index i, from the activation's output, as
+// activation_backward.wgsl computes it.
+fn dact(i: u32) -> f32 {
+  switch ACT {
+    case 0u: { let s = saved[i]; return 1.0 - s * s; }
+    case 1u: { return select(0.0, 1.0, saved[i] > 0.0); }
+    case 2u: { return select(shape.slope, 1.0, saved[i] > 0.0); }
+    case 3u: { let s = saved[i]; return s * (1.0 - s); }
+    default: { return 1.0; }
+  }
+}
 
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
@@ -67,7 +87,7 @@ fn put(acc: mat4x4f, n: u32, k: u32) {
     for (var c = 0u; c < 4u; c++) {
       if (n + r < shape.n && k + c < shape.k) {
         let i = (n + r) * shape.k + k + c;
-        var v = acc[r][c];
+        var v = acc[r][c] * dact(i);
         if (shape.accumulate == 1u) {
           v += dx[i];
         }

@@ -1,6 +1,6 @@
 // Linear layer, input gradient, for a CPU adapter with 8-lane subgroups (lavapipe on AVX2):
 // dx = dy w.
-// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write).
+// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write), 4 saved (read).
 // dy is (N, M), w is (M, K), dx is (N, K), all row-major f32. dy and w are bound as vec4 arrays
 // (the op widens those bindings to a multiple of 16 bytes).
 // A workgroup is one subgroup of 8 lanes and computes a 32 x 32 block of dx: rows
@@ -12,28 +12,51 @@
 // acc_i[r][c] = dx[n0 + 4i + r, k0 + 4l + c]. accumulate = 1 adds into dx instead of
 // overwriting it. Rows and columns past the edges re-read the last ones (always in bounds)
 // and are never stored.
-// VEC4 (M % 4 == 0 and K % 4 == 0): rows start on vec4 boundaries, so every vec4 is one load.
-// Otherwise rows are read element by element and dy entries past M read as 0.
+// DY_VEC4 (M % 4 == 0) and W_VEC4 (K % 4 == 0): that operand's rows start on vec4 boundaries,
+// so every vec4 of it is one load. Otherwise its rows are read element by element (dy entries
+// past M read as 0), which costs several times as much on lavapipe: the flags are separate so
+// that a layer with an odd K (the MLP decoder's 2 -> 500) still reads dy whole.
+// ACT multiplies dx by the derivative of the activation that made x, so dx is the gradient
+// of the pre-activation: 4 none, else the codes of activation_backward.wgsl (0 tanh, 1 ReLU,
+// 2 LeakyReLU(shape.slope), 3 sigmoid), from `saved` (binding 4, (N, K) like dx: x itself, the
+// activation's output; ReLU-like ones read its sign, which is the input's for a slope >= 0).
+// One dispatch fewer per hidden layer (src/ops/linear.ts). Without ACT, saved is not read.
 
-override VEC4: bool = true;
+override DY_VEC4: bool = true;
+override W_VEC4: bool = true;
+override ACT: u32 = 4u;
 
 struct Shape {
   n: u32,
   k: u32,
   m: u32,
   accumulate: u32,
+  slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read> saved: array<f32>;
+
+// d act / d (its input) at dx's flat index i, from the activation's output, as
+// activation_backward.wgsl computes it.
+fn dact(i: u32) -> f32 {
+  switch ACT {
+    case 0u: { let s = saved[i]; return 1.0 - s * s; }
+    case 1u: { return select(0.0, 1.0, saved[i] > 0.0); }
+    case 2u: { return select(shape.slope, 1.0, saved[i] > 0.0); }
+    case 3u: { let s = saved[i]; return s * (1.0 - s); }
+    default: { return 1.0; }
+  }
+}
 
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
 // dy[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest are 0.
 fn dy4(i: u32, live: u32) -> vec4f {
-  if (VEC4) {
+  if (DY_VEC4) {
     return dy[i >> 2u];
   }
   let j = vec4u(i) + min(LANES, vec4u(live - 1u));
@@ -46,7 +69,7 @@ fn dy4(i: u32, live: u32) -> vec4f {
 // feed dx entries that are never stored).
 fn w4(row: u32, c: u32) -> vec4f {
   let start = row * shape.k;
-  if (VEC4) {
+  if (W_VEC4) {
     return w[(start + c) >> 2u];
   }
   let j = vec4u(start) + min(vec4u(c) + LANES, vec4u(shape.k - 1u));
@@ -74,9 +97,9 @@ fn put(acc: mat4x4f, n: u32, kv: u32) {
       let i = (n + r) * shape.k + 4u * kv;
       for (var c = 0u; c < cols; c++) {
         if (shape.accumulate != 0u) {
-          dx[i + c] += acc[r][c];
+          dx[i + c] += acc[r][c] * dact(i + c);
         } else {
-          dx[i + c] = acc[r][c];
+          dx[i + c] = acc[r][c] * dact(i + c);
         }
       }
     }

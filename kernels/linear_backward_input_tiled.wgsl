@@ -1,5 +1,5 @@
 // Linear layer, input gradient, shared-memory tiled (for discrete GPUs): dx = dy w.
-// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write).
+// Bindings: 0 shape (uniform), 1 dy (read), 2 w (read), 3 dx (read_write), 4 saved (read).
 // dy is (N, M), w is (M, K), dx is (N, K), all row-major f32.
 // One workgroup computes a 64 x 64 tile of dx (flat workgroup index -> (tile row, tile col));
 // per step of 16 along m it stages 64 rows x 16 columns of dy and 16 rows x 64 columns of w
@@ -9,21 +9,42 @@
 // inner loop reads one vec4 of each; the 17th vec4 pads rows apart in the memory banks.
 // accumulate = 1 adds into dx instead of overwriting it.
 // The tile geometry fixes the workgroup size, so it is a constant rather than an override.
+// ACT multiplies dx by the derivative of the activation that made x, so dx is the gradient
+// of the pre-activation: 4 none, else the codes of activation_backward.wgsl (0 tanh, 1 ReLU,
+// 2 LeakyReLU(shape.slope), 3 sigmoid), from `saved` (binding 4, (N, K) like dx: x itself, the
+// activation's output; ReLU-like ones read its sign, which is the input's for a slope >= 0).
+// One dispatch fewer per hidden layer (src/ops/linear.ts). Without ACT, saved is not read.
 
 const TILE = 64u;
 const BK = 16u;
+
+override ACT: u32 = 4u;
 
 struct Shape {
   n: u32,
   k: u32,
   m: u32,
   accumulate: u32,
+  slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read> saved: array<f32>;
+
+// d act / d (its input) at dx's flat index i, from the activation's output, as
+// activation_backward.wgsl computes it.
+fn dact(i: u32) -> f32 {
+  switch ACT {
+    case 0u: { let s = saved[i]; return 1.0 - s * s; }
+    case 1u: { return select(0.0, 1.0, saved[i] > 0.0); }
+    case 2u: { return select(shape.slope, 1.0, saved[i] > 0.0); }
+    case 3u: { let s = saved[i]; return s * (1.0 - s); }
+    default: { return 1.0; }
+  }
+}
 
 var<workgroup> ta: array<array<vec4f, 17>, BK>;
 var<workgroup> tb: array<array<vec4f, 17>, BK>;
@@ -76,7 +97,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let k = k0 + 4u * tx + c;
       if (n < shape.n && k < shape.k) {
         let j = n * shape.k + k;
-        var v = acc[i][c];
+        var v = acc[i][c] * dact(j);
         if (shape.accumulate == 1u) {
           v += dx[j];
         }

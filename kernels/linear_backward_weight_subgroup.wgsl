@@ -14,16 +14,20 @@
 // db instead of overwriting them. dy rows past N read as 0; x rows past N, rows of dw past M
 // and columns past K re-read the last ones (always in bounds), and the last two are never
 // stored.
-// VEC4 (M % 4 == 0 and K % 4 == 0): rows start on vec4 boundaries, so every vec4 is one load.
-// Otherwise rows are read element by element.
+// DY_VEC4 (M % 4 == 0) and X_VEC4 (K % 4 == 0): that operand's rows start on vec4 boundaries,
+// so every vec4 of it is one load. Otherwise its rows are read element by element, several
+// times the cost on lavapipe: separate flags let a layer with an odd K (the MLP decoder's
+// 2 -> 500) still read dy whole.
 
-override VEC4: bool = true;
+override DY_VEC4: bool = true;
+override X_VEC4: bool = true;
 
 struct Shape {
   n: u32,
   k: u32,
   m: u32,
   accumulate: u32,
+  slope: f32, // for linear_backward_input's ACT; unused here
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
@@ -38,7 +42,7 @@ const LANES = vec4u(0u, 1u, 2u, 3u);
 // and db entries that are never stored).
 fn dy4(row: u32, c: u32) -> vec4f {
   let start = row * shape.m;
-  if (VEC4) {
+  if (DY_VEC4) {
     return dy[(start + c) >> 2u];
   }
   let j = vec4u(start) + min(vec4u(c) + LANES, vec4u(shape.m - 1u));
@@ -49,7 +53,7 @@ fn dy4(row: u32, c: u32) -> vec4f {
 // The same for x.
 fn x4(row: u32, c: u32) -> vec4f {
   let start = row * shape.k;
-  if (VEC4) {
+  if (X_VEC4) {
     return x[(start + c) >> 2u];
   }
   let j = vec4u(start) + min(vec4u(c) + LANES, vec4u(shape.k - 1u));

@@ -21,6 +21,7 @@ struct Shape {
   k: u32,
   m: u32,
   accumulate: u32,
+  slope: f32, // for linear_backward_input's ACT; unused here
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;

@@ -13,14 +13,19 @@
 // acc_qp[c][r] = y[n0 + 4q + r, m0 + 4p + c].
 // VEC4 (K % 4 == 0): rows start on vec4 boundaries and there is no k tail, so every vec4 is
 // one load. Otherwise rows are read element by element and entries past K read as 0.
+// ACT applies an activation to the output, so y = act(x w^T + b): 4 none, else the codes of
+// activation_forward.wgsl (0 tanh, 1 ReLU, 2 LeakyReLU(shape.slope), 3 sigmoid), the same
+// functions. One dispatch fewer per hidden layer (src/ops/linear.ts).
 
 override WG: u32 = 16;
 override VEC4: bool = true;
+override ACT: u32 = 4u;
 
 struct Shape {
   n: u32,
   k: u32,
   m: u32,
+  slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
@@ -28,6 +33,20 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// act(v) as activation_forward.wgsl computes it.
+fn act(v: f32) -> f32 {
+  switch ACT {
+    case 0u: { return tanh(clamp(v, -15.0, 15.0)); }
+    case 1u: { return max(v, 0.0); }
+    case 2u: { return select(shape.slope * v, v, v > 0.0); }
+    case 3u: {
+      let e = exp(-abs(v));
+      return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+    }
+    default: { return v; }
+  }
+}
 
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
@@ -70,7 +89,7 @@ fn put(acc: mat4x4f, n: u32, m: u32) {
       let bias = b[m + c];
       for (var r = 0u; r < 4u; r++) {
         if (n + r < shape.n) {
-          y[(n + r) * shape.m + m + c] = acc[c][r] + bias;
+          y[(n + r) * shape.m + m + c] = act(acc[c][r] + bias);
         }
       }
     }

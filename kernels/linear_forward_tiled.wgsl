@@ -8,14 +8,20 @@
 // Staged tiles are k-major vec4 rows (ta[kk][i] holds rows 4i .. 4i + 4 at k + kk) so the
 // inner loop reads one vec4 of each; the 17th vec4 pads rows apart in the memory banks.
 // The tile geometry fixes the workgroup size, so it is a constant rather than an override.
+// ACT applies an activation to the output, so y = act(x w^T + b): 4 none, else the codes of
+// activation_forward.wgsl (0 tanh, 1 ReLU, 2 LeakyReLU(shape.slope), 3 sigmoid), the same
+// functions. One dispatch fewer per hidden layer (src/ops/linear.ts).
 
 const TILE = 64u;
 const BK = 16u;
+
+override ACT: u32 = 4u;
 
 struct Shape {
   n: u32,
   k: u32,
   m: u32,
+  slope: f32,
 }
 
 @group(0) @binding(0) var<uniform> shape: Shape;
@@ -23,6 +29,20 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+// act(v) as activation_forward.wgsl computes it.
+fn act(v: f32) -> f32 {
+  switch ACT {
+    case 0u: { return tanh(clamp(v, -15.0, 15.0)); }
+    case 1u: { return max(v, 0.0); }
+    case 2u: { return select(shape.slope * v, v, v > 0.0); }
+    case 3u: {
+      let e = exp(-abs(v));
+      return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+    }
+    default: { return v; }
+  }
+}
 
 var<workgroup> ta: array<array<vec4f, 17>, BK>;
 var<workgroup> tb: array<array<vec4f, 17>, BK>;
@@ -72,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     for (var c = 0u; c < 4u; c++) {
       let m = m0 + 4u * tx + c;
       if (n < shape.n && m < shape.m) {
-        y[n * shape.m + m] = acc[i][c] + b[m];
+        y[n * shape.m + m] = act(acc[i][c] + b[m]);
       }
     }
   }

@@ -8,6 +8,8 @@ import {
 } from "../src/ops/linear.ts";
 import { benchLinear } from "../src/bench/matmul_bench.ts";
 import { linearBackward, linearForward } from "../src/reference/linear.ts";
+import { activationBackward, activationForward } from "../src/reference/activation.ts";
+import { ACTIVATIONS } from "../src/ops/activation.ts";
 import { rejects } from "node:assert";
 import { assertClose, f32, gpuTest, numericGrad, rng, uniform } from "./helpers.ts";
 
@@ -17,7 +19,9 @@ const VARIANTS = LINEAR_VARIANTS;
 // its 500 -> 784 takes the same code paths as 784 -> 500) and one whose forward spans over
 // a hundred workgroups in every variant; (13, 36, 20) and (1, 8, 4) run the kernels' whole-vec4
 // paths on a batch that is not a multiple of 8 and on blocks mostly past the edges, and
-// (37, 961, 13) the decoder head's odd K (31 x 31) beside an odd M.
+// (37, 961, 13) the decoder head's odd K (31 x 31) beside an odd M; (7, 33, 20) and (13, 36, 5)
+// read one backward operand whole and the other element by element (the subgroup kernels'
+// flags per operand).
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [1, 8, 4],
@@ -30,6 +34,8 @@ const SHAPES: [number, number, number][] = [
   [200, 2, 500],
   [520, 68, 1040],
   [37, 961, 13],
+  [7, 33, 20],
+  [13, 36, 5],
 ];
 
 Deno.test("linearBackward (f64 reference) matches central differences in f64", () => {
@@ -156,13 +162,15 @@ async function runs(gpu: Gpu, variant: LinearVariant): Promise<boolean> {
 }
 
 gpuTest(
-  "Linear takes the weight gradient transposed only where K >= 128 and its scratch fits",
+  "Linear takes the weight gradient transposed only where K >= 128, M >= 128 and its scratch fits",
   async (gpu) => {
     const sub = linearVariantFor(gpu) === "subgroup";
     const make = (batch: number, inFeatures: number, outFeatures: number) =>
       Linear.create(gpu, { batch, inFeatures, outFeatures });
     const cases: [number, number, number, boolean][] = [
       [200, 784, 500, sub],
+      [200, 500, 4, false],
+      [200, 500, 127, false],
       [200, 127, 500, false],
       [2304, 128, 1600, sub],
       // dY transposed would take 2^26 + 4 floats: past the 64 MB budget.
@@ -197,6 +205,123 @@ for (const variant of VARIANTS) {
     },
   );
 }
+
+for (const variant of VARIANTS) {
+  gpuTest(
+    `Linear ${variant} forward with each fused activation matches the f64 reference on odd ` +
+      `shapes`,
+    async (gpu) => {
+      if (!await runs(gpu, variant)) return;
+      const shapes: [number, number, number][] = [
+        [1, 1, 1],
+        [7, 33, 257],
+        [33, 7, 5],
+        [257, 36, 20],
+        [200, 2, 500],
+      ];
+      for (const [N, K, M] of shapes) {
+        const c = caseFor(N, K, M);
+        const x = gpu.storage("x", c.x), w = gpu.storage("w", c.w), b = gpu.storage("b", c.b);
+        const y = gpu.storage("y", new Float32Array(N * M).fill(7));
+        for (const kind of ACTIVATIONS) {
+          // A slope of 0.2 (the blog preset's) tells LeakyReLU's slope from ReLU's 0.
+          const op = await Linear.create(gpu, {
+            batch: N,
+            inFeatures: K,
+            outFeatures: M,
+            variant,
+            activation: kind,
+            slope: 0.2,
+          });
+          const rec = gpu.record();
+          op.forward(rec, y, x, w, b);
+          await rec.submit();
+          const want = activationForward(kind, c.y, 0.2);
+          // Every activation's slope is at most 1: the pre-activation's tolerance holds.
+          assertClose(
+            `${kind} y ${variant} N=${N} K=${K} M=${M}`,
+            await gpu.readF32(y, 0, N * M),
+            want,
+            tol(K),
+          );
+          op.destroy();
+        }
+        for (const buffer of [x, w, b, y]) buffer.destroy();
+      }
+    },
+  );
+}
+
+for (const variant of VARIANTS) {
+  gpuTest(
+    `Linear ${variant} backward_input with each input activation matches the f64 reference ` +
+      `on odd shapes, overwriting and accumulating`,
+    async (gpu) => {
+      if (!await runs(gpu, variant)) return;
+      const shapes: [number, number, number][] = [
+        [1, 1, 1],
+        [7, 257, 33],
+        [33, 5, 7],
+        [257, 20, 36],
+        [200, 500, 4],
+      ];
+      for (const [N, K, M] of shapes) {
+        const c = caseFor(N, K, M);
+        // x is an activation's output: the kernel differentiates that activation from it.
+        const pre = uniform(rng(N + K + M), N * K);
+        const w = gpu.storage("w", c.w), dy = gpu.storage("dy", c.dy);
+        const dX = gpu.storage("dX", new Float32Array(N * K).fill(7));
+        for (const kind of ACTIVATIONS) {
+          const x32 = f32(activationForward(kind, pre, 0.2));
+          const x = gpu.storage("x", x32);
+          const op = await Linear.create(gpu, {
+            batch: N,
+            inFeatures: K,
+            outFeatures: M,
+            variant,
+            inputActivation: kind,
+            slope: 0.2,
+          });
+          const want = activationBackward(kind, c.dX, pre, 0.2);
+          const label = `${kind} dX ${variant} N=${N} K=${K} M=${M}`;
+          let rec = gpu.record();
+          op.backwardInput(rec, dX, dy, w, { x });
+          await rec.submit();
+          assertClose(label, await gpu.readF32(dX, 0, N * K), want, tol(M));
+          rec = gpu.record();
+          op.backwardInput(rec, dX, dy, w, { x, accumulate: true });
+          await rec.submit();
+          const twice = want.map((v) => 2 * v);
+          assertClose(`accumulated ${label}`, await gpu.readF32(dX, 0, N * K), twice, tol(M, 2));
+          op.destroy();
+          x.destroy();
+        }
+        for (const buffer of [w, dy, dX]) buffer.destroy();
+      }
+    },
+  );
+}
+
+gpuTest("Linear with an inputActivation refuses a backwardInput without x", async (gpu) => {
+  const op = await Linear.create(gpu, {
+    batch: 2,
+    inFeatures: 4,
+    outFeatures: 4,
+    inputActivation: "tanh",
+  });
+  const dy = gpu.storage("dy", 8 * 4), w = gpu.storage("w", 16 * 4), dX = gpu.storage("dX", 32);
+  let message = "";
+  try {
+    op.backwardInput(gpu.record(), dX, dy, w);
+  } catch (e) {
+    if (e instanceof TypeError) message = e.message;
+  }
+  if (!message.includes("needs the layer's input x")) {
+    throw new Error(`expected a TypeError asking for x, got "${message}"`);
+  }
+  op.destroy();
+  for (const buffer of [dy, w, dX]) buffer.destroy();
+});
 
 /** The forward and backward of `variant` reading x and dY as ranges inside one buffer. */
 async function ranges(gpu: Gpu, variant: LinearVariant, N: number, K: number, M: number) {

@@ -106,13 +106,17 @@ interface ChainSpec {
 }
 
 interface Hidden {
+  /** Applies the activation itself where `pre` is null (fused into its forward kernel). */
   linear: Linear;
   act: Activation;
-  /** (N, width): pre-activation, activation, and their gradients. */
-  pre: GPUBuffer;
+  /**
+   * (N, width): pre-activation, activation, and their gradients; where fused, pre and dPost
+   * are null (never stored: the next layer's input gradient is dPre itself).
+   */
+  pre: GPUBuffer | null;
   post: GPUBuffer;
   dPre: GPUBuffer;
-  dPost: GPUBuffer;
+  dPost: GPUBuffer | null;
 }
 
 /** Linear + activation layers, then a last linear layer with no activation. */
@@ -134,9 +138,22 @@ class MlpChain {
   static async create(gpu: Gpu, N: number, v: ParamAccess, s: ChainSpec): Promise<MlpChain> {
     const f = (label: string, n: number) => gpu.storage(label, n * 4);
     const w = s.widths, n = w.length - 1;
+    // The linear kernels apply the activations and their derivatives (two dispatches fewer per
+    // hidden layer) where the derivative can come from the output alone: tanh and sigmoid
+    // always, ReLU and LeakyReLU while the slope keeps the output's sign that of the input.
+    const fused = s.activation === "tanh" || s.activation === "sigmoid" || s.slope >= 0;
     const linears = await Promise.all(
       w.slice(1).map((out, i) =>
-        Linear.create(gpu, { batch: N, inFeatures: w[i], outFeatures: out })
+        Linear.create(gpu, {
+          batch: N,
+          inFeatures: w[i],
+          outFeatures: out,
+          // The hidden layers apply the activation after them, the layers after them its
+          // derivative to the gradient they pass back.
+          ...(fused && i < n - 1 ? { activation: s.activation } : {}),
+          ...(fused && i > 0 ? { inputActivation: s.activation } : {}),
+          slope: s.slope,
+        })
       ),
     );
     const acts = await Promise.all(
@@ -147,10 +164,10 @@ class MlpChain {
       return {
         linear: linears[i],
         act,
-        pre: f(`${name}_pre`, size),
+        pre: fused ? null : f(`${name}_pre`, size),
         post: f(`${name}_act`, size),
         dPre: f(`d_${name}_pre`, size),
-        dPost: f(`d_${name}_act`, size),
+        dPost: fused ? null : f(`d_${name}_act`, size),
       };
     });
     return new MlpChain(s, v, hidden, linears[n - 1]);
@@ -166,15 +183,20 @@ class MlpChain {
 
   // tanh and sigmoid differentiate from their output; ReLU-like ones from their input.
   #saved(l: Hidden): GPUBuffer {
-    return this.kind === "tanh" || this.kind === "sigmoid" ? l.post : l.pre;
+    return this.kind === "tanh" || this.kind === "sigmoid" || l.pre === null ? l.post : l.pre;
   }
 
   /** out (N, last width) from x (N, first width). */
   forward(rec: Recorder, out: Tensor, x: Tensor): void {
     let input = x;
     this.#hidden.forEach((l, i) => {
-      l.linear.forward(rec, l.pre, input, this.#p(i, "weight"), this.#p(i, "bias"));
-      l.act.forward(rec, l.post, l.pre);
+      const w = this.#p(i, "weight"), b = this.#p(i, "bias");
+      if (l.pre === null) {
+        l.linear.forward(rec, l.post, input, w, b);
+      } else {
+        l.linear.forward(rec, l.pre, input, w, b);
+        l.act.forward(rec, l.post, l.pre);
+      }
       input = l.post;
     });
     const n = this.#hidden.length;
@@ -191,7 +213,9 @@ class MlpChain {
     for (let i = n; i >= 0; i--) {
       const layer = i === n ? this.#last : this.#hidden[i].linear;
       const input = i === 0 ? x : this.#hidden[i - 1].post;
-      const dIn = i === 0 ? dX : this.#hidden[i - 1].dPost;
+      const below = i === 0 ? null : this.#hidden[i - 1];
+      // Fused: the input gradient is already the previous activation's input's.
+      const dIn = below === null ? dX : below.dPost ?? below.dPre;
       if (weights) {
         layer.backward(
           rec,
@@ -203,19 +227,20 @@ class MlpChain {
           this.#p(i, "weight"),
         );
       } else if (dIn !== null) {
-        layer.backwardInput(rec, dIn, dY, this.#p(i, "weight"));
+        layer.backwardInput(rec, dIn, dY, this.#p(i, "weight"), { x: input });
       }
-      if (i > 0) {
-        const l = this.#hidden[i - 1];
-        l.act.backward(rec, l.dPre, l.dPost, this.#saved(l));
-        dY = l.dPre;
+      if (below !== null) {
+        if (below.dPost !== null) {
+          below.act.backward(rec, below.dPre, below.dPost, this.#saved(below));
+        }
+        dY = below.dPre;
       }
     }
   }
 
   activations(who: string): [string, GPUBuffer][] {
     return this.#hidden.flatMap((l, i): [string, GPUBuffer][] => [
-      [`${who} fc${i + 1}`, l.pre],
+      ...(l.pre ? [[`${who} fc${i + 1}`, l.pre] as [string, GPUBuffer]] : []),
       [`${who} fc${i + 1} ${this.kind}`, l.post],
     ]);
   }

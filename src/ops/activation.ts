@@ -11,7 +11,13 @@ import { struct } from "../gpu/uniform.ts";
 export const ACTIVATIONS = ["tanh", "relu", "leaky_relu", "sigmoid"] as const;
 /** One of ACTIVATIONS. */
 export type ActivationKind = typeof ACTIVATIONS[number];
-const ACT_CODE: Record<ActivationKind, number> = { tanh: 0, relu: 1, leaky_relu: 2, sigmoid: 3 };
+/** The ACT override of the activation kernels (and of the linear forward kernels' epilogue). */
+export const ACTIVATION_CODE: Record<ActivationKind, number> = {
+  tanh: 0,
+  relu: 1,
+  leaky_relu: 2,
+  sigmoid: 3,
+};
 
 /** Mirror of `struct Shape` in activation_{forward,backward}.wgsl. */
 export const ActivationShape = struct({ n: "u32", slope: "f32" });
@@ -50,7 +56,7 @@ export class Activation {
     n: number,
     slope = 0.01,
   ): Promise<Activation> {
-    const constants = { WG: 256, ACT: ACT_CODE[kind] };
+    const constants = { WG: 256, ACT: ACTIVATION_CODE[kind] };
     const [fwd, bwd] = await Promise.all([
       gpu.kernel("activation_forward", constants),
       gpu.kernel("activation_backward", constants),

@@ -13,12 +13,16 @@
  * The bias gradient is fused into the weight-gradient kernel in every variant: it sums the
  * dy values that kernel already reads, which is free there and saves a dispatch (about
  * 0.27 ms each on lavapipe). Except where the subgroup variant takes the weight gradient
- * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K): dW = dY^T x is then the forward kernel's product of
+ * transposed (LINEAR_TRANSPOSED_GRAD_MIN_K, _MIN_M): dW = dY^T x is then the forward kernel's product of
  * dY^T (M, N) and x^T (K, N), made by kernels/transpose.wgsl, and
  * kernels/conv_transpose2d_backward_reduce.wgsl sums dY's rows into dB.
+ * Activations fuse in the same way (LinearOptions.activation, inputActivation): the forward
+ * kernels' epilogue can apply one, and the input-gradient kernels' its derivative for the layer
+ * below, which saves the MLP two separate elementwise dispatches per hidden layer.
  */
 
 import {
+  type Constants,
   type Gpu,
   type Kernel,
   KERNEL_SUBGROUP_LANES,
@@ -30,6 +34,7 @@ import { tensorRange, vec4Tensor } from "../gpu/tensor.ts";
 import { workgroupsFor } from "../gpu/grid.ts";
 import { struct } from "../gpu/uniform.ts";
 import { Transpose } from "./transpose.ts";
+import { ACTIVATION_CODE, type ActivationKind } from "./activation.ts";
 
 /**
  * The matrix-product kernels: 8-lane subgroup broadcasts (lavapipe on AVX2), register blocks
@@ -41,10 +46,16 @@ export type LinearVariant = "subgroup" | "blocked" | "tiled";
 export const LINEAR_VARIANTS: readonly LinearVariant[] = ["subgroup", "blocked", "tiled"];
 
 /** Mirror of `struct Shape` in linear_forward{,_tiled,_subgroup}.wgsl. */
-export const LinearForwardShape = struct({ n: "u32", k: "u32", m: "u32" });
+export const LinearForwardShape = struct({ n: "u32", k: "u32", m: "u32", slope: "f32" });
 
 /** Mirror of `struct Shape` in linear_backward_{input,weight}{,_tiled,_subgroup}.wgsl. */
-export const LinearBackwardShape = struct({ n: "u32", k: "u32", m: "u32", accumulate: "u32" });
+export const LinearBackwardShape = struct({
+  n: "u32",
+  k: "u32",
+  m: "u32",
+  accumulate: "u32",
+  slope: "f32",
+});
 
 /** Output block edge of the subgroup and blocked kernels, output tile edge of the tiled ones. */
 const SUBGROUP_BLOCK = 32;
@@ -61,6 +72,19 @@ const TILE = 64;
  * 39.9 | 43.7 (17.4).
  */
 export const LINEAR_TRANSPOSED_GRAD_MIN_K = 128;
+
+/**
+ * ... and where the outputs M (the rows of dW) are at least this. A few rows leave the forward
+ * kernel's 32-row blocks mostly empty, and the transposes and the bias sum are three dispatches
+ * around little work: the MLP's 500 -> 4 head, batch 200, takes 0.33 ms with the own kernel
+ * against 0.56 ms for the four dispatches (--profile of one training step, 2-core machine,
+ * load average ~2.5), 1.5x in the standalone bench. For the MLP's wide layers (200x784->500,
+ * 200x500->784) the measurements disagree within the noise of the shared machine: standalone
+ * the own kernel took 4.6 ms against 5.0-5.5 and 4.3; inside a profiled step 8.5 ms against
+ * 7.7 under a load of ~2.5; whole bench steps, 5 of 6 pairs favoured the own kernel by ~8%.
+ * So they keep the transposed path, as the measurements above chose.
+ */
+export const LINEAR_TRANSPOSED_GRAD_MIN_M = 128;
 
 /** The most memory each of the transposed weight gradient's two scratch tensors may take. */
 const TRANSPOSED_GRAD_BUDGET = 64 * 1024 * 1024;
@@ -142,6 +166,21 @@ export interface LinearOptions {
   outFeatures: number;
   /** Kernel variant; `linearVariantFor(gpu)` when left out. */
   variant?: LinearVariant;
+  /**
+   * An activation the forward applies to its output, y = act(x w^T + b), in the same kernel:
+   * one dispatch fewer than a separate Activation (0.25-1 ms each in the MLP's training step on
+   * lavapipe). The backward still takes dY as the gradient of x w^T + b. Default: none.
+   */
+  activation?: ActivationKind;
+  /**
+   * The activation that made x (the previous layer's), whose derivative the input gradient
+   * then applies in the same kernel: backwardInput writes dX = (dY w) * act'(x), the gradient
+   * of that activation's input, from x itself (its output; ReLU-like activations from its
+   * sign, so their slope must not be negative). Default: none.
+   */
+  inputActivation?: ActivationKind;
+  /** LeakyReLU's negative slope, for both activations (default 0.01). */
+  slope?: number;
 }
 
 /**
@@ -157,6 +196,10 @@ export class Linear {
   readonly outFeatures: number;
   /** The kernels in use (given, or picked by linearVariantFor). */
   readonly variant: LinearVariant;
+  /** The activation fused into the forward, or null. */
+  readonly activation: ActivationKind | null;
+  /** The activation of x whose derivative backwardInput applies, or null. */
+  readonly inputActivation: ActivationKind | null;
   readonly #gpu: Gpu;
   readonly #fwd: Kernel;
   readonly #bwdInput: Kernel;
@@ -167,7 +210,7 @@ export class Linear {
   readonly #bwdShape: [GPUBuffer, GPUBuffer];
   /**
    * Whether backwardWeight (overwriting) runs transposed, as the forward kernel's product
-   * (LINEAR_TRANSPOSED_GRAD_MIN_K; the subgroup variant, where its scratch fits).
+   * (LINEAR_TRANSPOSED_GRAD_MIN_K and _MIN_M; the subgroup variant, where its scratch fits).
    */
   readonly transposedWeightGrad: boolean;
   readonly #tgrad: TransposedGrad | null;
@@ -176,7 +219,10 @@ export class Linear {
 
   private constructor(
     gpu: Gpu,
-    opts: Required<LinearOptions>,
+    opts: Required<Omit<LinearOptions, "activation" | "inputActivation">> & {
+      activation: ActivationKind | null;
+      inputActivation: ActivationKind | null;
+    },
     kernels: [Kernel, Kernel, Kernel],
     tgrad: TransposedGrad | null,
   ) {
@@ -187,12 +233,14 @@ export class Linear {
     this.inFeatures = opts.inFeatures;
     this.outFeatures = opts.outFeatures;
     this.variant = opts.variant;
+    this.activation = opts.activation;
+    this.inputActivation = opts.inputActivation;
     [this.#fwd, this.#bwdInput, this.#bwdWeight] = kernels;
     const [n, k, m] = [opts.batch, opts.inFeatures, opts.outFeatures];
-    this.#fwdShape = gpu.uniform(LinearForwardShape, { n, k, m });
+    this.#fwdShape = gpu.uniform(LinearForwardShape, { n, k, m, slope: opts.slope });
     this.#bwdShape = [
-      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 0 }),
-      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 1 }),
+      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 0, slope: opts.slope }),
+      gpu.uniform(LinearBackwardShape, { n, k, m, accumulate: 1, slope: opts.slope }),
     ];
     this.#dbScratch = gpu.storage("linear unwanted dB", m * 4);
   }
@@ -215,40 +263,58 @@ export class Linear {
     }
     if (variant === "subgroup") requireKernelSubgroups(gpu, 'Linear: variant "subgroup"');
     const { inFeatures: k, outFeatures: m } = opts;
-    // Every row of every vec4-read operand starts on a 16-byte boundary.
-    const fwdVec4 = k % 4 === 0, bwdVec4 = k % 4 === 0 && m % 4 === 0;
-    const pass = (name: string, vec4: boolean): Promise<Kernel> =>
+    // Every row of every vec4-read operand starts on a 16-byte boundary. The subgroup kernels
+    // take a flag per operand (an odd K leaves dY's rows whole), the blocked ones one for all.
+    const kRows = Number(k % 4 === 0), mRows = Number(m % 4 === 0);
+    const pass = (name: string, vec4: Constants, more: Constants = {}): Promise<Kernel> =>
       variant === "tiled"
-        ? gpu.kernel(`${name}_tiled`)
+        ? gpu.kernel(`${name}_tiled`, more)
         : variant === "subgroup"
-        ? gpu.kernel(`${name}_subgroup`, { VEC4: Number(vec4) })
-        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Number(vec4) });
+        ? gpu.kernel(`${name}_subgroup`, { ...vec4, ...more })
+        : gpu.kernel(name, { WG: BLOCKED_WG, VEC4: Math.min(...Object.values(vec4)), ...more });
+    const activation = opts.activation ?? null;
+    const act: Constants = activation === null ? {} : { ACT: ACTIVATION_CODE[activation] };
+    const inputActivation = opts.inputActivation ?? null;
+    if (
+      inputActivation !== null && (opts.slope ?? 0.01) < 0 && inputActivation !== "tanh" &&
+      inputActivation !== "sigmoid"
+    ) {
+      throw new RangeError(
+        `Cannot create Linear: inputActivation "${inputActivation}" is differentiated from its ` +
+          `output's sign, which needs a slope >= 0, got ${opts.slope}`,
+      );
+    }
+    const dact: Constants = inputActivation === null
+      ? {}
+      : { ACT: ACTIVATION_CODE[inputActivation] };
     const kernels = await Promise.all([
-      pass("linear_forward", fwdVec4),
-      pass("linear_backward_input", bwdVec4),
-      pass("linear_backward_weight", bwdVec4),
+      pass("linear_forward", { VEC4: kRows }, act),
+      pass("linear_backward_input", { DY_VEC4: mRows, W_VEC4: kRows }, dact),
+      pass("linear_backward_weight", { DY_VEC4: mRows, X_VEC4: kRows }),
     ]);
     const { batch: n } = opts;
     // Its scratch holds dY and x transposed: only where both fit the budget.
     const scratch = Math.max(n * m, n * k) * 4;
     const tgrad = variant === "subgroup" && k >= LINEAR_TRANSPOSED_GRAD_MIN_K &&
+        opts.outFeatures >= LINEAR_TRANSPOSED_GRAD_MIN_M &&
         scratch <= Math.min(gpu.limits.maxStorageBufferBindingSize, TRANSPOSED_GRAD_BUDGET)
       ? {
-        forward: await pass("linear_forward", n % 4 === 0),
+        forward: await pass("linear_forward", { VEC4: Number(n % 4 === 0) }),
         biasGrad: await gpu.kernel("conv_transpose2d_backward_reduce", { WG: 64 }),
         dyT: await Transpose.create(gpu, 1, n, m),
         xT: await Transpose.create(gpu, 1, n, k),
-        fwdShape: gpu.uniform(LinearForwardShape, { n: m, k: n, m: k }),
+        fwdShape: gpu.uniform(LinearForwardShape, { n: m, k: n, m: k, slope: 0 }),
         biasShape: gpu.uniform(RowSumShape, { len: m, chunks: n }),
         dyTBuf: gpu.storage("linear dY transposed", n * m * 4),
         xTBuf: gpu.storage("linear x transposed", n * k * 4),
         zeros: gpu.storage("linear zero bias (transposed dW)", k * 4),
       }
       : null;
-    return new Linear(gpu, { ...opts, variant }, kernels as [Kernel, Kernel, Kernel], tgrad);
+    const all = { ...opts, variant, activation, inputActivation, slope: opts.slope ?? 0.01 };
+    return new Linear(gpu, all, kernels as [Kernel, Kernel, Kernel], tgrad);
   }
 
-  /** y = x w^T + b. y: (N, M), x: (N, K), w: (M, K), b: (M). */
+  /** y = x w^T + b, or act(x w^T + b) with an activation. y: (N, M), x: (N, K), w: (M, K), b: (M). */
   forward(rec: Recorder, y: Tensor, x: Tensor, w: Tensor, b: Tensor): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
     const group = this.#gpu.bind(this.#fwd, [
@@ -264,7 +330,8 @@ export class Linear {
   /**
    * dX = dY w, dW = dY^T x, dB = sum over the batch of dY; with `accumulate` the gradients
    * are added into dX, dW and dB instead of overwriting them (for a tensor that feeds two
-   * paths). dX null skips the input gradient (a first layer needs none).
+   * paths). dX null skips the input gradient (a first layer needs none). With an
+   * inputActivation, dX is times its derivative (see backwardInput).
    * dX: (N, K) or null, dW: (M, K), dB: (M), dY: (N, M), x: (N, K), w: (M, K).
    * Outputs must live in other buffers than the inputs (WebGPU forbids a writable binding
    * of a buffer that is also bound read-only).
@@ -279,24 +346,35 @@ export class Linear {
     w: Tensor,
     opts: { accumulate?: boolean } = {},
   ): void {
-    if (dX !== null) this.backwardInput(rec, dX, dY, w, opts);
+    if (dX !== null) this.backwardInput(rec, dX, dY, w, { ...opts, x });
     this.backwardWeight(rec, dW, dB, dY, x, opts);
   }
 
-  /** dX = dY w (one dispatch). dX: (N, K), dY: (N, M), w: (M, K). */
+  /**
+   * dX = dY w (one dispatch), or with an inputActivation dX = (dY w) * act'(x), which needs
+   * `opts.x`, the layer's input. dX: (N, K), dY: (N, M), w: (M, K), x: (N, K).
+   */
   backwardInput(
     rec: Recorder,
     dX: Tensor,
     dY: Tensor,
     w: Tensor,
-    opts: { accumulate?: boolean } = {},
+    opts: { accumulate?: boolean; x?: Tensor } = {},
   ): void {
     const { batch: n, inFeatures: k, outFeatures: m } = this;
+    if (this.inputActivation !== null && opts.x === undefined) {
+      throw new TypeError(
+        `Cannot record Linear.backwardInput: its inputActivation "${this.inputActivation}" ` +
+          "needs the layer's input x, and none was given",
+      );
+    }
     const group = this.#gpu.bind(this.#bwdInput, [
       this.#bwdShape[opts.accumulate ? 1 : 0],
       _vec4("dY", dY, n * m),
       _vec4("w", w, m * k),
       _f32("dX", dX, n * k),
+      // Read only with an inputActivation; otherwise any buffer will do.
+      this.inputActivation === null ? this.#dbScratch : _f32("x", opts.x!, n * k),
     ]);
     this.#dispatch(rec, this.#bwdInput, group, n, k);
   }
