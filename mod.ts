@@ -156,6 +156,7 @@ export { type ConvConfig, convLayout, ConvVae, initConvParams } from "./src/conv
 export { ParamLayout, type TensorSpec } from "./src/model/params.ts";
 export { Vae } from "./src/model/vae.ts";
 export { VaeGraph } from "./src/model/vae_graph.ts";
+export { BatchFeed, type FeedTarget } from "./src/model/batch_feed.ts";
 export type { Architecture, Decoder, Encoder, Mode, ParamAccess } from "./src/model/network.ts";
 export {
   bitsPerDim,
