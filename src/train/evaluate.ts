@@ -6,7 +6,6 @@
 
 import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
-import type { Rng } from "../ops/rng.ts";
 import type { IwLogWeight } from "../ops/iw_log_weight.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
 import { Progress } from "../progress.ts";
@@ -39,7 +38,10 @@ export function paddedIndices(count: number, batch: number): Uint32Array {
   return idx;
 }
 
-/** What an evaluation runs on: the model's graph at its batch size, a split, and noise. */
+/**
+ * What an evaluation runs on: the model's graph at its batch size (which also draws eps and the
+ * gather's noise), a split, and the noise seed.
+ */
 export interface EvalContext {
   /** The device of graph and data. */
   gpu: Gpu;
@@ -47,8 +49,6 @@ export interface EvalContext {
   graph: VaeGraph;
   /** The split to evaluate (its first `count` images). */
   data: GpuDataset;
-  /** Draws eps and the gather's noise. */
-  rng: Rng;
   /** Bernoulli data only; the other likelihoods' data follow from the likelihood. */
   binarize: Binarize;
   /** Seed of the evaluation noise: the same on every call, so epochs compare like with like. */
