@@ -8,7 +8,7 @@
  *
  * ```ts
  * import { elbo, evaluate, Gpu, GpuDataset, initMlpParams, loadMnist } from "./mod.ts";
- * import { type MlpShape, mlpLayout, MlpVae, PsiBatch, Rng } from "./mod.ts";
+ * import { type MlpShape, mlpLayout, MlpVae, PsiBatch } from "./mod.ts";
  * import { rngNormal, train } from "./mod.ts"; // @ts-ignore: see below
  *
  * // KINGMA_WELLING, with its one hidden width as a number, as the f64 densities take it.
@@ -19,13 +19,12 @@
  *   [mnist.train, mnist.val, mnist.test].map((s) => GpuDataset.create(gpu, s.images, s.count)),
  * );
  * const vae = new MlpVae(gpu, shape, initMlpParams(mlpLayout(shape), 0));
- * const rng = await Rng.create(gpu);
  * await train({
- *   model: vae, train: trainSet, val: valSet, rng, epochs: 1, batch: 200, lr: 1e-3, seed: 0,
+ *   model: vae, train: trainSet, val: valSet, epochs: 1, batch: 200, lr: 1e-3, seed: 0,
  *   binarize: "static", patience: 5, resume: null,
  *   bestPath: "out/example/model.safetensors", lastPath: "out/example/last.safetensors",
  * });
- * const ctx = { gpu, graph: await vae.graph(200), data: testSet, rng, seed: 1 };
+ * const ctx = { gpu, graph: await vae.graph(200), data: testSet, seed: 1 };
  * const test = await evaluate({ ...ctx, binarize: "static" }, testSet.count);
  * console.log(`test -ELBO ${test.negElbo.toFixed(2)} nats (KL ${test.kl.toFixed(2)})`);
  *
@@ -156,6 +155,7 @@ export { type ConvConfig, convLayout, ConvVae, initConvParams } from "./src/conv
 export { ParamLayout, type TensorSpec } from "./src/model/params.ts";
 export { Vae } from "./src/model/vae.ts";
 export { VaeGraph } from "./src/model/vae_graph.ts";
+export { BatchFeed, type FeedTarget } from "./src/model/batch_feed.ts";
 export type { Architecture, Decoder, Encoder, Mode, ParamAccess } from "./src/model/network.ts";
 export {
   bitsPerDim,

@@ -12,7 +12,6 @@ import { parseFlags, printWritten, runTask } from "../src/cli.ts";
 import { Gpu } from "../src/gpu/gpu.ts";
 import { GpuDataset } from "../src/data/gpu_dataset.ts";
 import { loadMnist } from "../src/data/mnist.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../src/likelihood/likelihood.ts";
 import { LIKELIHOODS } from "../src/likelihood/registry.ts";
 import type { ConvVae } from "../src/conv/conv_vae.ts";
 import { Rng } from "../src/ops/rng.ts";
@@ -99,7 +98,6 @@ runTask(async () => {
   const grid = (a: Float32Array) =>
     imageGrid(a, { h: 28, w: 28, rows: 1, cols: COLS, scale: 2, pad: 2 });
   const idx = gpu.storage("compare.indices", Uint32Array.from({ length: COLS }, (_, i) => i));
-  const noise = gpu.storage("compare.noise", COLS * P * 4);
 
   // Row 1: the test images as grey levels; then each model's reconstruction (z = mu) of its
   // own data for them; then each model's mean images of the same 8 prior draws of z.
@@ -113,15 +111,15 @@ runTask(async () => {
   const samples: GrayImage[] = [];
   for (const m of models) {
     const g = await m.vae.graph(COLS);
-    const { mode, bins } = gatherModeFor(m.vae.likelihood, "static");
+    const feed = g.feed(test, "static");
     rec = gpu.record("compare reconstructions");
-    if (gatherNeedsNoise(mode)) rng.uniform(rec, noise, COLS * P, f.seed + 13, 0);
-    test.gather(rec, g.x, idx, COLS, mode, noise, bins);
+    feed.gather(rec, idx, f.seed + 13, 0);
     g.encode(rec);
     rec.clear(g.eps);
     g.reparameterize(rec);
     g.decodeMeans(rec);
     await rec.submit();
+    feed.destroy();
     rows.push(labelled(`${m.name} recon`, grid(await gpu.readF32(g.image, 0, COLS * P)), LABEL_W));
     rec = gpu.record("compare samples");
     // The same seed draws the same z for every model of one latent size.
@@ -133,7 +131,6 @@ runTask(async () => {
     );
   }
   idx.destroy();
-  noise.destroy();
   const png = [...rows, ...samples].reduce((a, b) => vconcat(a, b, 6));
   const out = (name: string) => join(f.out, name);
   await writePng(out("compare.png"), png);

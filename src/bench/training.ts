@@ -5,10 +5,8 @@
 
 import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
-import { Rng } from "../ops/rng.ts";
 import { initMlpParams, KINGMA_WELLING, mlpLayout, MlpVae } from "../mlp/mlp_vae.ts";
 import { ConvVae } from "../conv/conv_vae.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import { likelihoodByName, LIKELIHOODS } from "../likelihood/registry.ts";
 import type { Vae } from "../model/vae.ts";
 import { PsiBatch } from "../study/psi.ts";
@@ -49,7 +47,9 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
     if (c.profile && name === "bernoulli") {
       await _profileTrainingStep(c, TORCH_WORKLOADS.conv.name, model, batch);
     }
-    const { mode } = gatherModeFor(lik, "static");
+    // The gather mode of the timed steps, as the model's (cached) graph feeds them.
+    const feed = (await model.graph(batch)).feed(c.data!, "static");
+    feed.destroy();
     addEntry(c, {
       name: name === "bernoulli" ? TORCH_WORKLOADS.conv.name : `conv VAE train step (${name})`,
       group: "conv-vae",
@@ -57,7 +57,7 @@ export async function convVaeGroup(c: BenchContext): Promise<void> {
       ...t,
       note: `${t.iters} timed steps after 1 warm-up, one submit each` +
         (t.iters < 10 ? " (few: a step takes seconds on a CPU adapter)" : "") +
-        `; ${c.data!.count.toLocaleString("en-US")} MNIST images, gather mode ${mode}`,
+        `; ${c.data!.count.toLocaleString("en-US")} MNIST images, gather mode ${feed.mode}`,
     });
   }
   await _inferStep(c, batch);
@@ -122,22 +122,8 @@ async function _trainingSteps(c: BenchContext, model: Vae, batch: number, most: 
   }
   const perm = gpu.storage("bench order", order), batchIdx = gpu.storage("bench batch", batch * 4);
   const sums = gpu.storage("bench sums", most * 2 * 4);
-  const { mode, bins } = gatherModeFor(model.likelihood, "static");
-  const noise = gatherNeedsNoise(mode) ? gpu.storage("bench noise", batch * 784 * 4) : undefined;
-  const rng = await Rng.create(gpu);
-  const buffers: StepBuffers = {
-    data,
-    graph,
-    rng,
-    perm,
-    batchIdx,
-    noise: noise ?? null,
-    mode,
-    bins,
-    sums,
-    batch,
-    seed: 1,
-  };
+  const feed = graph.feed(data, "static");
+  const buffers: StepBuffers = { graph, feed, perm, batchIdx, sums, batch, seed: 1 };
   const step = (i: number) => {
     const rec = gpu.record("bench train step");
     // The whole run's order is one buffer here, so step i is also the global step.
@@ -147,7 +133,7 @@ async function _trainingSteps(c: BenchContext, model: Vae, batch: number, most: 
     return rec.submit();
   };
   const destroy = () => {
-    for (const b of [perm, batchIdx, sums, noise]) b?.destroy();
+    for (const b of [perm, batchIdx, sums, feed]) b.destroy();
   };
   return { step, sums, destroy };
 }

@@ -6,9 +6,7 @@
  */
 
 import type { GpuDataset } from "../data/gpu_dataset.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
-import { Rng } from "../ops/rng.ts";
 import { hconcat, imageGrid, vconcat, writePng } from "../plot/png.ts";
 import type { Binarize } from "../train/evaluate.ts";
 
@@ -25,11 +23,9 @@ export async function convFigures(
   const g = await vae.graph(32);
   const idx = gpu.storage("fig.indices", Uint32Array.from({ length: 32 }, (_, i) => i));
   const binarize = o.binarize === "dynamic" ? "static" : o.binarize;
-  const { mode, bins } = gatherModeFor(vae.likelihood, binarize);
-  const noise = gatherNeedsNoise(mode) ? gpu.storage("fig.noise", 32 * P * 4) : null;
+  const feed = g.feed(test, binarize);
   let rec = gpu.record("reconstructions");
-  if (noise) (await Rng.create(gpu)).uniform(rec, noise, 32 * P, o.seed + 13, 0);
-  test.gather(rec, g.x, idx, 32, mode, noise ?? undefined, bins);
+  feed.gather(rec, idx, o.seed + 13, 0);
   g.encode(rec);
   rec.clear(g.eps);
   g.reparameterize(rec);
@@ -40,7 +36,7 @@ export async function convFigures(
     imageGrid(a, { h: 28, w: 28, rows, cols: 8, scale: 2, pad: 2 });
   await writePng(o.reconstructions, hconcat(grid(xs), grid(recon), 16));
   idx.destroy();
-  noise?.destroy();
+  feed.destroy();
 
   // Prior samples: z ~ N(0, I); their mean images, then draws for the first 8.
   const s = await vae.graph(64);

@@ -7,12 +7,14 @@
  * gradient of the loss with respect to (mu, logvar) through a frozen decoder.
  */
 
+import type { BinarizeMode, GpuDataset } from "../data/gpu_dataset.ts";
 import type { Recorder, Tensor } from "../gpu/gpu.ts";
 import { PIXELS } from "../data/image.ts";
 import { type BackwardOptions, LikelihoodLoss } from "../ops/likelihood_loss.ts";
 import { LikelihoodOutput } from "../ops/likelihood_output.ts";
 import { Reparam } from "../ops/reparam.ts";
 import { Rng } from "../ops/rng.ts";
+import { BatchFeed } from "./batch_feed.ts";
 import type { Decoder, Encoder, Mode } from "./network.ts";
 import type { Vae } from "./vae.ts";
 
@@ -26,7 +28,7 @@ export class VaeGraph {
   readonly vae: Vae;
   /** N, the images per batch every buffer here is sized for. */
   readonly batch: number;
-  /** Input batch (N, 784): the likelihood's data, gathered here by the trainer. */
+  /** Input batch (N, 784): the likelihood's data, gathered by a `feed`. */
   readonly x: GPUBuffer;
   /** Encoder output (N, 2L): [mu | logvar]. */
   readonly h: GPUBuffer;
@@ -108,6 +110,20 @@ export class VaeGraph {
       }),
     ]);
     return new VaeGraph(vae, batch, { ...nets, rng, reparam, loss, output });
+  }
+
+  /**
+   * The gather of `data` into x as this likelihood sees it (Bernoulli: binarized as `binarize`
+   * says; the others ignore it), with its noise buffer where the data are noisy. Build one per
+   * loop and destroy it after.
+   */
+  feed(data: GpuDataset, binarize: BinarizeMode): BatchFeed {
+    const { gpu, likelihood } = this.vae;
+    return new BatchFeed(
+      { gpu, likelihood, x: this.x, batch: this.batch, rng: this.#rng },
+      data,
+      binarize,
+    );
   }
 
   /** h (N, 2L) = encoder(x (N, 784)). */

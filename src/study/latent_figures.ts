@@ -5,7 +5,6 @@
  */
 
 import type { GpuDataset } from "../data/gpu_dataset.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { latticePoints, normalQuantile } from "../plot/lattice.ts";
 import type { GrayImage } from "../plot/png.ts";
@@ -32,14 +31,15 @@ export async function encodeMeans(
   if (!Number.isInteger(count) || count < 1 || count > data.count) {
     throw new RangeError(`Cannot encode ${count} images: the split holds ${data.count}`);
   }
-  const { mode, bins } = gatherModeFor(vae.likelihood, binarize);
-  if (gatherNeedsNoise(mode)) {
+  const gpu = vae.gpu, L = vae.latent, B = Math.min(batch, count);
+  const g = await vae.graph(B);
+  const feed = g.feed(data, binarize);
+  if (feed.noisy) {
+    feed.destroy();
     throw new RangeError(
       `Cannot encode fixed images for the ${vae.likelihood.name} likelihood: its data are noisy`,
     );
   }
-  const gpu = vae.gpu, L = vae.latent, B = Math.min(batch, count);
-  const g = await vae.graph(B);
   const idx = paddedIndices(count, B), batches = idx.length / B;
   const idxBuf = gpu.storage("study.indices", idx);
   const batchIdx = gpu.storage("study.batch_indices", B * 4);
@@ -47,13 +47,14 @@ export async function encodeMeans(
   for (let b = 0; b < batches; b++) {
     const rec = gpu.record("encode means");
     rec.copy(idxBuf, b * B * 4, batchIdx, 0, B * 4);
-    data.gather(rec, g.x, batchIdx, B, mode, undefined, bins);
+    feed.gather(rec, batchIdx);
     g.encode(rec);
     rec.copy(g.h, 0, h, b * B * 2 * L * 4, B * 2 * L * 4);
     await rec.submit();
   }
   const all = await gpu.readF32(h, 0, count * 2 * L);
   for (const buf of [idxBuf, batchIdx, h]) buf.destroy();
+  feed.destroy();
   // h rows are [mu | logvar]; keep mu.
   const mu = new Float32Array(count * L);
   for (let i = 0; i < count; i++) mu.set(all.subarray(i * 2 * L, i * 2 * L + L), i * L);

@@ -11,8 +11,8 @@
 
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import { PIXELS } from "../data/image.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
+import type { BatchFeed } from "../model/batch_feed.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
 import { PsiStep, type PsiTrack } from "../ops/psi_step.ts";
 import { seededNormals } from "../random.ts";
@@ -86,21 +86,21 @@ export class PsiBatch {
   readonly samples: number;
   /** The model's graph for N S rows, image n in rows n S .. n S + S - 1. */
   readonly graph: VaeGraph;
-  readonly #data: GpuDataset;
+  readonly #feed: BatchFeed;
   readonly #mask: GPUBuffer | undefined;
   readonly #sums: GPUBuffer;
   #loaded = 0;
 
   private constructor(
     vae: Vae,
-    data: GpuDataset,
+    feed: BatchFeed,
     graph: VaeGraph,
     images: number,
     samples: number,
     mask: GPUBuffer | undefined,
   ) {
     this.vae = vae;
-    this.#data = data;
+    this.#feed = feed;
     this.graph = graph;
     this.images = images;
     this.samples = samples;
@@ -127,8 +127,11 @@ export class PsiBatch {
           `need 1 to ${Math.floor(MAX_ROWS / samples)} images (use batchImages)`,
       );
     }
-    const { mode } = gatherModeFor(vae.likelihood, "static");
-    if (gatherNeedsNoise(mode)) {
+    const graph = await vae.graph(images * samples);
+    // Bernoulli: static binarization, so every pass sees the same images.
+    const feed = graph.feed(data, "static");
+    if (feed.noisy) {
+      feed.destroy();
       throw new RangeError(
         `Cannot optimize psi under the ${vae.likelihood.name} likelihood: its data are drawn ` +
           "afresh (dequantized) per pass; use a bernoulli or categorical model",
@@ -136,8 +139,7 @@ export class PsiBatch {
     }
     const gpu = vae.gpu;
     const mask = o.mask ? gpu.storage("psi.mask", _checkMask(o.mask)) : undefined;
-    const graph = await vae.graph(images * samples);
-    return new PsiBatch(vae, data, graph, images, samples, mask);
+    return new PsiBatch(vae, feed, graph, images, samples, mask);
   }
 
   /** Images per batch for n images of S samples each: as many as fit, at most n. */
@@ -159,9 +161,8 @@ export class PsiBatch {
       rows.fill(indices[Math.min(n, indices.length - 1)], n * S, (n + 1) * S);
     }
     const gpu = this.vae.gpu, idx = gpu.storage("psi.indices", rows);
-    const { mode, bins } = gatherModeFor(this.vae.likelihood, "static");
     const rec = gpu.record("psi.load");
-    this.#data.gather(rec, this.graph.x, idx, rows.length, mode, undefined, bins);
+    this.#feed.gather(rec, idx);
     await rec.submit();
     idx.destroy();
     this.#loaded = indices.length;
@@ -312,6 +313,7 @@ export class PsiBatch {
   destroy(): void {
     this.#sums.destroy();
     this.#mask?.destroy();
+    this.#feed.destroy();
   }
 }
 

@@ -6,9 +6,7 @@
 
 import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
-import type { Rng } from "../ops/rng.ts";
 import type { IwLogWeight } from "../ops/iw_log_weight.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
 import { Progress } from "../progress.ts";
 import { type LatentStats, latentStats } from "./collapse.ts";
@@ -40,7 +38,10 @@ export function paddedIndices(count: number, batch: number): Uint32Array {
   return idx;
 }
 
-/** What an evaluation runs on: the model's graph at its batch size, a split, and noise. */
+/**
+ * What an evaluation runs on: the model's graph at its batch size (which also draws eps and the
+ * gather's noise), a split, and the noise seed.
+ */
 export interface EvalContext {
   /** The device of graph and data. */
   gpu: Gpu;
@@ -48,8 +49,6 @@ export interface EvalContext {
   graph: VaeGraph;
   /** The split to evaluate (its first `count` images). */
   data: GpuDataset;
-  /** Draws eps and the gather's noise. */
-  rng: Rng;
   /** Bernoulli data only; the other likelihoods' data follow from the likelihood. */
   binarize: Binarize;
   /** Seed of the evaluation noise: the same on every call, so epochs compare like with like. */
@@ -70,21 +69,19 @@ async function _batches(
   label: string,
   each: (rec: Recorder, b: number) => void,
 ): Promise<void> {
-  const { gpu, graph, data, rng, binarize } = ctx;
+  const { gpu, graph } = ctx;
   const B = graph.batch;
   const idx = paddedIndices(count, B);
   const idxBuf = gpu.storage("eval.indices", idx);
   const batchIdx = gpu.storage("eval.batch_indices", B * 4);
-  const { mode, bins } = gatherModeFor(graph.vae.likelihood, binarize);
-  const noise = gatherNeedsNoise(mode) ? gpu.storage("eval.noise", B * 784 * 4) : null;
+  const feed = graph.feed(ctx.data, ctx.binarize);
   const batches = idx.length / B;
   const progress = new Progress({ total: batches, label });
   const t0 = performance.now();
   for (let b = 0; b < batches; b++) {
     const rec = gpu.record("eval");
     rec.copy(idxBuf, b * B * 4, batchIdx, 0, B * 4);
-    if (noise) rng.uniform(rec, noise, B * 784, ctx.seed + 1, b);
-    data.gather(rec, graph.x, batchIdx, B, mode, noise ?? undefined, bins);
+    feed.gather(rec, batchIdx, ctx.seed + 1, b);
     each(rec, b);
     await rec.submit();
     if ((b + 1) % PROGRESS_EVERY === 0 || b === batches - 1) {
@@ -96,7 +93,7 @@ async function _batches(
   progress.clear();
   idxBuf.destroy();
   batchIdx.destroy();
-  noise?.destroy();
+  feed.destroy();
 }
 
 /** -ELBO (sampled z), recon and KL over the first `count` images of `data`. */

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { Gpu } from "../gpu/gpu.ts";
 import { loadMnist, type Mnist } from "../data/mnist.ts";
 import { GpuDataset } from "../data/gpu_dataset.ts";
-import { Rng } from "../ops/rng.ts";
 import { IwLogWeight } from "../ops/iw_log_weight.ts";
 import { prepareOutDir, writeFileAtomic } from "../io.ts";
 import { InputError } from "../cli.ts";
@@ -128,11 +127,10 @@ export async function runSession(
         `${f.batch}); lower --batch`,
     );
   }
-  const [trainData, valData, testData, rng] = await Promise.all([
+  const [trainData, valData, testData] = await Promise.all([
     GpuDataset.create(gpu, mnist.train.images.subarray(0, trainCount * 784), trainCount),
     GpuDataset.create(gpu, mnist.val.images, mnist.val.count),
     GpuDataset.create(gpu, mnist.test.images, mnist.test.count),
-    Rng.create(gpu),
   ]);
   const model = await build(gpu, f.seed);
   const lik = model.likelihood;
@@ -158,7 +156,6 @@ export async function runSession(
     model,
     train: trainData,
     val: valData,
-    rng,
     epochs: f.epochs,
     batch: f.batch,
     lr: f.lr,
@@ -181,7 +178,7 @@ export async function runSession(
   // Evaluate the best model, not the last.
   restore(model, await loadCheckpoint(bestPath, hint));
   const graph = await model.graph(f.batch);
-  const ctx = { gpu, graph, data: testData, rng, binarize, seed: f.seed ^ 0x7e57 };
+  const ctx = { gpu, graph, data: testData, binarize, seed: f.seed ^ 0x7e57 };
   const test = await evaluate(ctx, evalCount(testData.count), "test");
   // The IS estimate is of a likelihood's NLL: meaningless for a loss that is not an ELBO.
   const isSamples = objective.elbo ? f.isSamples : 0;

@@ -5,24 +5,19 @@
  * Each global step is its own Philox stream for the noise and for eps.
  */
 
-import type { GatherMode, GpuDataset } from "../data/gpu_dataset.ts";
 import type { Recorder } from "../gpu/gpu.ts";
+import type { BatchFeed } from "../model/batch_feed.ts";
 import type { VaeGraph } from "../model/vae_graph.ts";
-import type { Rng } from "../ops/rng.ts";
 
 /** The buffers and choices a run's steps share. */
 export interface StepBuffers {
-  data: GpuDataset;
   graph: VaeGraph;
-  rng: Rng;
+  /** graph.feed of the training split: the likelihood's data and their noise. */
+  feed: BatchFeed;
   /** (steps per epoch * batch) u32: the epoch's shuffled image indices. */
   perm: GPUBuffer;
   /** (batch) u32: this step's indices. */
   batchIdx: GPUBuffer;
-  /** (batch, 784) f32 uniforms for the gather, or null where the data need none. */
-  noise: GPUBuffer | null;
-  mode: GatherMode;
-  bins: number | undefined;
   /** (steps, 2) f32: each step's summed recon and KL. */
   sums: GPUBuffer;
   batch: number;
@@ -33,8 +28,7 @@ export interface StepBuffers {
 export function recordStepForward(rec: Recorder, b: StepBuffers, step: number, global: number) {
   const B = b.batch;
   rec.copy(b.perm, step * B * 4, b.batchIdx, 0, B * 4);
-  if (b.noise) b.rng.uniform(rec, b.noise, B * 784, b.seed + 1, global);
-  b.data.gather(rec, b.graph.x, b.batchIdx, B, b.mode, b.noise ?? undefined, b.bins);
+  b.feed.gather(rec, b.batchIdx, b.seed + 1, global);
   b.graph.sampleEps(rec, b.seed, global);
   b.graph.forwardLoss(rec, b.sums, step, "train");
 }

@@ -11,7 +11,6 @@ import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
 import type { Rng } from "../ops/rng.ts";
 import { Progress } from "../progress.ts";
-import { gatherModeFor, gatherNeedsNoise } from "../likelihood/likelihood.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
 import { saveModel, type TrainState } from "./checkpoint.ts";
@@ -47,8 +46,11 @@ export interface TrainOptions {
   train: GpuDataset;
   /** The validation split: early stopping and the best checkpoint follow its loss. */
   val: GpuDataset;
-  /** Draws the reparameterization noise and the gather's noise. */
-  rng: Rng;
+  /**
+   * Unused: the model's graph draws eps and the gather's noise (VaeGraph.feed).
+   * @deprecated Leave it out; it is ignored.
+   */
+  rng?: Rng;
   /** The most epochs to run (counting those of a resumed run). */
   epochs: number;
   /** Images per step; the last partial batch of an epoch is dropped. */
@@ -108,7 +110,7 @@ const READBACK_SECONDS = 2;
 
 /** Trains `model` on `train`, validating on `val`; see TrainOptions. */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  const { model, train: data, rng } = o;
+  const { model, train: data } = o;
   const gpu = model.gpu;
   const graph = await model.graph(o.batch);
   const B = o.batch;
@@ -135,23 +137,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const perm = gpu.storage("train.permutation", data.count * 4);
   const batchIdx = gpu.storage("train.batch_indices", B * 4);
   const sums = gpu.storage("train.sums", steps * 2 * 4);
-  const { mode, bins } = gatherModeFor(model.likelihood, o.binarize);
-  const noise = gatherNeedsNoise(mode) ? gpu.storage("train.noise", B * 784 * 4) : null;
-  const evalCtx = { gpu, graph, data: o.val, rng, binarize: o.binarize, seed: o.seed ^ 0x5eed };
+  const feed = graph.feed(data, o.binarize);
+  const evalCtx = { gpu, graph, data: o.val, binarize: o.binarize, seed: o.seed ^ 0x5eed };
   const valCount = Math.min(o.valImages ?? o.val.count, o.val.count);
-  const buffers: StepBuffers = {
-    data,
-    graph,
-    rng,
-    perm,
-    batchIdx,
-    noise,
-    mode,
-    bins,
-    sums,
-    batch: B,
-    seed: o.seed,
-  };
+  const buffers: StepBuffers = { graph, feed, perm, batchIdx, sums, batch: B, seed: o.seed };
   let stoppedEarly = false;
   let trainSeconds = 0, trainImages = 0;
 
@@ -285,7 +274,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   perm.destroy();
   batchIdx.destroy();
   sums.destroy();
-  noise?.destroy();
+  feed.destroy();
   return {
     log,
     bestEpoch: best.epoch,
