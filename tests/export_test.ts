@@ -17,7 +17,6 @@ import { gaussian } from "../src/likelihood/gaussian.ts";
 import { type MlpConfig, mlpLayout } from "../src/mlp/mlp_net.ts";
 import { initMlpParams, MlpVae } from "../src/mlp/mlp_vae.ts";
 import type { Vae } from "../src/model/vae.ts";
-import { Rng } from "../src/ops/rng.ts";
 import { loadSafetensors } from "../src/safetensors.ts";
 import { loadCheckpoint, saveModel } from "../src/train/checkpoint.ts";
 import { loadVae } from "../src/app/models.ts";
@@ -55,17 +54,15 @@ function _fixtures(gpu: Gpu) {
 async function _checkpoints(gpu: Gpu, dir: string) {
   const mnist = await loadMnist();
   const conv = ConvVae.init(gpu, { latent: 3 }, gaussian, 4);
-  const [trainData, valData, rngGpu] = await Promise.all([
+  const [trainData, valData] = await Promise.all([
     GpuDataset.create(gpu, mnist.train.images.subarray(0, 16 * 784), 16),
     GpuDataset.create(gpu, mnist.val.images.subarray(0, 8 * 784), 8),
-    Rng.create(gpu),
   ]);
   const convDir = join(dir, "conv");
   await train({
     model: conv,
     train: trainData,
     val: valData,
-    rng: rngGpu,
     epochs: 1,
     batch: 8,
     lr: 1e-3,

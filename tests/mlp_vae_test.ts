@@ -12,7 +12,6 @@ import {
 } from "../src/reference/mlp_densities.ts";
 import { initMlpParams, mlpLayout, MlpVae } from "../src/mlp/mlp_vae.ts";
 import { Adam } from "../src/ops/optim.ts";
-import { Rng } from "../src/ops/rng.ts";
 import { type AdamState, adamStep, mlpStep } from "../src/reference/mlp_vae.ts";
 import { rngNormal } from "../src/reference/rng.ts";
 import { evaluate } from "../src/train/evaluate.ts";
@@ -143,7 +142,6 @@ gpuTest(
     const dir = await Deno.makeTempDir();
     const shape: MlpShape = { pixels: 784, hidden: 200, latent: 2, activation: "tanh" };
     const vae = new MlpVae(gpu, shape, initMlpParams(mlpLayout(shape), 1));
-    const rng = await Rng.create(gpu);
     const trainData = await GpuDataset.create(
       gpu,
       mnist.train.images.subarray(0, 3000 * 784),
@@ -154,7 +152,6 @@ gpuTest(
       gpu,
       graph: await vae.graph(100),
       data: valData,
-      rng,
       binarize: "static" as const,
       seed: 3,
     };
@@ -163,7 +160,6 @@ gpuTest(
       model: vae,
       train: trainData,
       val: valData,
-      rng,
       epochs: 2,
       batch: 100,
       lr: 1e-3,
@@ -213,7 +209,6 @@ gpuTest(
         model: vae,
         train: trainData,
         val: valData,
-        rng: await Rng.create(gpu),
         epochs: 3,
         batch: 100,
         lr: 1e-3,
@@ -287,7 +282,6 @@ gpuTest(
         model: vae,
         train: trainData,
         val: valData,
-        rng: await Rng.create(gpu),
         epochs: 1,
         batch,
         lr: 1e-3,

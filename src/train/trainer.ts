@@ -9,7 +9,6 @@ import type { Gpu, Recorder } from "../gpu/gpu.ts";
 import type { GpuDataset } from "../data/gpu_dataset.ts";
 import { permutation } from "../data/shuffle.ts";
 import { Adam } from "../ops/optim.ts";
-import type { Rng } from "../ops/rng.ts";
 import { Progress } from "../progress.ts";
 import type { Vae } from "../model/vae.ts";
 import { type Binarize, evaluate } from "./evaluate.ts";
@@ -46,11 +45,6 @@ export interface TrainOptions {
   train: GpuDataset;
   /** The validation split: early stopping and the best checkpoint follow its loss. */
   val: GpuDataset;
-  /**
-   * Unused: the model's graph draws eps and the gather's noise (VaeGraph.feed).
-   * @deprecated Leave it out; it is ignored.
-   */
-  rng?: Rng;
   /** The most epochs to run (counting those of a resumed run). */
   epochs: number;
   /** Images per step; the last partial batch of an epoch is dropped. */
