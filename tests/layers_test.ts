@@ -17,9 +17,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ["src"], // cli, io, random, safetensors, progress, debug: no project imports
   ["src/gpu", "src/plot"],
   ["src/ops"],
+  ["src/data"],
   ["src/reference"],
   ["src/likelihood"],
-  ["src/data"],
   ["src/model"],
   ["src/conv", "src/mlp"],
   ["src/train"],
