@@ -14,38 +14,13 @@
 // 2 LeakyReLU(shape.slope), 3 sigmoid), from `saved` (binding 4, (N, K) like dx: x itself, the
 // activation's output; ReLU-like ones read its sign, which is the input's for a slope >= 0).
 // One dispatch fewer per hidden layer (src/ops/linear.ts). Without ACT, saved is not read.
+// The ACT override, Shape, bindings, dact and LANES are lib/linear_backward_input.wgsl's, shared
+// with linear_backward_input_subgroup.wgsl; this file holds WG, VEC4, the loads, put and main.
 
 override WG: u32 = 16;
 override VEC4: bool = true;
-override ACT: u32 = 4u;
 
-struct Shape {
-  n: u32,
-  k: u32,
-  m: u32,
-  accumulate: u32,
-  slope: f32,
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read> w: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(4) var<storage, read> saved: array<f32>;
-
-// d act / d (its input) at dx's flat index i, from the activation's output, as
-// activation_backward.wgsl computes it.
-fn dact(i: u32) -> f32 {
-  switch ACT {
-    case 0u: { let s = saved[i]; return 1.0 - s * s; }
-    case 1u: { return select(0.0, 1.0, saved[i] > 0.0); }
-    case 2u: { return select(shape.slope, 1.0, saved[i] > 0.0); }
-    case 3u: { let s = saved[i]; return s * (1.0 - s); }
-    default: { return 1.0; }
-  }
-}
-
-const LANES = vec4u(0u, 1u, 2u, 3u);
+// #include "lib/linear_backward_input.wgsl"
 
 // dy[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest
 // are 0.

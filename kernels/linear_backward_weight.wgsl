@@ -12,25 +12,13 @@
 // accumulate = 1 adds into dw and db instead of overwriting them.
 // VEC4 (M % 4 == 0 and K % 4 == 0): dy and x rows start on vec4 boundaries, so every vec4 is
 // one load. Otherwise rows are read element by element.
+// Shape, the bindings and LANES are lib/linear_backward_weight.wgsl's, shared with
+// linear_backward_weight_subgroup.wgsl; this file holds WG, VEC4, the loads, the stores and main.
 
 override WG: u32 = 16;
 override VEC4: bool = true;
 
-struct Shape {
-  n: u32,
-  k: u32,
-  m: u32,
-  accumulate: u32,
-  slope: f32, // for linear_backward_input's ACT; unused here
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read> x: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(4) var<storage, read_write> db: array<f32>;
-
-const LANES = vec4u(0u, 1u, 2u, 3u);
+// #include "lib/linear_backward_weight.wgsl"
 
 // Row `row` of dy (or x), the 4 columns starting at c. Columns past the row's end are
 // clamped to its last element: they only feed dw and db entries that are never stored.

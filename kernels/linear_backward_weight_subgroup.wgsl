@@ -18,25 +18,13 @@
 // so every vec4 of it is one load. Otherwise its rows are read element by element, several
 // times the cost on lavapipe: separate flags let a layer with an odd K (the MLP decoder's
 // 2 -> 500) still read dy whole.
+// Shape, the bindings and LANES are lib/linear_backward_weight.wgsl's, shared with
+// linear_backward_weight.wgsl; this file holds DY_VEC4, X_VEC4, the loads, the stores and main.
 
 override DY_VEC4: bool = true;
 override X_VEC4: bool = true;
 
-struct Shape {
-  n: u32,
-  k: u32,
-  m: u32,
-  accumulate: u32,
-  slope: f32, // for linear_backward_input's ACT; unused here
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(2) var<storage, read> x: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(4) var<storage, read_write> db: array<f32>;
-
-const LANES = vec4u(0u, 1u, 2u, 3u);
+// #include "lib/linear_backward_weight.wgsl"
 
 // Row `row` of dy, the 4 columns from c, clamped to the row's last element (they feed only dw
 // and db entries that are never stored).

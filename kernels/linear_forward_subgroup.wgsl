@@ -20,60 +20,10 @@
 // ACT applies an activation to the output, so y = act(x w^T + b): 4 none, else the codes of
 // activation_forward.wgsl (0 tanh, 1 ReLU, 2 LeakyReLU(shape.slope), 3 sigmoid), the same
 // functions. One dispatch fewer per hidden layer (src/ops/linear.ts).
+// The overrides, Shape, bindings, act, LANES, x4 and w4 are lib/linear_forward.wgsl's, shared
+// with linear_forward.wgsl; this file holds rows4, put and main.
 
-override VEC4: bool = true;
-override ACT: u32 = 4u;
-
-struct Shape {
-  n: u32,
-  k: u32,
-  m: u32,
-  slope: f32,
-}
-
-@group(0) @binding(0) var<uniform> shape: Shape;
-@group(0) @binding(1) var<storage, read> x: array<vec4f>;
-@group(0) @binding(2) var<storage, read> w: array<vec4f>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-// act(v) as activation_forward.wgsl computes it.
-fn act(v: f32) -> f32 {
-  switch ACT {
-    case 0u: { return tanh(clamp(v, -15.0, 15.0)); }
-    case 1u: { return max(v, 0.0); }
-    case 2u: { return select(shape.slope * v, v, v > 0.0); }
-    case 3u: {
-      let e = exp(-abs(v));
-      return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
-    }
-    default: { return v; }
-  }
-}
-
-const LANES = vec4u(0u, 1u, 2u, 3u);
-
-// x[i .. i + 4) for a flat f32 index i; only the first `live` entries are read, the rest are 0
-// (as in linear_forward.wgsl).
-fn x4(i: u32, live: u32) -> vec4f {
-  if (VEC4) {
-    return x[i >> 2u];
-  }
-  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
-  let v = vec4f(x[j.x >> 2u][j.x & 3u], x[j.y >> 2u][j.y & 3u], x[j.z >> 2u][j.z & 3u],
-                x[j.w >> 2u][j.w & 3u]);
-  return select(vec4f(), v, LANES < vec4u(live));
-}
-
-fn w4(i: u32, live: u32) -> vec4f {
-  if (VEC4) {
-    return w[i >> 2u];
-  }
-  let j = vec4u(i) + min(LANES, vec4u(live - 1u));
-  let v = vec4f(w[j.x >> 2u][j.x & 3u], w[j.y >> 2u][j.y & 3u], w[j.z >> 2u][j.z & 3u],
-                w[j.w >> 2u][j.w & 3u]);
-  return select(vec4f(), v, LANES < vec4u(live));
-}
+// #include "lib/linear_forward.wgsl"
 
 // Rows 4j .. 4j + 4 of the 8 that lanes 0..7 hold in v, as the columns of a matrix,
 // transposed: transpose(rows) * w pairs every row with every w row, as in
