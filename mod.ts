@@ -168,7 +168,7 @@ export type { PixelReference } from "./src/reference/likelihood_kl.ts";
 
 export { train, TrainingError, type TrainOptions, type TrainResult } from "./src/train/trainer.ts";
 export type { CurvePoint, EpochLog } from "./src/train/epoch_log.ts";
-export { NEG_ELBO, type Objective } from "./src/train/objective.ts";
+export { NEG_ELBO, type Objective } from "./src/model/objective.ts";
 export {
   type Binarize,
   type EvalContext,

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { ACTIVE_THRESHOLD, collapseVerdict, latentStats } from "../src/train/collapse.ts";
-import { klWarmupWeight } from "../src/train/objective.ts";
+import { klWarmupWeight } from "../src/model/objective.ts";
 import { curvePoints, elboChart, type EpochLog } from "../src/train/epoch_log.ts";
 import { assertClose, normal, rng } from "./helpers.ts";
 

@@ -3,8 +3,8 @@
  * the f64 references the tests alone import are in it) has no circle between files or folders,
  * and every import goes down the layers below or stays in its folder: a model knows nothing of
  * tasks, training knows no architecture, the kernels' wrappers know no model. Type-only imports
- * count for the circles between folders, and for the layers from src/reference down, which the
- * tests and the doctor build on without a model: a type those need lives at or below them.
+ * count as well, for the layers and the circles between folders: a type lives in the layer that
+ * owns it, at or below everything that names it.
  */
 
 import assert from "node:assert/strict";
@@ -101,15 +101,12 @@ function _circles(graph: Map<string, string[]>): string[] {
 }
 
 const { code, types } = await _graph();
-/** Type-only imports count from these layers down (see the module doc). */
-const TYPES_COUNT_BELOW = _layer("src/reference");
 
 Deno.test("every import stays in its folder or goes to a lower layer", () => {
   const wrong: string[] = [];
   for (const [graph, what] of [[code, "imports"], [types, "imports types of"]] as const) {
     for (const [from, deps] of graph) {
       const a = _folder(from);
-      if (graph === types && _layer(a) > TYPES_COUNT_BELOW) continue;
       for (const to of deps) {
         const b = _folder(to);
         if (a !== b && _layer(b) > _layer(a)) {

@@ -5,10 +5,9 @@
  * actual draws from p(x | z) for the first row's z.
  */
 
-import type { GpuDataset } from "../data/gpu_dataset.ts";
 import type { Vae } from "../model/vae.ts";
 import { hconcat, imageGrid, vconcat, writePng } from "../plot/png.ts";
-import type { Binarize } from "../train/evaluate.ts";
+import type { BinarizeMode as Binarize, GpuDataset } from "../data/gpu_dataset.ts";
 
 const P = 784;
 

@@ -3,7 +3,7 @@
  * and a ReLU output y = max(l, 0), summed over the image's pixels. It is not a likelihood (a
  * Gaussian of fixed variance up to its constant and scale), so the runs that use it report a
  * loss, never a negative ELBO; the blog's mean over pixels and its beta live in the objective
- * (src/train/objective.ts). The image ("mean" and "sample" alike: there is no noise) is y
+ * (src/model/objective.ts). The image ("mean" and "sample" alike: there is no noise) is y
  * clamped to the grey levels' [0, 1].
  * Kernels: kernels/mse_kl_forward.wgsl, mse_kl_backward.wgsl, mse_output.wgsl; f64 reference:
  * src/reference/mse.ts.

@@ -7,7 +7,7 @@
 import type { Likelihood } from "../likelihood/likelihood.ts";
 import { bernoulli } from "../likelihood/bernoulli.ts";
 import { mse } from "../likelihood/mse.ts";
-import type { Objective } from "../train/objective.ts";
+import type { Objective } from "../model/objective.ts";
 import type { MlpConfig } from "./mlp_net.ts";
 
 export type PresetName = "notebook" | "blog";

@@ -19,7 +19,7 @@ import { loadCheckpoint, restore } from "./checkpoint.ts";
 import { ACTIVE_THRESHOLD, collapseVerdict } from "./collapse.ts";
 import { elboChart, type EpochLog } from "./epoch_log.ts";
 import { train } from "./trainer.ts";
-import { fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "./objective.ts";
+import { fmtLoss, NEG_ELBO, type Objective, objectiveLoss } from "../model/objective.ts";
 
 export interface SessionFlags {
   epochs: number;

@@ -22,7 +22,7 @@ import {
   NEG_ELBO,
   type Objective,
   objectiveLoss,
-} from "./objective.ts";
+} from "../model/objective.ts";
 import { recordStepForward, type StepBuffers } from "./step.ts";
 import { locateNan, type NanReport, type ReplayStep, TrainSnapshot } from "./nan_locator.ts";
 
