@@ -62,7 +62,7 @@ fn put(acc: mat4x4f, n: u32, k: u32) {
     for (var c = 0u; c < 4u; c++) {
       if (n + r < shape.n && k + c < shape.k) {
         let i = (n + r) * shape.k + k + c;
-        var v = acc[r][c] * dact(i);
+        var v = acc[r][c] * dact(i, shape.slope);
         if (shape.accumulate == 1u) {
           v += dx[i];
         }

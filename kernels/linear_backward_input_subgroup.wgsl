@@ -72,9 +72,9 @@ fn put(acc: mat4x4f, n: u32, kv: u32) {
       let i = (n + r) * shape.k + 4u * kv;
       for (var c = 0u; c < cols; c++) {
         if (shape.accumulate != 0u) {
-          dx[i + c] += acc[r][c] * dact(i + c);
+          dx[i + c] += acc[r][c] * dact(i + c, shape.slope);
         } else {
-          dx[i + c] = acc[r][c] * dact(i + c);
+          dx[i + c] = acc[r][c] * dact(i + c, shape.slope);
         }
       }
     }

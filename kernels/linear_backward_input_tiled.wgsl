@@ -18,7 +18,7 @@
 const TILE = 64u;
 const BK = 16u;
 
-override ACT: u32 = 4u;
+// #include "lib/linear_dact.wgsl"
 
 struct Shape {
   n: u32,
@@ -32,19 +32,6 @@ struct Shape {
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(4) var<storage, read> saved: array<f32>;
-
-// d act / d (its input) at dx's flat index i, from the activation's output, as
-// activation_backward.wgsl computes it.
-fn dact(i: u32) -> f32 {
-  switch ACT {
-    case 0u: { let s = saved[i]; return 1.0 - s * s; }
-    case 1u: { return select(0.0, 1.0, saved[i] > 0.0); }
-    case 2u: { return select(shape.slope, 1.0, saved[i] > 0.0); }
-    case 3u: { let s = saved[i]; return s * (1.0 - s); }
-    default: { return 1.0; }
-  }
-}
 
 var<workgroup> ta: array<array<vec4f, 17>, BK>;
 var<workgroup> tb: array<array<vec4f, 17>, BK>;
@@ -97,7 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let k = k0 + 4u * tx + c;
       if (n < shape.n && k < shape.k) {
         let j = n * shape.k + k;
-        var v = acc[i][c] * dact(j);
+        var v = acc[i][c] * dact(j, shape.slope);
         if (shape.accumulate == 1u) {
           v += dx[j];
         }

@@ -43,7 +43,7 @@ fn put(acc: mat4x4f, n: u32, m: u32) {
       let bias = b[m + c];
       for (var r = 0u; r < 4u; r++) {
         if (n + r < shape.n) {
-          y[(n + r) * shape.m + m + c] = act(acc[c][r] + bias);
+          y[(n + r) * shape.m + m + c] = act(acc[c][r] + bias, shape.slope);
         }
       }
     }

@@ -15,7 +15,7 @@
 const TILE = 64u;
 const BK = 16u;
 
-override ACT: u32 = 4u;
+// #include "lib/linear_act.wgsl"
 
 struct Shape {
   n: u32,
@@ -29,20 +29,6 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-// act(v) as activation_forward.wgsl computes it.
-fn act(v: f32) -> f32 {
-  switch ACT {
-    case 0u: { return tanh(clamp(v, -15.0, 15.0)); }
-    case 1u: { return max(v, 0.0); }
-    case 2u: { return select(shape.slope * v, v, v > 0.0); }
-    case 3u: {
-      let e = exp(-abs(v));
-      return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
-    }
-    default: { return v; }
-  }
-}
 
 var<workgroup> ta: array<array<vec4f, 17>, BK>;
 var<workgroup> tb: array<array<vec4f, 17>, BK>;
@@ -92,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     for (var c = 0u; c < 4u; c++) {
       let m = m0 + 4u * tx + c;
       if (n < shape.n && m < shape.m) {
-        y[n * shape.m + m] = act(acc[i][c] + b[m]);
+        y[n * shape.m + m] = act(acc[i][c] + b[m], shape.slope);
       }
     }
   }

@@ -1,12 +1,12 @@
 // What linear_forward.wgsl and linear_forward_subgroup.wgsl share, spliced into both by
-// `// #include "lib/linear_forward.wgsl"`: the VEC4 and ACT overrides, the uniform Shape
-// (mirrored by LinearForwardShape in src/ops/linear.ts), the bindings, act, LANES and the loads
-// x4 and w4. The twins block differently, so each keeps its other overrides (linear_forward.wgsl's
+// `// #include "lib/linear_forward.wgsl"`: the VEC4 override, ACT and act (from
+// lib/linear_act.wgsl, which the tiled variant includes too), the uniform Shape (mirrored by
+// LinearForwardShape in src/ops/linear.ts), the bindings, LANES and the loads x4 and w4. The twins block differently, so each keeps its other overrides (linear_forward.wgsl's
 // WG), its block helpers, put and main; their headers give the layouts and the blocking. No entry
 // point; valid WGSL on its own.
 
 override VEC4: bool = true;
-override ACT: u32 = 4u;
+// #include "lib/linear_act.wgsl"
 
 struct Shape {
   n: u32,
@@ -20,20 +20,6 @@ struct Shape {
 @group(0) @binding(2) var<storage, read> w: array<vec4f>;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-// act(v) as activation_forward.wgsl computes it.
-fn act(v: f32) -> f32 {
-  switch ACT {
-    case 0u: { return tanh(clamp(v, -15.0, 15.0)); }
-    case 1u: { return max(v, 0.0); }
-    case 2u: { return select(shape.slope * v, v, v > 0.0); }
-    case 3u: {
-      let e = exp(-abs(v));
-      return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
-    }
-    default: { return v; }
-  }
-}
 
 const LANES = vec4u(0u, 1u, 2u, 3u);
 
