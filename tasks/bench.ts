@@ -156,6 +156,7 @@ runTask(async () => {
     `adapter: ${gpu.adapterName}${gpu.isSoftware ? " (software)" : ""}` +
     (gpu.variantsForced ? `; ${gpu.variants} variants (VAE_VARIANTS)` : ""),
     `backend: ${gpu.backend} (${gpu.backendHow}); driver: ${gpu.driver ?? "unknown"}`,
+    ...(gpu.cpuThreads === null ? [] : [`lavapipe threads: ${gpu.cpuThreads}`]),
     `load average at start: ${load.toFixed(2)} on ${cpus} CPUs` +
     (share === null ? "" : `; other processes used ${(100 * share).toFixed(0)}% of the CPUs`) +
     (f.quick ? "; --quick" : "") + (f.iters ? `; --iters ${f.iters}` : ""),

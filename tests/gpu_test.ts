@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { rejects } from "node:assert";
 import { EnvError, Gpu, KernelError } from "../src/gpu/gpu.ts";
+import { lavapipeThreads } from "../src/gpu/device.ts";
 import { grid1d, workgroupsFor } from "../src/gpu/grid.ts";
 import { struct } from "../src/gpu/uniform.ts";
 import { gpuTest } from "./helpers.ts";
@@ -113,5 +114,44 @@ gpuTest(
     } finally {
       hw.device.destroy();
     }
+  },
+);
+
+gpuTest(
+  "lavapipe gets two worker threads per CPU unless LP_NUM_THREADS says otherwise",
+  async (gpu) => {
+    assert.equal(lavapipeThreads(undefined, 2), "4");
+    assert.equal(lavapipeThreads("", 3), "6");
+    assert.equal(lavapipeThreads("3", 2), "3");
+    assert.equal(lavapipeThreads(undefined, 64), "32");
+    if (gpu.cpuThreads === null) return; // not lavapipe: nothing set, nothing to count
+    // Mesa names its workers llvmpipe-<i>: count the distinct i a fresh process starts.
+    const script = `import { Gpu } from "${new URL("../src/gpu/gpu.ts", import.meta.url)}";
+    const gpu = await Gpu.create();
+    const names = [...Deno.readDirSync("/proc/self/task")]
+      .map((t) => Deno.readTextFileSync("/proc/self/task/" + t.name + "/comm").trim());
+    console.log(JSON.stringify({ threads: gpu.cpuThreads,
+      workers: new Set(names.filter((n) => n.startsWith("llvmpipe-"))).size }));`;
+    const run = async (lp: string | undefined) => {
+      const env = Deno.env.toObject();
+      delete env.LP_NUM_THREADS;
+      if (lp !== undefined) env.LP_NUM_THREADS = lp;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return JSON.parse(new TextDecoder().decode(out.stdout));
+    };
+    const cpus = navigator.hardwareConcurrency;
+    const byDefault = await run(undefined);
+    assert.equal(byDefault.workers, Math.min(32, 2 * cpus));
+    assert.match(byDefault.threads, /^\d+ \(2 per CPU, the project's default; LP_NUM_THREADS/);
+    const asked = await run("3");
+    assert.equal(asked.workers, 3);
+    assert.equal(asked.threads, "3 (LP_NUM_THREADS as set)");
   },
 );

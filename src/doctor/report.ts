@@ -21,6 +21,8 @@ export interface DoctorReport {
   features: string[];
   /** The device's fixed subgroup size where it has subgroup operations; else null. */
   subgroup_size: number | null;
+  /** lavapipe's worker threads and how they were chosen; null on any other adapter. */
+  cpu_threads: string | null;
   /** Whose kernel variants ran ("hardware": a GPU's; "software": a CPU adapter's). */
   variants: string;
   reference: {
@@ -60,6 +62,7 @@ export function doctorReport(
     limits: _wantedLimits(gpu),
     features: [...gpu.features],
     subgroup_size: gpu.subgroupSize,
+    cpu_threads: gpu.cpuThreads,
     variants: gpu.variants,
     reference: {
       what: ref.what,
@@ -91,6 +94,7 @@ export function adapterLines(gpu: Gpu): string[] {
     `subgroups: ${
       gpu.subgroupSize === null ? "none (or of varying size)" : `${gpu.subgroupSize} lanes`
     }`,
+    ...(gpu.cpuThreads === null ? [] : [`threads:  ${gpu.cpuThreads}`]),
     `variants: ${gpu.variants} (the kernel variants ${
       gpu.variants === "hardware" ? "a GPU" : "a CPU adapter"
     } gets${gpu.variantsForced ? "; asked for with VAE_VARIANTS" : ""})`,

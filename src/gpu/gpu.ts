@@ -160,6 +160,8 @@ export class Gpu {
   readonly features: readonly string[];
   /** The fixed subgroup size where the device has subgroup operations, else null. */
   readonly subgroupSize: number | null;
+  /** lavapipe's worker threads and how they were chosen (see lavapipeThreads); else null. */
+  readonly cpuThreads: string | null;
   /** Whose kernel variants the pickers choose (see VariantTarget): the adapter's kind by default. */
   readonly variants: VariantTarget;
   /** Whether `variants` was asked for (GpuOptions, VAE_VARIANTS) against the adapter's kind. */
@@ -191,6 +193,7 @@ export class Gpu {
     this.driver = info.driver;
     this.features = info.features;
     this.subgroupSize = info.subgroupSize;
+    this.cpuThreads = info.cpuThreads;
     const own: VariantTarget = info.isSoftware ? "software" : "hardware";
     this.variants = variants ?? own;
     this.variantsForced = this.variants !== own;

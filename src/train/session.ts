@@ -205,6 +205,7 @@ export async function runSession(
     variants: gpu.variants,
     backend: gpu.backend,
     driver: gpu.driver,
+    cpu_threads: gpu.cpuThreads,
     data: mnist.source,
     // A resume that only evaluated trained nothing: the speed is the epochs' own.
     images_per_s: Math.round(
