@@ -8,15 +8,26 @@
  */
 
 import type { BinarizeMode, GpuDataset } from "../data/gpu_dataset.ts";
-import type { Recorder, Tensor } from "../gpu/gpu.ts";
+import type { Gpu, Recorder, Tensor } from "../gpu/gpu.ts";
+import type { Likelihood } from "../likelihood/likelihood.ts";
 import { PIXELS } from "../data/image.ts";
 import { type BackwardOptions, LikelihoodLoss } from "../ops/likelihood_loss.ts";
 import { LikelihoodOutput } from "../ops/likelihood_output.ts";
 import { Reparam } from "../ops/reparam.ts";
 import { Rng } from "../ops/rng.ts";
 import { BatchFeed } from "./batch_feed.ts";
-import type { Decoder, Encoder, Mode } from "./network.ts";
-import type { Vae } from "./vae.ts";
+import type { Architecture, Decoder, Encoder, Mode, ParamAccess } from "./network.ts";
+
+/**
+ * What a graph needs of its model, a `Vae` (vae.ts, which builds graphs and so is not imported
+ * here): its device, architecture, likelihood, latent size and parameter buffers.
+ */
+export interface GraphModel extends ParamAccess {
+  readonly gpu: Gpu;
+  readonly arch: Architecture;
+  readonly likelihood: Likelihood;
+  readonly latent: number;
+}
 
 /**
  * The buffers and ops of one VAE at one batch size N (made by `Vae.graph`): the training step
@@ -25,7 +36,7 @@ import type { Vae } from "./vae.ts";
  */
 export class VaeGraph {
   /** The model whose parameters this graph reads and whose gradients it writes. */
-  readonly vae: Vae;
+  readonly vae: GraphModel;
   /** N, the images per batch every buffer here is sized for. */
   readonly batch: number;
   /** Input batch (N, 784): the likelihood's data, gathered by a `feed`. */
@@ -53,7 +64,7 @@ export class VaeGraph {
   readonly #dHead: GPUBuffer;
   readonly #dZ: GPUBuffer;
 
-  private constructor(vae: Vae, batch: number, parts: {
+  private constructor(vae: GraphModel, batch: number, parts: {
     encoder: Encoder;
     decoder: Decoder;
     rng: Rng;
@@ -84,7 +95,7 @@ export class VaeGraph {
   }
 
   /** Builds the networks and the likelihood's ops for batches of `batch`; see `Vae.graph`. */
-  static async create(vae: Vae, batch: number): Promise<VaeGraph> {
+  static async create(vae: GraphModel, batch: number): Promise<VaeGraph> {
     if (!Number.isInteger(batch) || batch < 1) {
       throw new RangeError(`Cannot build a VAE graph for a batch of ${batch}: need >= 1 image`);
     }

@@ -1,7 +1,7 @@
 /**
  * Conv2d's variants: the register-block shapes its kernels come in, the one picker that chooses
  * them for an adapter and a layer, and the checks that an explicitly requested one can run.
- * Pure functions of shapes and adapter traits (tests/conv_plan_test.ts runs them without a GPU).
+ * Pure functions of shapes and adapter traits (tests/conv2d_plan_test.ts runs them without a GPU).
  * The measurements behind the choices: docs/performance.md, "conv2d variants".
  */
 

@@ -2,7 +2,7 @@
  * ConvTranspose2d's variants: the register-block sizes, subgroup kernels and GEMM paths its
  * passes come in, the one picker that chooses them for an adapter and a layer, and the checks
  * that the shapes and an explicitly requested variant can run. Pure functions of shapes and
- * adapter traits (tests/conv_plan_test.ts runs them without a GPU).
+ * adapter traits (tests/conv_transpose2d_plan_test.ts runs them without a GPU).
  * The measurements behind the choices: docs/performance.md, "conv_transpose2d variants".
  */
 
