@@ -117,6 +117,7 @@ runTask(async () => {
     },
     {
       ...EXTRAS.seeds,
+      bySeed: true,
       dir: f.seeds,
       runs: await _extraRuns(f.seeds, "seeds", figDir, f.out, written),
     },

@@ -16,6 +16,7 @@ import {
   type PytorchRun,
   pytorchRun,
   resultsMarkdown,
+  seedSpread,
   type StepEntry,
 } from "../src/report/results.ts";
 import { type Manifest, MANIFEST_VERSION } from "../src/report/manifest.ts";
@@ -349,6 +350,83 @@ Deno.test("resultsMarkdown sets PyTorch beside ours only when the epochs match",
   const g = _section(page, "Fixture train-gaussian");
   assert.ok(g.includes("No PyTorch run at this budget"));
   assert.ok(!g.includes(fmt(torch.test_neg_elbo)));
+});
+
+Deno.test("seedSpread sets each seed beside PyTorch's of the same seed, with spread and gap", async () => {
+  const fx = await fixture;
+  const seed0 = { ...fx.bernoulli, seed: 0 };
+  const seed1 = { ..._metrics("bernoulli", 3, false), seed: 1 };
+  const seed2 = { ..._metrics("bernoulli", 3, false), seed: 2 };
+  const longer = { ..._metrics("bernoulli", 9, false), seed: 3 };
+  const torch0 = pytorchRun({ likelihood: "bernoulli", epochs: 3, seed: 0, test_neg_elbo: 91.5 });
+  const torch1 = pytorchRun({ likelihood: "bernoulli", epochs: 3, seed: 1, test_neg_elbo: 92.25 });
+  const torchLong = pytorchRun({ likelihood: "bernoulli", epochs: 9, seed: 2, test_neg_elbo: 1 });
+  const run = (task: string, metrics: Record<string, unknown>) => ({
+    manifest: _manifest(task, []),
+    metrics,
+    metricsFile: "metrics.json",
+    log: null,
+    figures: [],
+    problems: [],
+  });
+  const steps: StepEntry[] = [{
+    name: "train-bernoulli",
+    task: "train-bernoulli",
+    command: "deno task train-bernoulli",
+    record: null,
+    run: run("train-bernoulli", seed0),
+    pytorch: {
+      file: "pt/bernoulli.json",
+      run: torch0 as PytorchRun,
+      seeds: [{ file: "a", run: torch1 as PytorchRun }, {
+        file: "b",
+        run: torchLong as PytorchRun,
+      }],
+    },
+  }];
+  const extras = {
+    dir: "out/seeds",
+    title: "Other seeds",
+    intro: "x",
+    bySeed: true,
+    runs: [
+      { name: "s2", run: run("train-bernoulli", seed2) },
+      { name: "s1", run: run("train-bernoulli", seed1) },
+      { name: "long", run: run("train-bernoulli", longer) },
+      { name: "other", run: run("train-gaussian", { ...seed1, likelihood: "gaussian" }) },
+    ],
+  };
+  const lines = seedSpread(steps, extras);
+  const rows = lines.filter((l) => l.startsWith("| `train-bernoulli`"));
+  // Seeds in order, each with its own PyTorch run; the 9-epoch runs are another budget.
+  assert.deepEqual(rows, [
+    `| \`train-bernoulli\` | 0 | 3 | ${fmt(seed0.test_neg_elbo)} | 91.50 | ` +
+    `${fmt(seed0.test_nll_is)} | – |`,
+    `| \`train-bernoulli\` | 1 | 3 | ${fmt(seed1.test_neg_elbo)} | 92.25 | ` +
+    `${fmt(seed1.test_nll_is)} | – |`,
+    `| \`train-bernoulli\` | 2 | 3 | ${fmt(seed2.test_neg_elbo)} | – | ` +
+    `${fmt(seed2.test_nll_is)} | – |`,
+  ]);
+  const ours = [seed0, seed1, seed2].map((m) => m.test_neg_elbo);
+  const spread = Math.max(...ours) - Math.min(...ours);
+  const gap = (seed0.test_neg_elbo - 91.5 + seed1.test_neg_elbo - 92.25) / 2;
+  const note = lines.find((l) => l.startsWith("- `train-bernoulli`"));
+  assert.equal(
+    note,
+    `- \`train-bernoulli\`: ours spread ${fmt(spread)} nats of -ELBO over 3 seeds, PyTorch's ` +
+      `0.75 over 2; ours - PyTorch, seed for seed: ${gap >= 0 ? "+" : ""}${fmt(gap)} on average ` +
+      "(2 seeds).",
+  );
+  assert.ok(!lines.some((l) => l.includes("gaussian")), "another model's seed counted");
+  assert.deepEqual(seedSpread(steps, { ...extras, runs: [extras.runs[2]] }), []);
+  const page = resultsMarkdown({
+    root: "r",
+    course: null,
+    command: "c",
+    steps,
+    extras: [extras],
+  });
+  assert.ok(page.includes("## Other seeds") && page.includes(rows[1]), "not on the page");
 });
 
 /** The task's run on the fixture, once for the tests that read it. */

@@ -95,6 +95,8 @@ export interface ExtraRuns {
   /** What these runs ask, in a sentence or two. */
   intro: string;
   runs: { name: string; run: StepRun }[];
+  /** Runs of the course's models under other seeds: the page sets each seed beside PyTorch's. */
+  bySeed?: boolean;
 }
 
 export interface ResultsInput {
@@ -210,7 +212,10 @@ export function resultsMarkdown(input: ResultsInput): string {
     ..._header(input),
     ..._summary(input),
     ...input.steps.flatMap((s, i) => _step(s, i + 1, input)),
-    ...(input.extras ?? []).filter((e) => e.runs.length > 0).flatMap(_extras),
+    ...(input.extras ?? []).filter((e) => e.runs.length > 0).flatMap((e) => [
+      ..._extras(e),
+      ...(e.bySeed ? seedSpread(input.steps, e) : []),
+    ]),
   ];
   return lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
 }
@@ -595,6 +600,79 @@ function _extras(e: ExtraRuns): string[] {
     "",
     ..._table(head, rows),
     ...figures,
+  ];
+}
+
+/**
+ * Per course model with runs of other seeds (same task, same epochs): each seed's test -ELBO and
+ * IS NLL beside PyTorch's run of that seed and budget, then how far the seeds spread and how far
+ * ours sits from PyTorch on average. Empty where no model has a second seed.
+ */
+export function seedSpread(steps: StepEntry[], e: ExtraRuns): string[] {
+  const rows: string[][] = [], notes: string[] = [];
+  for (const s of steps) {
+    const m = s.run?.metrics;
+    if (!s.pytorch || !m) continue;
+    const others = e.runs
+      .filter((r) => r.run.manifest.task === s.task && r.run.metrics?.epochs === m.epochs)
+      .map((r) => r.run.metrics!);
+    const ours = [m, ...others].sort((a, b) => Number(a.seed) - Number(b.seed));
+    if (ours.length < 2) continue;
+    const torch = [s.pytorch.run, ...(s.pytorch.seeds ?? []).map((x) => x.run)]
+      .filter((p): p is PytorchRun => p !== null && p.epochs === m.epochs);
+    const pairs = ours.map((o) => ({ o, p: torch.find((t) => t.seed === o.seed) ?? null }));
+    for (const { o, p } of pairs) {
+      rows.push([
+        `\`${_md(s.name)}\``,
+        _int(o.seed),
+        _int(o.epochs),
+        fmt(o.test_neg_elbo),
+        fmt(p?.test_neg_elbo),
+        fmt(o.test_nll_is),
+        fmt(p?.test_nll_is),
+      ]);
+    }
+    const range = (xs: unknown[]) => {
+      const v = xs.filter((x): x is number => typeof x === "number");
+      return v.length < 2 ? null : Math.max(...v) - Math.min(...v);
+    };
+    const both = pairs.filter(({ o, p }) =>
+      p && typeof o.test_neg_elbo === "number" && typeof p.test_neg_elbo === "number"
+    );
+    const gap = both.length === 0 ? null : both.reduce(
+      (a, { o, p }) => a + (o.test_neg_elbo as number) - p!.test_neg_elbo,
+      0,
+    ) / both.length;
+    const ourRange = range(ours.map((o) => o.test_neg_elbo));
+    const torchRange = range(torch.map((t) => t.test_neg_elbo));
+    notes.push(
+      `- \`${_md(s.name)}\`: ours spread ${fmt(ourRange)} nats of -ELBO over ${ours.length} ` +
+        "seeds" +
+        (torchRange === null ? "" : `, PyTorch's ${fmt(torchRange)} over ${torch.length}`) +
+        (gap === null
+          ? "; no PyTorch run of the same seed and budget."
+          : `; ours - PyTorch, seed for seed: ${gap >= 0 ? "+" : ""}${fmt(gap)} on average ` +
+            `(${both.length} seed${both.length > 1 ? "s" : ""}).`),
+    );
+  }
+  if (rows.length === 0) return [];
+  const head = [
+    "model",
+    "seed",
+    "epochs",
+    "test -ELBO",
+    "PyTorch -ELBO",
+    "IS NLL",
+    "PyTorch IS NLL",
+  ];
+  return [
+    "",
+    "Each seed beside PyTorch's run of the same seed and budget (nats per image, lower is " +
+    "better; the first seed is the course's own run):",
+    "",
+    ..._table(head, rows),
+    "",
+    ...notes,
   ];
 }
 
