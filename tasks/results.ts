@@ -15,6 +15,7 @@ import { shellLine } from "../src/course/plan.ts";
 import { courseFile, type CourseRecord } from "../src/course/run.ts";
 import { type Budget, STEPS } from "../src/course/steps.ts";
 import { MANIFEST, type Manifest, MANIFEST_VERSION, resolveInRun } from "../src/report/manifest.ts";
+import { resultsMarkdown } from "../src/report/results.ts";
 import {
   type ExtraRuns,
   type FigureEntry,
@@ -22,13 +23,11 @@ import {
   MAX_FIGURE_BYTES,
   type PytorchEntry,
   type PytorchRun,
-  pytorchRun,
-  readmeSummary,
-  resultsMarkdown,
-  spliceReadme,
   type StepEntry,
   type StepRun,
-} from "../src/report/results.ts";
+} from "../src/report/results_input.ts";
+import { pytorchRun } from "../src/report/results_pytorch.ts";
+import { readmeSummary, spliceReadme } from "../src/report/results_readme.ts";
 import type { EpochLog } from "../src/train/epoch_log.ts";
 
 const SPEC = {

@@ -10,15 +10,11 @@ import { join } from "node:path";
 import { imageGrid, writePng } from "../src/plot/png.ts";
 import { lineChart, writeSvg } from "../src/plot/svg.ts";
 import { seededRandom } from "../src/random.ts";
-import {
-  fmt,
-  MAX_FIGURE_BYTES,
-  type PytorchRun,
-  pytorchRun,
-  resultsMarkdown,
-  seedSpread,
-  type StepEntry,
-} from "../src/report/results.ts";
+import { resultsMarkdown } from "../src/report/results.ts";
+import { seedSpread } from "../src/report/results_extras.ts";
+import { fmt } from "../src/report/results_format.ts";
+import { MAX_FIGURE_BYTES, type PytorchRun, type StepEntry } from "../src/report/results_input.ts";
+import { pytorchRun } from "../src/report/results_pytorch.ts";
 import { type Manifest, MANIFEST_VERSION } from "../src/report/manifest.ts";
 
 const PROJECT = new URL("..", import.meta.url).pathname;
