@@ -410,8 +410,8 @@ Deno.test("seedSpread sets each seed beside PyTorch's of the same seed, with spr
   assert.equal(
     note,
     `- \`train-bernoulli\`: ours spread ${fmt(spread)} nats of -ELBO over 3 seeds, PyTorch's ` +
-      `0.75 over 2; ours - PyTorch, seed for seed: ${gap >= 0 ? "+" : ""}${fmt(gap)} on average ` +
-      "(2 seeds).",
+      `0.75 over 2; mean -ELBO of ours - PyTorch's over the seeds both ran (2): ` +
+      `${gap >= 0 ? "+" : ""}${fmt(gap)}.`,
   );
   assert.ok(!lines.some((l) => l.includes("gaussian")), "another model's seed counted");
   assert.deepEqual(seedSpread(steps, { ...extras, runs: [extras.runs[2]] }), []);

@@ -105,8 +105,8 @@ export function seedSpread(steps: StepEntry[], e: ExtraRuns): string[] {
         (torchRange === null ? "" : `, PyTorch's ${fmt(torchRange)} over ${torch.length}`) +
         (gap === null
           ? "; no PyTorch run of the same seed and budget."
-          : `; ours - PyTorch, seed for seed: ${gap >= 0 ? "+" : ""}${fmt(gap)} on average ` +
-            `(${both.length} seed${both.length > 1 ? "s" : ""}).`),
+          : `; mean -ELBO of ours - PyTorch's over the seeds both ran (${both.length}): ` +
+            `${gap >= 0 ? "+" : ""}${fmt(gap)}.`),
     );
   }
   if (rows.length === 0) return [];
@@ -122,7 +122,8 @@ export function seedSpread(steps: StepEntry[], e: ExtraRuns): string[] {
   return [
     "",
     "Each seed beside PyTorch's run of the same seed and budget (nats per image, lower is " +
-    "better; the first seed is the course's own run):",
+    "better). The first seed is the course's own run. A seed draws different numbers in the " +
+    "two frameworks, so a row pairs two independent runs, not one run twice:",
     "",
     ...table(head, rows),
     "",
