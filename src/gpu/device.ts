@@ -100,8 +100,10 @@ function _quietVulkanLoader(): void {
   }
 }
 
-/** lavapipe's own default: one worker thread per CPU. */
+/** Mesa's variable for lavapipe's worker threads (its own default: one per CPU). */
 const LP_THREADS_ENV = "LP_NUM_THREADS";
+/** The value this process set, so that a second device still says it was the default. */
+let _lpThreadsSet: string | null = null;
 /** The most worker threads llvmpipe starts (LP_MAX_THREADS in Mesa 25). */
 const LP_MAX_THREADS = 32;
 
@@ -127,8 +129,9 @@ function _lavapipeThreads(): { threads: string; how: string } | null {
   try {
     const set = Deno.env.get(LP_THREADS_ENV);
     const threads = lavapipeThreads(set, navigator.hardwareConcurrency);
-    if (set === undefined || set === "") {
+    if (set === undefined || set === "" || set === _lpThreadsSet) {
       Deno.env.set(LP_THREADS_ENV, threads);
+      _lpThreadsSet = threads;
       return { threads, how: `2 per CPU, the project's default; ${LP_THREADS_ENV} to change` };
     }
     return { threads, how: `${LP_THREADS_ENV} as set` };
