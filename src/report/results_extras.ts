@@ -86,10 +86,6 @@ export function seedSpread(steps: StepEntry[], e: ExtraRuns): string[] {
         fmt(p?.test_nll_is),
       ]);
     }
-    const range = (xs: unknown[]) => {
-      const v = xs.filter((x): x is number => typeof x === "number");
-      return v.length < 2 ? null : Math.max(...v) - Math.min(...v);
-    };
     const both = pairs.filter(({ o, p }) =>
       p && typeof o.test_neg_elbo === "number" && typeof p.test_neg_elbo === "number"
     );
@@ -97,8 +93,8 @@ export function seedSpread(steps: StepEntry[], e: ExtraRuns): string[] {
       (a, { o, p }) => a + (o.test_neg_elbo as number) - p!.test_neg_elbo,
       0,
     ) / both.length;
-    const ourRange = range(ours.map((o) => o.test_neg_elbo));
-    const torchRange = range(torch.map((t) => t.test_neg_elbo));
+    const ourRange = _range(ours.map((o) => o.test_neg_elbo));
+    const torchRange = _range(torch.map((t) => t.test_neg_elbo));
     notes.push(
       `- \`${md(s.name)}\`: ours spread ${fmt(ourRange)} nats of -ELBO over ${ours.length} ` +
         "seeds" +
@@ -129,6 +125,12 @@ export function seedSpread(steps: StepEntry[], e: ExtraRuns): string[] {
     "",
     ...notes,
   ];
+}
+
+/** Largest minus smallest of the numbers among `xs`; null with fewer than two. */
+function _range(xs: unknown[]): number | null {
+  const v = xs.filter((x): x is number => typeof x === "number");
+  return v.length < 2 ? null : Math.max(...v) - Math.min(...v);
 }
 
 /** A run's flags without its --out (the run's directory, named in the row already). */
